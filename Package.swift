@@ -1,0 +1,73 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "GoAwayKit",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "GoAwayCore", targets: ["GoAwayCore"]),
+        .library(name: "GoAwayKit", targets: ["GoAwayKit"]),
+        .library(name: "GoAwayTesting", targets: ["GoAwayTesting"]),
+        .executable(name: "goaway", targets: ["goaway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // Pure decisions: GOAWAY, drain, retry, pool. Imports no NIO.
+        .target(name: "GoAwayCore"),
+        .target(
+            name: "GoAwayKit",
+            dependencies: [
+                "GoAwayCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "GoAwayTesting",
+            dependencies: [
+                "GoAwayKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "goaway",
+            dependencies: [
+                "GoAwayKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "GoAwayCoreTests", dependencies: ["GoAwayCore"]),
+        .testTarget(
+            name: "GoAwayKitTests",
+            dependencies: [
+                "GoAwayKit", "GoAwayTesting",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "InteropTests",
+            dependencies: ["GoAwayKit", "GoAwayTesting"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

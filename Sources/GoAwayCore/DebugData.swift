@@ -1,0 +1,40 @@
+/// GOAWAY debug data (RFC 9113 §6.8): opaque diagnostic bytes that may carry sensitive details
+/// (internal host names, tokens, stack traces). Shown redacted unless the user opts in.
+public struct GoAwayDebugData: Hashable, Sendable, CustomStringConvertible {
+    public var bytes: [UInt8]
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public init(_ text: String) { self.bytes = Array(text.utf8) }
+
+    public var isEmpty: Bool { bytes.isEmpty }
+
+    /// The bytes as text, with non-printable bytes escaped (`\x00`).
+    public var unredacted: String {
+        var out = ""
+        for b in bytes {
+            if b >= 0x20 && b < 0x7f { out.unicodeScalars.append(Unicode.Scalar(b)) } else {
+                out += "\\x" + (b < 16 ? "0" : "") + String(b, radix: 16)
+            }
+        }
+        return out
+    }
+
+    /// Safe to log: the length and, for short well-known tokens such as `too_many_pings`, the token.
+    public var redacted: String {
+        if bytes.isEmpty { return "" }
+        let text = unredacted
+        if Self.wellKnown.contains(text) { return text }
+        return "<redacted \(bytes.count) bytes>"
+    }
+
+    public func rendered(redact: Bool) -> String { redact ? redacted : unredacted }
+
+    public var description: String { redacted }
+
+    /// Tokens that carry no secrets and tell the user what happened; shown even when redacting.
+    public static let wellKnown: Set<String> = [
+        "too_many_pings", "max_age", "max_requests", "idle_timeout", "shutdown", "graceful_shutdown",
+        "keepalive_timeout", "ping_ack_timeout", "rapid_reset", "continuation_flood", "ping_flood",
+        "settings_flood", "empty_frames", "window_update_abuse", "header_timeout", "max_connections",
+        "drain", "server_shutdown",
+    ]
+}
