@@ -36,6 +36,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     private let runtime: ServerRuntime
+    private let goAwayWriter: RawGoAwayWriter
     let connectionID: Int
     private var core: ServerConnectionStateMachine
     private var streams: [HTTP2StreamID: StreamState] = [:]
@@ -48,8 +49,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var completedDuringDrain = 0
     private var logger: Logger
 
-    init(runtime: ServerRuntime, connectionID: Int, now: NIODeadline) {
+    init(runtime: ServerRuntime, connectionID: Int, now: NIODeadline, goAwayWriter: RawGoAwayWriter) {
         self.runtime = runtime
+        self.goAwayWriter = goAwayWriter
         self.connectionID = connectionID
         self.core = ServerConnectionStateMachine(policy: runtime.configuration.connection, now: Self.instant(now))
         var logger = runtime.configuration.logger
@@ -331,11 +333,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         for action in actions {
             switch action {
             case .sendGoAway(let lastStreamID, let code, let debugData, let reason):
-                let frame = HTTP2Frame(
-                    streamID: .rootStream,
-                    payload: .goAway(lastStreamID: HTTP2StreamID(lastStreamID.rawValue), errorCode: NIOHTTP2.HTTP2ErrorCode(networkCode: Int(code.rawValue)), opaqueData: ByteBuffer(string: debugData))
-                )
-                writeFrame(frame, context: context)
+                goAwayWriter.writeGoAway(lastStreamID: lastStreamID.rawValue, errorCode: code.rawValue, debugData: Array(debugData.utf8))
+                flushPending = true
                 runtime.goAwaySent(connectionID: connectionID, lastStreamID: Int(lastStreamID.rawValue), code: code, reason: reason, debugData: debugData)
                 logger.debug("sent GOAWAY", metadata: ["goaway.last_stream_id": "\(lastStreamID)", "goaway.code": "\(code)", "goaway.reason": "\(reason.rawValue)"])
             case .sendPing(let payload):
