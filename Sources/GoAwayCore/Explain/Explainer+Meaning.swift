@@ -1,5 +1,5 @@
 extension Explainer {
-    static func meaning(_ o: GoAwayObservation) -> [String] {
+    static func meaning(_ o: GoAwayObservation, showDebugData: Bool) -> [String] {
         var lines: [String] = []
         switch o.kind {
         case .goaway:
@@ -29,7 +29,11 @@ extension Explainer {
         if let token = knownToken(o.debugData) {
             lines.append("The debug data is the token \(token): \(tokenMeaning(token)). Debug data is diagnostic only and changes nothing in the protocol.")
         } else if let data = o.debugData, !data.isEmpty {
-            lines.append("The frame carries \(data.bytes.count) bytes of debug data: diagnostic only, and possibly sensitive, so it is redacted unless you pass --show-debug-data.")
+            lines.append(
+                showDebugData
+                    ? "The frame carries \(data.bytes.count) bytes of debug data, shown as sent: diagnostic only, and possibly sensitive."
+                    : "The frame carries \(data.bytes.count) bytes of debug data: diagnostic only, and possibly sensitive, so it is redacted unless you pass --show-debug-data."
+            )
         }
         return lines
     }

@@ -11,7 +11,7 @@ public enum Explainer {
             title: title(observation),
             source: .init(stack: observation.stack, kind: observation.kind, sender: observation.sender),
             frame: frame,
-            meaning: meaning(observation),
+            meaning: meaning(observation, showDebugData: showDebugData),
             requestFate: requestFate(observation),
             causes: causes,
             fixes: fixes(observation, causes: causes),
