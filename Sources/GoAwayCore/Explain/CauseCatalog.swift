@@ -120,7 +120,6 @@ enum CauseID: String, CaseIterable, Sendable {
         case .internalFailure:
             [
                 ("Any stack", "Read the sender's error log at the time of the frame: INTERNAL_ERROR is its own failure (crash, out of memory, an upstream error in a proxy, a forced close after the drain deadline), not the client's."),
-                ("GoAwayKit", "If GoAwayKit's server sent it, the drain deadline (drainGrace) expired with streams open; raise it or shorten request time."),
             ]
         case .settingsTimeout:
             [

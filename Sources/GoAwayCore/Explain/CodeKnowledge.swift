@@ -41,14 +41,14 @@ enum CodeKnowledge {
                 (.gracefulRestart, .medium, "A server or proxy that restarts without draining closes connections with requests in flight."),
                 (.loadBalancer, .medium, "Load balancers rotate client connections (AWS ALB after about 10,000 requests)."),
             ]
-        case .unprocessedAfterGoaway:
+        case .unprocessedAfterGoaway where code == nil || code == .noError:
             return [
                 (.gracefulRestart, .high, "A GOAWAY ended the connection before this request could use it; graceful shutdowns are the most common reason."),
                 (.maxRequests, .medium, "Servers and load balancers end connections after a fixed number of requests."),
                 (.maxAge, .medium, "Servers and proxies rotate connections after a maximum age."),
                 (.idleTimeout, .low, "An idle close races with a new request on the same connection."),
             ]
-        case .goaway, .rstStream:
+        case .goaway, .rstStream, .unprocessedAfterGoaway:
             break
         }
         guard let code else {

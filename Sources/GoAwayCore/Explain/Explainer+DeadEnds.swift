@@ -76,7 +76,7 @@ extension Explainer {
             case .goBodyNotReplayable:
                 out.append("Go could not re-send because the request body had been consumed and Request.GetBody is nil.")
             case .requestWasSent:
-                out.append("grpc-java reports the stream as sent; it does not print Last-Stream-ID, so treat the RPC as possibly processed.")
+                out.append("grpc-java uses \"Abrupt GOAWAY closed sent stream\" for streams above the GOAWAY's Last-Stream-ID: the RPC went out, but the server did not process it.")
             case .stackRetries:
                 out.append("curl retries REFUSED_STREAM on a fresh connection by itself; this line on its own is not a failure.")
             case .nioCancelMayMeanUnprocessed:

@@ -69,7 +69,7 @@ extension Explainer {
     static func goawayFate(_ o: GoAwayObservation) -> Explanation.RequestFate {
         typealias G = Explanation.RequestFate.Group
         let graceful = o.code == nil || o.code == .noError
-        let cutOff = o.notes.contains(.closedAfterGoaway) || o.notes.contains(.requestWasSent)
+        let cutOff = o.notes.contains(.closedAfterGoaway)
         guard let last = o.lastStreamID else {
             return .init(
                 summary: "Requests not yet sent are safe to re-send; requests in flight may have been processed unless your client reports them as above Last-Stream-ID.",

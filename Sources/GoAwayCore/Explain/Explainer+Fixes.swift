@@ -31,7 +31,7 @@ extension Explainer {
     static func clientFixes(_ o: GoAwayObservation) -> [(stack: String, text: String)] {
         let grpc = (
             stack: "gRPC",
-            text: "gRPC re-sends an RPC transparently only if it never left the client. For idempotent methods add a retryPolicy to the service config (retryableStatusCodes: [\"UNAVAILABLE\"]) so RPCs cut off by a GOAWAY are re-sent."
+            text: "gRPC retries transparently only RPCs that never left the client or that the server never handed to the application (gRFC A6). For idempotent methods add a retryPolicy to the service config (retryableStatusCodes: [\"UNAVAILABLE\"]) so RPCs cut off by a GOAWAY are re-sent."
         )
         let anyStack = (
             stack: "Any stack",

@@ -27,14 +27,17 @@ extension ErrorMessageParser {
         return nil
     }
 
-    /// grpc-java (Netty/OkHttp transports): "UNAVAILABLE: Abrupt GOAWAY closed sent stream.
-    /// HTTP/2 error code: NO_ERROR, debug data: max_age". "unsent stream" means never processed.
+    /// grpc-java (Netty transport): "UNAVAILABLE: Abrupt GOAWAY closed sent stream. HTTP/2 error
+    /// code: NO_ERROR". NettyClientHandler.goingAway uses "sent stream" for streams above the
+    /// GOAWAY's Last-Stream-ID and "unsent stream" for streams not yet on the wire: neither was
+    /// processed. "Connection closed after GOAWAY" is what streams at or below it get when the
+    /// connection then closes: those may have been processed.
     @Sendable static func recogniseGRPCJava(_ text: String) -> GoAwayObservation? {
         guard let m = text.firstMatch(
             of: /(Abrupt GOAWAY closed (sent|unsent) stream|Connection closed after GOAWAY|GOAWAY shut down transport)\.? HTTP\/2 error code: (\w+)(?:(?:,| \() ?debug data: ([^)\n]*)\)?)?/
         ) else { return nil }
         let debug = m.4.map { GoAwayDebugData(String($0).trimmingWhitespace()) }
-        let kind: GoAwayObservation.Kind = m.2 == "unsent" ? .unprocessedAfterGoaway : .goaway
+        let kind: GoAwayObservation.Kind = m.2 != nil ? .unprocessedAfterGoaway : .goaway
         var notes: [GoAwayObservation.StackNote] = []
         if m.2 == "sent" { notes.append(.requestWasSent) }
         if m.1 == "Connection closed after GOAWAY" { notes.append(.closedAfterGoaway) }
