@@ -40,7 +40,7 @@ extension Explainer {
 
     static func lastStreamMeaning(_ last: StreamID?) -> String {
         guard let last else {
-            return "The message does not show Last-Stream-ID. Your stack's debug log does (Go: GODEBUG=http2debug=1; Node: the 'goaway' event's lastStreamID; curl -v: \"received GOAWAY, error=…, last_stream=…\")."
+            return "The message does not show Last-Stream-ID. Your stack's debug log does (Go: GODEBUG=http2debug=2; Node: the 'goaway' event's lastStreamID; curl -v: \"received GOAWAY, error=…, last_stream=…\")."
         }
         if last == .root {
             return "Last-Stream-ID 0: the sender processed no stream on this connection, so every request sent on it is safe to re-send on a new connection, even a POST."
