@@ -56,7 +56,7 @@ enum CauseID: String, CaseIterable, Sendable {
         switch self {
         case .gracefulRestart:
             [
-                ("GoAwayKit", "HTTP2Server drains in two phases (GOAWAY 2^31-1, PING, final GOAWAY); set HTTP2Server.Configuration.drainGrace longer than your slowest request so in-flight streams finish."),
+                ("GoAwayKit", "HTTP2Server drains in two phases (GOAWAY 2^31-1, PING, final GOAWAY; the PING-ack wait is bounded by connection.pingAckTimeout, default 5 s); set HTTP2Server.Configuration.connection.drainGrace (default 30 s) longer than your slowest request so in-flight streams finish."),
                 ("Go", "Use http.Server.Shutdown(ctx) with a deadline longer than your slowest request; it sends a single GOAWAY without the shutdown notice (golang/go#78968), so clients must re-send streams above Last-Stream-ID."),
                 ("gRPC", "Stop servers with GracefulStop() (grpc-go) or shutdown() + awaitTermination() (grpc-java), never an immediate stop; gRPC servers send the two-phase GOAWAY."),
                 ("Node.js", "Call http2session.close() (or server.close()) so streams finish; http2session.goaway(code, lastStreamID) sends a GOAWAY without destroying the session."),
@@ -74,14 +74,14 @@ enum CauseID: String, CaseIterable, Sendable {
             [
                 ("nginx", "keepalive_requests (default 1000 since 1.19.10; it replaced http2_max_requests in 1.19.7) ends an HTTP/2 connection with GOAWAY after that many requests. Raising it lowers the rate; clients must still re-send unprocessed requests."),
                 ("Envoy", "common_http_protocol_options.max_requests_per_connection (unset means unlimited)."),
-                ("GoAwayKit", "HTTP2Server.Configuration.maxRequestsPerConnection: the server drains gracefully when it is reached."),
+                ("GoAwayKit", "HTTP2Server.Configuration.connection.maxRequestsPerConnection (default: no limit): the server drains gracefully when it is reached."),
                 ("Cloud load balancers", "AWS ALB ends client HTTP/2 connections after about 10,000 requests; this is not configurable."),
             ]
         case .maxAge:
             [
                 ("gRPC", "Server MAX_CONNECTION_AGE (grpc-go keepalive.ServerParameters.MaxConnectionAge, core GRPC_ARG_MAX_CONNECTION_AGE_MS, grpc-java maxConnectionAge) plus MAX_CONNECTION_AGE_GRACE for in-flight RPCs; gRFC A9 asks for ±10% jitter."),
                 ("Envoy", "common_http_protocol_options.max_connection_duration; the drain that follows uses drain_timeout."),
-                ("GoAwayKit", "HTTP2Server.Configuration.maxAge (with jitter) and drainGrace."),
+                ("GoAwayKit", "HTTP2Server.Configuration.connection.maxAge (default: off; ±10% jitter) and maxAgeGrace (default 30 s) for the streams still open."),
                 ("Cloud load balancers", "AWS ALB client_keep_alive.seconds (default 3600 s) closes long-lived client connections."),
             ]
         case .idleTimeout:
@@ -89,7 +89,7 @@ enum CauseID: String, CaseIterable, Sendable {
                 ("nginx", "keepalive_timeout (default 75 s; for HTTP/2 it replaced http2_idle_timeout in 1.19.7)."),
                 ("Envoy", "common_http_protocol_options.idle_timeout (default 1 h)."),
                 ("gRPC", "Server MAX_CONNECTION_IDLE (grpc-go keepalive.ServerParameters.MaxConnectionIdle, core GRPC_ARG_MAX_CONNECTION_IDLE_MS)."),
-                ("GoAwayKit", "HTTP2Server.Configuration.idleTimeout."),
+                ("GoAwayKit", "HTTP2Server.Configuration.connection.idleTimeout (default 5 minutes; nil disables)."),
                 ("Cloud load balancers", "AWS ALB idle_timeout.timeout_seconds (default 60 s); GCP external Application Load Balancer HTTP keepalive timeout (610 s by default)."),
                 ("Go", "Close idle connections on the client first: http.Transport.IdleConnTimeout shorter than every server and LB idle timeout on the path."),
             ]
@@ -97,7 +97,7 @@ enum CauseID: String, CaseIterable, Sendable {
             [
                 ("gRPC", "Client: keepalive time (GRPC_ARG_KEEPALIVE_TIME_MS, grpc-go keepalive.ClientParameters.Time, grpc-java keepAliveTime) must be at least the server's minimum, which is 5 minutes by default (grpc-go keepalive.EnforcementPolicy.MinTime, core GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, grpc-java permitKeepAliveTime). Do not ping without active RPCs (GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, PermitWithoutStream) unless the server sets permit_without_stream. Or lower the server's MinTime / raise GRPC_ARG_HTTP2_MAX_PING_STRIKES to match the clients."),
                 ("Go", "An http2.Transport ReadIdleTimeout shorter than the server's ping policy triggers the same answer from gRPC servers; keep it at or above the server's minimum."),
-                ("GoAwayKit", "Keep client keepalive PINGs no more frequent than the server allows; HTTP2Server.Configuration.pingAckTimeout only bounds the server's own PINGs."),
+                ("GoAwayKit", "A GoAwayKit server answers with too_many_pings after connection.maxPingStrikes (default 2) PINGs closer together than connection.minimumPeerPingInterval (default 10 s) while no stream is open; keep client keepalive intervals above it, or raise these."),
             ]
         case .abuseProtection:
             [
@@ -164,7 +164,7 @@ enum CauseID: String, CaseIterable, Sendable {
         case .connectionLost:
             [
                 ("Any stack", "Log GOAWAYs on both sides to see whether one preceded the close; make idle timeouts shrink toward the client (client < load balancer < server) so the client closes idle connections first; enable HTTP/2 PING keepalive to detect dead connections (Go http2.Transport.ReadIdleTimeout, gRPC keepalive)."),
-                ("GoAwayKit", "HTTP2Server.Configuration.pingAckTimeout closes connections whose peer stopped answering; HTTP2Client re-sends requests that were provably not processed."),
+                ("GoAwayKit", "HTTP2Server.Configuration.connection.keepaliveInterval (default: off) and keepaliveTimeout (default 20 s) close connections whose peer stopped answering; HTTP2Client re-sends requests that were provably not processed."),
             ]
         case .unknownCode:
             [

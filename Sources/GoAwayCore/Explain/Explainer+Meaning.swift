@@ -71,6 +71,7 @@ extension Explainer {
         "server_shutdown": "the server is shutting down",
         "graceful_stop": "the server is stopping gracefully (grpc-go GracefulStop)",
         "drain": "the server is draining its connections",
+        "peer_goaway": "the sender is closing because its peer sent a GOAWAY first",
         "rapid_reset": "the client reset too many streams too quickly",
         "ping_flood": "the client sent too many PINGs",
         "settings_flood": "the client sent too many SETTINGS frames",
