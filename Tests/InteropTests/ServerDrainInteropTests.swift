@@ -93,15 +93,15 @@ struct ServerDrainInteropTests {
             try await client.wait(timeout: .seconds(15))
             let elapsed = ContinuousClock.now - shutdownAt
             let events = Self.events(client.stdout)
-            let goaways = events.filter { $0["event"] as? String == "goaway" }
-            #expect(goaways.map { $0["last_stream_id"] as? Int } == [2147483647, 1], "\(client.stdout)")
-            #expect(goaways.allSatisfy { $0["stream"] as? Int == 0 })
-            #expect(events.contains { $0["event"] as? String == "ping" })
-            if goaways.count == 2, let t0 = goaways[0]["t"] as? Double, let t1 = goaways[1]["t"] as? Double {
+            let goaways = events.filter { $0.event == "goaway" }
+            #expect(goaways.map(\.last_stream_id) == [2147483647, 1], "\(client.stdout)")
+            #expect(goaways.allSatisfy { $0.stream == 0 })
+            #expect(events.contains { $0.event == "ping" })
+            if goaways.count == 2, let t0 = goaways[0].t, let t1 = goaways[1].t {
                 #expect(t1 - t0 >= 0.9 && t1 - t0 < 2.0, "final GOAWAY \(t1 - t0)s after the notice")
             }
-            #expect(events.last?["event"] as? String == "closed", "\(client.stdout)")
-            #expect(!events.contains { $0["event"] as? String == "response" }, "the 10 s request cannot finish in 1 s grace")
+            #expect(events.last?.event == "closed", "\(client.stdout)")
+            #expect(!events.contains { $0.event == "response" }, "the 10 s request cannot finish in 1 s grace")
             #expect(elapsed < .seconds(4), "closed \(elapsed) after shutdown; bound is ping-ack 1 s + grace 1 s")
         }
     }
@@ -118,19 +118,33 @@ struct ServerDrainInteropTests {
             server.shutdownGracefully()
             try await client.wait(timeout: .seconds(15))
             let events = Self.events(client.stdout)
-            #expect(events.contains { $0["event"] as? String == "late_request_sent" }, "\(client.stdout)")
-            let late = events.filter { $0["stream"] as? Int == 101 && $0["event"] as? String != "late_request_sent" }
-            #expect(late.map { $0["event"] as? String } == ["stream_reset"], "\(client.stdout)")
-            #expect(late.first?["error_code"] as? Int == 7, "REFUSED_STREAM")
-            #expect(events.contains { $0["event"] as? String == "response" && $0["stream"] as? Int == 1 && $0["status"] as? Int == 200 })
+            #expect(events.contains { $0.event == "late_request_sent" }, "\(client.stdout)")
+            // What came back for stream 101: only a reset, never a response.
+            var lateOutcomes: [String] = []
+            var lateCodes: [Int] = []
+            for event in events where event.stream == 101 && event.event != "late_request_sent" {
+                lateOutcomes.append(event.event)
+                lateCodes.append(event.error_code ?? -1)
+            }
+            #expect(lateOutcomes == ["stream_reset"], "\(client.stdout)")
+            #expect(lateCodes == [7], "REFUSED_STREAM")
+            #expect(events.contains { $0.event == "response" && $0.stream == 1 && $0.status == 200 })
             #expect(server.statistics.requests == 1, "the late stream must never reach the handler")
             #expect(server.statistics.streamsRefused >= 1)
         }
     }
 
-    static func events(_ text: String) -> [[String: Any]] {
-        text.split(separator: "\n").compactMap { line in
-            (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
-        }
+    /// One line of `scripts/peers/h2_drain_client.py` output.
+    struct PeerEvent: Decodable {
+        var event: String
+        var t: Double?
+        var stream: Int?
+        var last_stream_id: Int?
+        var error_code: Int?
+        var status: Int?
+    }
+
+    static func events(_ text: String) -> [PeerEvent] {
+        text.split(separator: "\n").compactMap { try? JSONDecoder().decode(PeerEvent.self, from: Data($0.utf8)) }
     }
 }

@@ -18,12 +18,13 @@ final class RawGoAwayWriter: ChannelOutboundHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
-    /// Writes (does not flush) one GOAWAY frame on stream 0 (RFC 9113 §6.8).
+    /// Writes and flushes one GOAWAY frame on stream 0 (RFC 9113 §6.8).
     func writeGoAway(lastStreamID: Int32, errorCode: UInt32, debugData: [UInt8]) {
         guard let context else { return }
         var buffer = context.channel.allocator.buffer(capacity: 17 + debugData.count)
         Self.encodeGoAway(into: &buffer, lastStreamID: lastStreamID, errorCode: errorCode, debugData: debugData)
-        context.write(wrapOutboundOut(buffer), promise: nil)
+        // Flushed here: NIOHTTP2Handler does not pass a flush down when it wrote nothing itself.
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
     static func encodeGoAway(into buffer: inout ByteBuffer, lastStreamID: Int32, errorCode: UInt32, debugData: [UInt8]) {

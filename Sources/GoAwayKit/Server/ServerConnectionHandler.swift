@@ -47,6 +47,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var connectionWindowUnacked = 0
     private var closed = false
     private var completedDuringDrain = 0
+    /// Set by the core's `.close` action: why, and when the drain began, for the closed event.
+    private var closing: (reason: ShutdownReason?, drainStarted: Instant?)?
     private var logger: Logger
 
     init(runtime: ServerRuntime, connectionID: Int, now: NIODeadline, goAwayWriter: RawGoAwayWriter) {
@@ -103,15 +105,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private func finishConnection(context: ChannelHandlerContext) {
         guard !closed else { return }
         closed = true
-        let drainStart: Instant?
-        let reason: ShutdownReason?
+        var drainStart: Instant?
+        var reason: ShutdownReason?
         switch core.state {
         case .notified(let r, let since), .draining(let r, _, let since):
             drainStart = since
             reason = r
         case .active, .closed:
-            drainStart = nil
-            reason = nil
+            (reason, drainStart) = closing ?? (nil, nil)
         }
         run(core.connectionClosed())
         for (_, var stream) in streams {
@@ -334,7 +335,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             switch action {
             case .sendGoAway(let lastStreamID, let code, let debugData, let reason):
                 goAwayWriter.writeGoAway(lastStreamID: lastStreamID.rawValue, errorCode: code.rawValue, debugData: Array(debugData.utf8))
-                flushPending = true
                 runtime.goAwaySent(connectionID: connectionID, lastStreamID: Int(lastStreamID.rawValue), code: code, reason: reason, debugData: debugData)
                 logger.debug("sent GOAWAY", metadata: ["goaway.last_stream_id": "\(lastStreamID)", "goaway.code": "\(code)", "goaway.reason": "\(reason.rawValue)"])
             case .sendPing(let payload):
@@ -349,7 +349,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
                 timers.removeValue(forKey: timer)?.cancel()
             case .refuseStream(let id):
                 writeFrame(HTTP2Frame(streamID: HTTP2StreamID(id.rawValue), payload: .rstStream(.refusedStream)), context: context)
-            case .close:
+            case .close(let reason, let drainStarted):
+                closing = (reason, drainStarted)
                 for (_, t) in timers { t.cancel() }
                 timers.removeAll()
                 flushPending = false
