@@ -27,6 +27,25 @@ final class RawGoAwayWriter: ChannelOutboundHandler, RemovableChannelHandler {
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
+    /// Closes the channel once everything written before now has reached the socket, and at the
+    /// latest after `deadline` (a peer that stopped reading must not hold the connection open).
+    ///
+    /// Deferred with `execute`: the close is often decided inside NIOHTTP2Handler's own write of a
+    /// stream's last frame (its StreamClosedEvent), before that frame has been passed down; closing
+    /// synchronously there would drop the frame.
+    func closeAfterPendingWrites(deadline: TimeAmount) {
+        guard let context else { return }
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let context = loopBound.value
+            let forced = context.eventLoop.scheduleTask(in: deadline) { loopBound.value.close(promise: nil) }
+            context.writeAndFlush(NIOAny(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+                forced.cancel()
+                loopBound.value.close(promise: nil)
+            }
+        }
+    }
+
     static func encodeGoAway(into buffer: inout ByteBuffer, lastStreamID: Int32, errorCode: UInt32, debugData: [UInt8]) {
         let length = 8 + debugData.count
         buffer.writeInteger(UInt8(truncatingIfNeeded: length >> 16))

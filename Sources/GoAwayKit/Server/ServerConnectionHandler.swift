@@ -355,7 +355,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
                 timers.removeAll()
                 flushPending = false
                 context.flush()
-                context.close(promise: nil)
+                goAwayWriter.closeAfterPendingWrites(deadline: .seconds(2))
             }
         }
         flushIfOutsideRead(context: context)
