@@ -21,6 +21,13 @@
 /// Choice of connection: round-robin across endpoints (a cursor that advances on every dispatch, so
 /// load spreads over a service's addresses), least-loaded connection within the chosen endpoint (so
 /// a fresh replacement fills up before an older connection near its limit).
+///
+/// Learned per-connection budget: when an endpoint's connection GOAWAYs after N streams, the pool
+/// prefers not to give any connection of that endpoint more than N streams — it opens another
+/// connection instead (up to the maximum). Without it, 32 concurrent requests thrown at a server
+/// that answers 10 per connection bounce 2 times in 3 and burn their re-send budget. It is only a
+/// preference: when no connection can be opened, connections over budget are used anyway, and each
+/// GOAWAY replaces the estimate, so it follows the server up and down.
 public struct ClientPoolStateMachine: Sendable {
     public enum ConnectionState: Hashable, Sendable { case connecting, active, draining, closed }
 
@@ -31,6 +38,8 @@ public struct ClientPoolStateMachine: Sendable {
         /// Streams we may open: min(peer limit, cap), or the assumption while connecting.
         public var maxStreams: Int
         public var inFlight: Set<RequestID>
+        /// Streams ever handed to it.
+        public var dispatched = 0
         /// The lowest last-stream-id received (a peer may not raise it; if it does we keep the lower).
         public var lastStreamID: StreamID?
         public var available: Int { state == .active ? max(0, maxStreams - inFlight.count) : 0 }
@@ -46,6 +55,9 @@ public struct ClientPoolStateMachine: Sendable {
     struct Endpoint: Hashable, Sendable {
         var consecutiveFailures = 0
         var lastKnownMaxStreams: Int?
+        /// Streams the endpoint's last GOAWAY'd connection had processed ((last-id + 1) / 2): servers
+        /// that close a connection after N requests (nginx `keepalive_requests`, max-age) do it again.
+        var streamsPerConnection: Int?
     }
 
     public enum Action: Hashable, Sendable {
@@ -185,6 +197,9 @@ public struct ClientPoolStateMachine: Sendable {
             actions.append(.keepaliveChanged(doubled))
         }
         c.lastStreamID = min(c.lastStreamID ?? lastStreamID, lastStreamID)
+        if lastStreamID < .max, lastStreamID.rawValue >= 1 {
+            endpoints[c.endpoint].streamsPerConnection = Int((lastStreamID.rawValue + 1) / 2)
+        }
         let wasServing = c.state == .active || c.state == .connecting
         if c.state != .closed { c.state = .draining }
         connections[id] = c
@@ -240,6 +255,11 @@ public struct ClientPoolStateMachine: Sendable {
             closeIfDrained(cid, &actions)
         }
         r.connection = nil
+        if streamID == nil {
+            // Never reached the wire: not an attempt.
+            r.attempt.sends -= 1
+            r.attempt.unsent += 1
+        }
         let decision = RetryDecision.decide(
             streamID: streamID,
             lastStreamID: last,
@@ -343,13 +363,23 @@ public struct ClientPoolStateMachine: Sendable {
         }
     }
 
+    private func budgetLeft(_ c: Connection) -> Int {
+        guard let budget = endpoints[c.endpoint].streamsPerConnection else { return .max }
+        return max(0, budget - c.dispatched)
+    }
+
+    /// Streams a connecting connection is expected to take.
+    private func expectedCapacity(_ c: Connection) -> Int {
+        min(c.maxStreams, endpoints[c.endpoint].streamsPerConnection ?? .max)
+    }
+
     /// Round-robin over endpoints, least-loaded within the endpoint.
-    private mutating func pickConnection() -> ConnectionID? {
+    private mutating func pickConnection(overBudget: Bool) -> ConnectionID? {
         let n = endpoints.count
         for step in 0..<n {
             let e = (cursor + step) % n
             var best: Connection?
-            for c in connections.values where c.endpoint == e && c.available > 0 {
+            for c in connections.values where c.endpoint == e && c.available > 0 && (overBudget || budgetLeft(c) > 0) {
                 if best == nil || c.inFlight.count < best!.inFlight.count
                     || (c.inFlight.count == best!.inFlight.count && c.id < best!.id)
                 {
@@ -365,21 +395,28 @@ public struct ClientPoolStateMachine: Sendable {
     }
 
     private mutating func dispatch(_ actions: inout [Action]) {
-        while let first = queue.first, let cid = pickConnection() {
-            _ = queue.popFirst()
-            requests[first]!.connection = cid
-            requests[first]!.attempt.sends += 1
-            connections[cid]!.inFlight.insert(first)
-            actions.append(.execute(first, on: cid))
-        }
+        drainQueue(overBudget: false, &actions)
         guard !queue.isEmpty, !shuttingDown else { return }
         // Open connections until the connecting ones can absorb the queue.
-        var pending = connections.values.reduce(0) { $0 + ($1.state == .connecting ? $1.maxStreams : 0) }
+        var pending = connections.values.reduce(0) { $0 + ($1.state == .connecting ? expectedCapacity($1) : 0) }
         while queue.count > pending {
             guard let e = endpointWithRoom() else { break }
             let action = openConnection(endpoint: e)
             actions.append(action)
-            if case .connect(let id, _, _) = action { pending += max(1, connections[id]!.maxStreams) }
+            if case .connect(let id, _, _) = action { pending += max(1, expectedCapacity(connections[id]!)) }
+        }
+        // Nothing on the way: rather over budget than waiting.
+        if pending == 0 { drainQueue(overBudget: true, &actions) }
+    }
+
+    private mutating func drainQueue(overBudget: Bool, _ actions: inout [Action]) {
+        while let first = queue.first, let cid = pickConnection(overBudget: overBudget) {
+            _ = queue.popFirst()
+            requests[first]!.connection = cid
+            requests[first]!.attempt.sends += 1
+            connections[cid]!.inFlight.insert(first)
+            connections[cid]!.dispatched += 1
+            actions.append(.execute(first, on: cid))
         }
     }
 

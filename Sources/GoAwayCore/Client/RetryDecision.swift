@@ -21,7 +21,8 @@ public enum RetryDecision: Hashable, Sendable {
     ///   - resetCode: the RST_STREAM code the peer sent for the stream, if it reset it.
     ///   - idempotent: the method is idempotent (RFC 9110 §9.2.2).
     ///   - bodyReplayable: the body can be sent again (no body, buffered, or a body factory).
-    ///   - attempt: how often the request has been sent so far.
+    ///   - attempt: how often the request has been sent so far (`unsent` already counts this
+    ///     hand-over when `streamID` is nil).
     ///   - policy: budgets and the master switch (`--no-resend`).
     public static func decide(
         streamID: StreamID?,
@@ -33,7 +34,11 @@ public enum RetryDecision: Hashable, Sendable {
         policy: RetryPolicy
     ) -> RetryDecision {
         if let reason = notProcessedReason(streamID: streamID, lastStreamID: lastStreamID, resetCode: resetCode) {
-            guard policy.enabled, bodyReplayable, attempt.sends < policy.maxAttempts else {
+            // A request that never left the client cost the server nothing: it has its own, larger
+            // cap (it bounces only while connections turn over under it), not the attempt budget.
+            let withinBudget = reason == .neverSent
+                ? attempt.unsent <= policy.maxUnsentRequeues : attempt.sends < policy.maxAttempts
+            guard policy.enabled, bodyReplayable, withinBudget else {
                 return .fail(.notProcessed(reason))
             }
             return .resend(reason)
@@ -91,9 +96,12 @@ public struct Attempt: Hashable, Sendable {
     public var sends: Int
     /// Re-sends that were made although the request may have been processed.
     public var possiblyProcessedResends: Int
-    public init(sends: Int = 0, possiblyProcessedResends: Int = 0) {
+    /// Times it was handed to a connection that could no longer open a stream (not counted in `sends`).
+    public var unsent: Int
+    public init(sends: Int = 0, possiblyProcessedResends: Int = 0, unsent: Int = 0) {
         self.sends = sends
         self.possiblyProcessedResends = possiblyProcessedResends
+        self.unsent = unsent
     }
 }
 
@@ -105,11 +113,14 @@ public struct RetryPolicy: Hashable, Sendable {
     public var maxAttempts: Int
     /// Re-sends of idempotent requests that may have been processed. Default 1 (RFC 9113 §8.7).
     public var possiblyProcessedResends: Int
+    /// Hand-overs to connections that went away before the request's HEADERS were written. Default 50.
+    public var maxUnsentRequeues: Int
 
-    public init(enabled: Bool = true, maxAttempts: Int = 5, possiblyProcessedResends: Int = 1) {
+    public init(enabled: Bool = true, maxAttempts: Int = 5, possiblyProcessedResends: Int = 1, maxUnsentRequeues: Int = 50) {
         self.enabled = enabled
         self.maxAttempts = maxAttempts
         self.possiblyProcessedResends = possiblyProcessedResends
+        self.maxUnsentRequeues = maxUnsentRequeues
     }
 
     public static var defaults: RetryPolicy { RetryPolicy() }

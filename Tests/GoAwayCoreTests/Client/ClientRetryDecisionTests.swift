@@ -11,6 +11,7 @@ struct ClientRetryDecisionTests {
         var replayable: Bool
         var sends: Int
         var ppResends: Int = 0
+        var unsent: Int = 0
         var policy: RetryPolicy = .defaults
         var expected: RetryDecision
         var description: String {
@@ -42,7 +43,10 @@ struct ClientRetryDecisionTests {
         rows.append(Row(stream: 5, last: nil, reset: .internalError, idempotent: false, replayable: true, sends: 1, expected: .fail(.possiblyProcessed)))
         rows.append(Row(stream: 5, last: nil, reset: .internalError, idempotent: true, replayable: true, sends: 1, expected: .resend(.idempotentAfterConnectionLoss)))
         // Never sent.
-        rows.append(Row(stream: nil, last: nil, idempotent: false, replayable: true, sends: 1, expected: .resend(.neverSent)))
+        rows.append(Row(stream: nil, last: nil, idempotent: false, replayable: true, sends: 0, unsent: 1, expected: .resend(.neverSent)))
+        // Never sent does not spend the attempt budget, but has its own cap.
+        rows.append(Row(stream: nil, last: nil, idempotent: false, replayable: true, sends: 5, unsent: 50, expected: .resend(.neverSent)))
+        rows.append(Row(stream: nil, last: nil, idempotent: false, replayable: true, sends: 0, unsent: 51, expected: .fail(.notProcessed(.neverSent))))
         // Body not replayable: typed notProcessed so the caller may re-send.
         rows.append(Row(stream: 11, last: 9, idempotent: false, replayable: false, sends: 1, expected: .fail(.notProcessed(.aboveLastStreamID))))
         rows.append(Row(stream: 5, reset: .refusedStream, idempotent: true, replayable: false, sends: 1, expected: .fail(.notProcessed(.refusedStream))))
@@ -67,7 +71,7 @@ struct ClientRetryDecisionTests {
             resetCode: row.reset,
             idempotent: row.idempotent,
             bodyReplayable: row.replayable,
-            attempt: Attempt(sends: row.sends, possiblyProcessedResends: row.ppResends),
+            attempt: Attempt(sends: row.sends, possiblyProcessedResends: row.ppResends, unsent: row.unsent),
             policy: row.policy
         )
         #expect(d == row.expected, "\(row)")
@@ -91,11 +95,11 @@ struct ClientRetryDecisionTests {
     @Test func configurationSurvivesInit() {
         let c = PoolConfiguration(
             maxConnectionsPerEndpoint: 3, minConnectionsPerEndpoint: 2, assumedMaxConcurrentStreams: 7,
-            maxConcurrentStreamsCap: 9, retry: RetryPolicy(enabled: false, maxAttempts: 2, possiblyProcessedResends: 0),
+            maxConcurrentStreamsCap: 9, retry: RetryPolicy(enabled: false, maxAttempts: 2, possiblyProcessedResends: 0, maxUnsentRequeues: 7),
             backoff: Backoff(initial: .seconds(1)), keepaliveInterval: .seconds(3), seed: 42)
         #expect(c.maxConnectionsPerEndpoint == 3 && c.minConnectionsPerEndpoint == 2)
         #expect(c.assumedMaxConcurrentStreams == 7 && c.maxConcurrentStreamsCap == 9)
-        #expect(c.retry == RetryPolicy(enabled: false, maxAttempts: 2, possiblyProcessedResends: 0))
+        #expect(c.retry == RetryPolicy(enabled: false, maxAttempts: 2, possiblyProcessedResends: 0, maxUnsentRequeues: 7))
         #expect(c.backoff.initial == .seconds(1) && c.keepaliveInterval == .seconds(3) && c.seed == 42)
     }
 }
