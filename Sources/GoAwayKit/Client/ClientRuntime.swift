@@ -7,6 +7,7 @@ import NIOHTTP2
 import NIOPosix
 import NIOSSL
 import Synchronization
+import Foundation
 
 /// The imperative shell around `ClientPoolStateMachine`: one lock around the pool and the request
 /// table; every event is `let effects = state.withLock { … }; run(effects)` — no I/O, no
@@ -152,10 +153,15 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
     // MARK: ClientConnectionDelegate (called on a connection's event loop)
 
     func connectionActive(_ id: ConnectionID, handler: NIOLoopBound<ClientConnectionHandler>) {
-        let endpoint: String = state.withLock { s in
+        let (endpoint, wanted): (String, Bool) = state.withLock { s in
             s.handlers[id] = handler
             s.stats.connectionsOpened += 1
-            return s.pool.connections[id].map { endpoints[$0.endpoint].description } ?? "?"
+            let c = s.pool.connections[id]
+            return (c.map { endpoints[$0.endpoint].description } ?? "?", c.map { $0.state != .closed } ?? false)
+        }
+        if !wanted {
+            // The pool gave it up while it was connecting (shutdown, GOAWAY before SETTINGS).
+            handler.value.close()
         }
         metrics.connectionsOpened.increment()
         logger.debug("connection opened", metadata: ["goaway.connection": "\(id)", "goaway.endpoint": "\(endpoint)"])
@@ -387,7 +393,13 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
             if !open { break }
             try? await Task.sleep(for: .milliseconds(10))
         }
-        let boxes = state.withLock { Array($0.handlers.values) }
+        let (boxes, left) = state.withLock { s in
+            (Array(s.handlers.values), s.pool.connections.values.map { "\($0.id) \($0.state) inFlight=\($0.inFlight.count) handler=\(s.handlers[$0.id] != nil)" })
+        }
+        if !left.isEmpty || !boxes.isEmpty {
+            logger.debug("shutdown timed out", metadata: ["goaway.connections": "\(left)", "goaway.handlers": "\(boxes.count)"])
+            if ProcessInfo.processInfo.environment["GOAWAY_DEBUG_SHUTDOWN"] != nil { print("shutdown left: \(left) handlers \(boxes.count)") }
+        }
         for box in boxes { box.eventLoop.execute { box.value.close() } }
         eventSink.finish()
     }
