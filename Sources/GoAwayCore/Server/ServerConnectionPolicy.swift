@@ -1,0 +1,84 @@
+/// The limits that decide when and how a server connection ends. Pure values; the NIO server's
+/// `HTTP2Server.Configuration` carries one of these.
+public struct ServerConnectionPolicy: Sendable, Hashable {
+    /// Close a connection that has had no open stream for this long (a drain, reason `idle`).
+    /// Default 5 minutes; `nil` disables.
+    public var idleTimeout: Duration?
+    /// Drain a connection this old, with ±10% jitter so a fleet's connections do not all end at
+    /// once (gRFC A9). Default `nil` (no limit).
+    public var maxAge: Duration?
+    /// After a max-age drain's final GOAWAY, streams get this long to finish. Default 30 s.
+    public var maxAgeGrace: Duration
+    /// Drain after this many requests (streams) on one connection; streams that race the
+    /// shutdown notice are still served. Default `nil` (no limit).
+    public var maxRequestsPerConnection: Int?
+    /// How long the first phase waits for the PING ack before sending the final GOAWAY anyway.
+    /// swift-nio-http2's handler waits forever; grpc-java caps it at 10 s, grpc-core at 20 s.
+    /// Default 5 s.
+    public var pingAckTimeout: Duration
+    /// After the final GOAWAY, in-flight streams get this long before the connection is closed.
+    /// Default 30 s.
+    public var drainGrace: Duration
+    /// Send a keepalive PING after this long without reading anything. Default `nil` (off).
+    public var keepaliveInterval: Duration?
+    /// Close when a keepalive PING is not acked within this. Default 20 s.
+    public var keepaliveTimeout: Duration
+    /// Peer PINGs closer together than this while no stream is open count as a strike.
+    /// Default 10 s.
+    public var minimumPeerPingInterval: Duration
+    /// Strikes allowed before the connection ends with GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings").
+    /// Default 2.
+    public var maxPingStrikes: Int
+
+    public init(
+        idleTimeout: Duration? = .seconds(300),
+        maxAge: Duration? = nil,
+        maxAgeGrace: Duration = .seconds(30),
+        maxRequestsPerConnection: Int? = nil,
+        pingAckTimeout: Duration = .seconds(5),
+        drainGrace: Duration = .seconds(30),
+        keepaliveInterval: Duration? = nil,
+        keepaliveTimeout: Duration = .seconds(20),
+        minimumPeerPingInterval: Duration = .seconds(10),
+        maxPingStrikes: Int = 2
+    ) {
+        self.idleTimeout = idleTimeout
+        self.maxAge = maxAge
+        self.maxAgeGrace = maxAgeGrace
+        self.maxRequestsPerConnection = maxRequestsPerConnection
+        self.pingAckTimeout = pingAckTimeout
+        self.drainGrace = drainGrace
+        self.keepaliveInterval = keepaliveInterval
+        self.keepaliveTimeout = keepaliveTimeout
+        self.minimumPeerPingInterval = minimumPeerPingInterval
+        self.maxPingStrikes = maxPingStrikes
+    }
+
+    public static var defaults: ServerConnectionPolicy { ServerConnectionPolicy() }
+}
+
+/// Why a server connection is going away. Becomes the GOAWAY debug data (a well-known token,
+/// so it is safe to show even when debug data is redacted) and a metrics dimension.
+public enum ShutdownReason: String, Sendable, Hashable, CaseIterable {
+    /// The server is stopping (SIGTERM, `ServiceGroup` graceful shutdown).
+    case shutdown
+    case maxAge = "max_age"
+    case maxRequests = "max_requests"
+    case idle = "idle_timeout"
+    case keepaliveTimeout = "keepalive_timeout"
+    case tooManyPings = "too_many_pings"
+    /// The peer sent its own GOAWAY; we finish what is open and close.
+    case peerGoAway = "peer_goaway"
+    /// A protocol or internal error ended the connection.
+    case error
+}
+
+/// The timers a server connection runs. The shell keeps at most one of each kind.
+public enum ServerConnectionTimer: Sendable, Hashable, CaseIterable {
+    case idle
+    case maxAge
+    case pingAck
+    case grace
+    case keepalive
+    case keepaliveAck
+}

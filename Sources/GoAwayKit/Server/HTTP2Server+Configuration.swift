@@ -1,0 +1,129 @@
+import GoAwayCore
+import Logging
+import NIOCore
+import NIOSSL
+
+extension HTTP2Server {
+    /// Everything a server needs to know. Every field has a documented default; `init` keeps every
+    /// value it is given (a test checks each survives).
+    public struct Configuration: Sendable {
+        /// Address to bind. Default `127.0.0.1`.
+        public var host: String
+        /// Port to bind; 0 picks a free one (see `HTTP2Server.listeningAddress`). Default 0.
+        public var port: Int
+        /// TLS (ALPN `h2`); `nil` serves h2c with prior knowledge. Default `nil`.
+        public var tls: TLS?
+        /// SETTINGS_MAX_CONCURRENT_STREAMS: streams above it are refused with REFUSED_STREAM.
+        /// Default 100 (RFC 9113 §6.5.2 recommends at least 100).
+        public var maxConcurrentStreams: Int
+        /// SETTINGS_INITIAL_WINDOW_SIZE for request bodies, and the connection window. Default 1 MiB.
+        public var initialWindowSize: Int
+        /// SETTINGS_MAX_FRAME_SIZE. Default 16384 (the protocol minimum).
+        public var maxFrameSize: Int
+        /// SETTINGS_MAX_HEADER_LIST_SIZE. Default 16 KiB.
+        public var maxHeaderListSize: Int
+        /// When and how connections end: idle timeout, max age and its grace, max requests,
+        /// ping-ack timeout, drain grace, keepalive. See `ServerConnectionPolicy` for defaults.
+        public var connection: ServerConnectionPolicy
+        /// Lifecycle logging at `.debug`; no-op by default.
+        public var logger: Logger
+        /// Show GOAWAY debug data verbatim in events and logs. Default `false` (redacted).
+        public var showDebugData: Bool
+        /// TCP listen backlog. Default 256.
+        public var backlog: Int32
+
+        public init(
+            host: String = "127.0.0.1",
+            port: Int = 0,
+            tls: TLS? = nil,
+            maxConcurrentStreams: Int = 100,
+            initialWindowSize: Int = 1 << 20,
+            maxFrameSize: Int = 16384,
+            maxHeaderListSize: Int = 16384,
+            connection: ServerConnectionPolicy = .defaults,
+            logger: Logger = Logger(label: "goaway.server", factory: { _ in SwiftLogNoOpLogHandler() }),
+            showDebugData: Bool = false,
+            backlog: Int32 = 256
+        ) {
+            self.host = host
+            self.port = port
+            self.tls = tls
+            self.maxConcurrentStreams = maxConcurrentStreams
+            self.initialWindowSize = initialWindowSize
+            self.maxFrameSize = maxFrameSize
+            self.maxHeaderListSize = maxHeaderListSize
+            self.connection = connection
+            self.logger = logger
+            self.showDebugData = showDebugData
+            self.backlog = backlog
+        }
+
+        public static var defaults: Configuration { Configuration() }
+
+        /// Checks the values before anything binds: a bad limit is a clear error, not a runtime surprise.
+        public func validate() throws(HTTP2ServerError) {
+            func bad(_ why: String) -> HTTP2ServerError { HTTP2ServerError(.invalidConfiguration, why) }
+            guard (0...65535).contains(port) else { throw bad("port \(port) is outside 0...65535") }
+            guard maxConcurrentStreams >= 1 else { throw bad("maxConcurrentStreams must be at least 1") }
+            guard (65535...Int(Int32.max)).contains(initialWindowSize) else {
+                throw bad("initialWindowSize must be 65535...2147483647")
+            }
+            guard (16384...16_777_215).contains(maxFrameSize) else { throw bad("maxFrameSize must be 16384...16777215") }
+            guard maxHeaderListSize >= 1024 else { throw bad("maxHeaderListSize must be at least 1024") }
+            if let n = connection.maxRequestsPerConnection, n < 1 { throw bad("maxRequestsPerConnection must be at least 1") }
+            for (name, d) in [("idleTimeout", connection.idleTimeout), ("maxAge", connection.maxAge), ("keepaliveInterval", connection.keepaliveInterval)] {
+                if let d, d <= .zero { throw bad("\(name) must be positive") }
+            }
+            for (name, d) in [("pingAckTimeout", connection.pingAckTimeout), ("drainGrace", connection.drainGrace), ("maxAgeGrace", connection.maxAgeGrace), ("keepaliveTimeout", connection.keepaliveTimeout)] {
+                if d < .zero { throw bad("\(name) must not be negative") }
+            }
+        }
+    }
+
+    /// TLS settings: a PEM certificate chain and private key. ALPN offers `h2` only.
+    public struct TLS: Sendable {
+        public var certificateChainPath: String
+        public var privateKeyPath: String
+        public init(certificateChainPath: String, privateKeyPath: String) {
+            self.certificateChainPath = certificateChainPath
+            self.privateKeyPath = privateKeyPath
+        }
+
+        func makeContext() throws(HTTP2ServerError) -> NIOSSLContext {
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(certificateChainPath)
+                let key = try NIOSSLPrivateKey(file: privateKeyPath, format: .pem)
+                var tls = TLSConfiguration.makeServerConfiguration(
+                    certificateChain: chain.map { .certificate($0) },
+                    privateKey: .privateKey(key)
+                )
+                tls.applicationProtocols = ["h2"]
+                return try NIOSSLContext(configuration: tls)
+            } catch {
+                throw HTTP2ServerError(.invalidCertificate, "cannot load TLS certificate \(certificateChainPath) / key \(privateKeyPath): \(error)")
+            }
+        }
+    }
+}
+
+/// Errors from `HTTP2Server` a caller can switch on (`error.code`).
+public struct HTTP2ServerError: Error, CustomStringConvertible, Sendable {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String { case invalidConfiguration, invalidCertificate, bindFailed, alreadyRunning }
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+        public static let invalidConfiguration = Code(.invalidConfiguration)
+        public static let invalidCertificate = Code(.invalidCertificate)
+        public static let bindFailed = Code(.bindFailed)
+        public static let alreadyRunning = Code(.alreadyRunning)
+        public var description: String { value.rawValue }
+    }
+
+    public var code: Code
+    public var message: String
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+    public var description: String { message }
+}

@@ -1,0 +1,178 @@
+import GoAwayCore
+import HTTPTypes
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP2
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+
+/// An HTTP/2 server whose connections end without costing a request.
+///
+/// Every connection ends by a two-phase drain: GOAWAY(2^31-1) + PING, then — on the ack or after
+/// `pingAckTimeout` — GOAWAY with the real last-stream-id, then a bounded grace, then close. Max age
+/// (±10% jitter), max requests, idle timeout and SIGTERM all take that path.
+///
+/// ```swift
+/// let server = HTTP2Server(configuration: .init(port: 8080)) { request, body, context in
+///     ServerResponse(status: .ok, text: "hello\n")
+/// }
+/// try await ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm], logger: logger).run()
+/// ```
+///
+/// As a swift-service-lifecycle `Service`, graceful shutdown stops accepting and drains every
+/// connection; `run()` returns when all are closed (each drain is bounded by
+/// `pingAckTimeout + drainGrace`).
+public final class HTTP2Server: Service, Sendable {
+    /// Answers one request. Runs as a task per request; a handler that does not suspend runs
+    /// inline on the connection's event loop.
+    public typealias Handler = @Sendable (HTTPRequest, RequestBody, RequestContext) async throws -> ServerResponse
+
+    public let configuration: Configuration
+    private let runtime: ServerRuntime
+    private let group: any EventLoopGroup
+    private let bound: EventLoopPromise<SocketAddress>
+    private let started = NIOLockedValueBox(false)
+
+    public init(
+        configuration: Configuration = .defaults,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        handler: @escaping Handler
+    ) {
+        self.configuration = configuration
+        self.group = eventLoopGroup
+        self.runtime = ServerRuntime(configuration: configuration, handler: handler)
+        self.bound = eventLoopGroup.any().makePromise(of: SocketAddress.self)
+    }
+
+    /// Lifecycle events; one consumer. Finishes when `run()` returns.
+    public var events: AsyncStream<ServerEvent> { runtime.events }
+
+    /// Counts so far (also after `run()` returned).
+    public var statistics: ServerStatistics { runtime.statistics }
+
+    /// The bound address, once listening (useful with port 0). Throws if binding failed.
+    public var listeningAddress: SocketAddress {
+        get async throws { try await bound.futureResult.get() }
+    }
+
+    /// The bound port, once listening.
+    public var port: Int {
+        get async throws { try await listeningAddress.port ?? configuration.port }
+    }
+
+    /// Binds, serves until graceful shutdown (or cancellation), then drains and returns.
+    public func run() async throws {
+        let alreadyStarted = started.withLockedValue { s -> Bool in
+            defer { s = true }
+            return s
+        }
+        if alreadyStarted { throw HTTP2ServerError(.alreadyRunning, "HTTP2Server.run() called twice") }
+
+        let listener: any Channel
+        do {
+            try configuration.validate()
+            let sslContext = try configuration.tls?.makeContext()
+            listener = try await bind(sslContext: sslContext)
+        } catch {
+            bound.fail(error)
+            runtime.finishEvents()
+            throw error
+        }
+        let address = listener.localAddress
+        if let address { bound.succeed(address) }
+        runtime.emit(.listening(host: configuration.host, port: address?.port ?? configuration.port))
+        configuration.logger.debug("listening", metadata: ["goaway.address": "\(address.map { "\($0)" } ?? "?")"])
+
+        let runtime = self.runtime
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                try? await listener.closeFuture.get()
+            } onGracefulShutdown: {
+                runtime.beginShutdown()
+                listener.close(promise: nil)
+            }
+            // The listener is closed: by graceful shutdown (connections are draining) or otherwise.
+            runtime.beginShutdown()
+            await runtime.waitForAllConnectionsClosed()
+        } onCancel: {
+            listener.close(promise: nil)
+            runtime.closeAll()
+        }
+        configuration.logger.debug("stopped")
+        runtime.emit(.stopped)
+        runtime.finishEvents()
+    }
+
+    /// Starts a graceful shutdown without a `ServiceGroup` (tests, embedding).
+    public func shutdownGracefully() {
+        runtime.beginShutdown()
+        listenerCloser.withLockedValue { $0?() }
+    }
+
+    private let listenerCloser = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
+
+    private func bind(sslContext: NIOSSLContext?) async throws -> any Channel {
+        let runtime = self.runtime
+        let configuration = self.configuration
+        let settings: HTTP2Settings = [
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: configuration.maxConcurrentStreams),
+            HTTP2Setting(parameter: .initialWindowSize, value: configuration.initialWindowSize),
+            HTTP2Setting(parameter: .maxFrameSize, value: configuration.maxFrameSize),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: configuration.maxHeaderListSize),
+            HTTP2Setting(parameter: .enablePush, value: 0),
+        ]
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: configuration.backlog)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try Self.configureConnection(channel: channel, runtime: runtime, settings: settings, sslContext: sslContext)
+                }
+            }
+        do {
+            let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+            listenerCloser.withLockedValue { $0 = { channel.close(promise: nil) } }
+            return channel
+        } catch {
+            throw HTTP2ServerError(.bindFailed, "cannot listen on \(configuration.host):\(configuration.port): \(Self.describe(error))")
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let io = error as? IOError {
+            switch io.errnoCode {
+            case EADDRINUSE: return "address already in use"
+            case EACCES: return "permission denied"
+            case EADDRNOTAVAIL: return "address not available"
+            default: return "\(io)"
+            }
+        }
+        return "\(error)"
+    }
+
+    private static func configureConnection(channel: any Channel, runtime: ServerRuntime, settings: HTTP2Settings, sslContext: NIOSSLContext?) throws {
+        let sync = channel.pipeline.syncOperations
+        if let sslContext {
+            try sync.addHandler(NIOSSLServerHandler(context: sslContext))
+        }
+        var connection = NIOHTTP2Handler.ConnectionConfiguration()
+        connection.initialSettings = settings
+        try sync.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
+        let id = runtime.nextConnectionID()
+        let handler = ServerConnectionHandler(runtime: runtime, connectionID: id, now: channel.eventLoop.now)
+        try sync.addHandler(handler)
+        let accepting = runtime.register(
+            id: id,
+            channel: channel,
+            handler: NIOLoopBound(handler, eventLoop: channel.eventLoop),
+            remote: channel.remoteAddress.map { "\($0)" } ?? "?"
+        )
+        if !accepting {
+            // Raced with shutdown: drain this one too.
+            handler.shutdown(reason: .shutdown)
+        }
+    }
+}

@@ -1,0 +1,171 @@
+import GoAwayCore
+import Metrics
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// What a server reports as it runs: one `AsyncStream` of these per server (`HTTP2Server.events`).
+public enum ServerEvent: Sendable, Equatable {
+    case listening(host: String, port: Int)
+    case connectionAccepted(connectionID: Int, remote: String)
+    /// A GOAWAY went out. `lastStreamID` is -1 when swift-nio-http2 sent it for a protocol error
+    /// (the id it chose is not reported to us). `debugData` is redacted unless configured otherwise.
+    case goAwaySent(connectionID: Int, lastStreamID: Int, code: HTTP2ErrorCode, reason: ShutdownReason, debugData: String)
+    case connectionClosed(connectionID: Int, reason: ShutdownReason?, drainDuration: Duration?)
+    case streamRefused
+    case shutdownStarted
+    case stopped
+}
+
+/// Counts since the server started (`HTTP2Server.statistics`).
+public struct ServerStatistics: Sendable, Equatable {
+    public var connectionsAccepted = 0
+    public var connectionsClosed = 0
+    /// Connections that ended through a drain (shutdown, max age, max requests, idle...).
+    public var connectionsDrained = 0
+    public var requests = 0
+    /// Requests that completed after their connection's drain had begun.
+    public var requestsCompletedDuringDrain = 0
+    public var streamsRefused = 0
+    /// GOAWAYs sent, by reason.
+    public var goAwaysSent: [ShutdownReason: Int] = [:]
+    /// The longest drain seen.
+    public var longestDrain: Duration = .zero
+}
+
+/// State shared by all connections of one server. Sendable: immutable fields plus a lock-guarded
+/// box; the connection registry is what graceful shutdown walks.
+final class ServerRuntime: Sendable {
+    let configuration: HTTP2Server.Configuration
+    let handler: HTTP2Server.Handler
+    let events: AsyncStream<ServerEvent>
+    private let eventSink: AsyncStream<ServerEvent>.Continuation
+    private let metrics: ServerMetrics
+
+    private struct Mutable {
+        var stats = ServerStatistics()
+        var nextConnectionID = 1
+        var connections: [Int: ConnectionEntry] = [:]
+        var shuttingDown = false
+        var allClosed: [CheckedContinuation<Void, Never>] = []
+    }
+
+    struct ConnectionEntry: Sendable {
+        var channel: any Channel
+        var handler: NIOLoopBound<ServerConnectionHandler>
+    }
+
+    private let state = NIOLockedValueBox(Mutable())
+
+    init(configuration: HTTP2Server.Configuration, handler: @escaping HTTP2Server.Handler) {
+        self.configuration = configuration
+        self.handler = handler
+        (events, eventSink) = AsyncStream.makeStream(of: ServerEvent.self, bufferingPolicy: .bufferingNewest(4096))
+        metrics = ServerMetrics()
+    }
+
+    func jitter() -> Double { Double.random(in: 0..<1) }
+
+    func emit(_ event: ServerEvent) { eventSink.yield(event) }
+    func finishEvents() { eventSink.finish() }
+
+    var statistics: ServerStatistics { state.withLockedValue { $0.stats } }
+
+    /// Registers a new connection; returns its id, or nil when the server is shutting down.
+    func nextConnectionID() -> Int {
+        state.withLockedValue { s in
+            defer { s.nextConnectionID += 1 }
+            return s.nextConnectionID
+        }
+    }
+
+    /// Returns false when shutdown has begun: the caller then drains the new connection at once.
+    func register(id: Int, channel: any Channel, handler: NIOLoopBound<ServerConnectionHandler>, remote: String) -> Bool {
+        let accepting = state.withLockedValue { s -> Bool in
+            s.stats.connectionsAccepted += 1
+            s.connections[id] = ConnectionEntry(channel: channel, handler: handler)
+            return !s.shuttingDown
+        }
+        metrics.connectionsAccepted.increment()
+        emit(.connectionAccepted(connectionID: id, remote: remote))
+        return accepting
+    }
+
+    func connectionClosed(id: Int, reason: ShutdownReason?, drainStarted: Instant?, now: Instant, completedDuringDrain: Int) {
+        let drain: Duration? = drainStarted.map { now - $0 }
+        let waiters = state.withLockedValue { s -> [CheckedContinuation<Void, Never>] in
+            guard s.connections.removeValue(forKey: id) != nil else { return [] }
+            s.stats.connectionsClosed += 1
+            s.stats.requestsCompletedDuringDrain += completedDuringDrain
+            if drain != nil { s.stats.connectionsDrained += 1 }
+            if let drain, drain > s.stats.longestDrain { s.stats.longestDrain = drain }
+            guard s.connections.isEmpty else { return [] }
+            defer { s.allClosed.removeAll() }
+            return s.allClosed
+        }
+        metrics.connectionsClosed.increment()
+        if let drain { metrics.drainDuration.recordNanoseconds(drain.nanosecondsClamped) }
+        emit(.connectionClosed(connectionID: id, reason: reason, drainDuration: drain))
+        for w in waiters { w.resume() }
+    }
+
+    func requestReceived() {
+        state.withLockedValue { $0.stats.requests += 1 }
+        metrics.requests.increment()
+    }
+
+    func streamRefused() {
+        state.withLockedValue { $0.stats.streamsRefused += 1 }
+        metrics.streamsRefused.increment()
+        emit(.streamRefused)
+    }
+
+    func goAwaySent(connectionID: Int, lastStreamID: Int, code: HTTP2ErrorCode, reason: ShutdownReason, debugData: String) {
+        state.withLockedValue { $0.stats.goAwaysSent[reason, default: 0] += 1 }
+        Counter(label: "goaway_server_goaways_sent_total", dimensions: [("code", code.name ?? code.hex), ("reason", reason.rawValue)]).increment()
+        let shown = configuration.showDebugData ? debugData : GoAwayDebugData(debugData).redacted
+        emit(.goAwaySent(connectionID: connectionID, lastStreamID: lastStreamID, code: code, reason: reason, debugData: shown))
+    }
+
+    /// Stops taking new connections' work and drains every open connection in two phases.
+    func beginShutdown() {
+        let entries = state.withLockedValue { s -> [ConnectionEntry] in
+            guard !s.shuttingDown else { return [] }
+            s.shuttingDown = true
+            return Array(s.connections.values)
+        }
+        emit(.shutdownStarted)
+        for entry in entries {
+            let handler = entry.handler
+            entry.channel.eventLoop.execute { handler.value.shutdown(reason: .shutdown) }
+        }
+    }
+
+    var isShuttingDown: Bool { state.withLockedValue { $0.shuttingDown } }
+
+    /// Returns once no connection is open.
+    func waitForAllConnectionsClosed() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let done = state.withLockedValue { s -> Bool in
+                if s.connections.isEmpty { return true }
+                s.allClosed.append(c)
+                return false
+            }
+            if done { c.resume() }
+        }
+    }
+
+    /// Closes every connection now (cancellation of `run()`).
+    func closeAll() {
+        let channels = state.withLockedValue { s in s.connections.values.map(\.channel) }
+        for c in channels { c.close(promise: nil) }
+    }
+}
+
+/// Metrics created once per server (swift-metrics; no-op unless a backend is bootstrapped).
+struct ServerMetrics: Sendable {
+    let connectionsAccepted = Counter(label: "goaway_server_connections_accepted_total")
+    let connectionsClosed = Counter(label: "goaway_server_connections_closed_total")
+    let requests = Counter(label: "goaway_server_requests_total")
+    let streamsRefused = Counter(label: "goaway_server_streams_refused_total")
+    let drainDuration = Metrics.Timer(label: "goaway_server_drain_duration_seconds")
+}

@@ -1,0 +1,110 @@
+import HTTPTypes
+import NIOHPACK
+
+/// HPACK headers <-> swift-http-types, for both sides. Pseudo-headers are validated here; anything
+/// malformed is a stream error the caller answers with RST_STREAM(PROTOCOL_ERROR).
+enum HeaderConversion {
+    struct Malformed: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func request(from headers: HPACKHeaders) throws(Malformed) -> HTTPRequest {
+        var method: String?
+        var scheme: String?
+        var authority: String?
+        var path: String?
+        var protocolValue: String?
+        var fields = HTTPFields()
+        fields.reserveCapacity(headers.count)
+        for (name, value, indexable) in headers {
+            if name.utf8.first == UInt8(ascii: ":") {
+                guard fields.isEmpty else { throw Malformed(description: "pseudo-header \(name) after regular fields") }
+                switch name {
+                case ":method": method = value
+                case ":scheme": scheme = value
+                case ":authority": authority = value
+                case ":path": path = value
+                case ":protocol": protocolValue = value
+                default: throw Malformed(description: "unknown pseudo-header \(name)")
+                }
+                continue
+            }
+            guard let fieldName = HTTPField.Name(name) else { throw Malformed(description: "invalid header name") }
+            var field = HTTPField(name: fieldName, value: value)
+            if indexable == .neverIndexed { field.indexingStrategy = .disallow }
+            fields.append(field)
+        }
+        guard let method, let requestMethod = HTTPRequest.Method(method) else {
+            throw Malformed(description: "missing or invalid :method")
+        }
+        var request = HTTPRequest(method: requestMethod, scheme: scheme, authority: authority, path: path, headerFields: fields)
+        if let protocolValue { request.extendedConnectProtocol = protocolValue }
+        if requestMethod != .connect && (path == nil || scheme == nil) {
+            throw Malformed(description: "missing :path or :scheme")
+        }
+        return request
+    }
+
+    static func headers(from response: HTTPResponse, contentLength: Int? = nil) -> HPACKHeaders {
+        var headers = HPACKHeaders()
+        headers.reserveCapacity(response.headerFields.count + 2)
+        headers.add(name: ":status", value: Self.statusString(response.status.code))
+        for field in response.headerFields {
+            headers.add(name: field.name.canonicalName, value: field.value, indexing: field.indexingStrategy == .disallow ? .neverIndexed : .indexable)
+        }
+        if let contentLength, response.headerFields[.contentLength] == nil {
+            headers.add(name: "content-length", value: String(contentLength))
+        }
+        return headers
+    }
+
+    static func headers(from request: HTTPRequest) -> HPACKHeaders {
+        var headers = HPACKHeaders()
+        headers.reserveCapacity(request.headerFields.count + 4)
+        headers.add(name: ":method", value: request.method.rawValue)
+        if let scheme = request.scheme { headers.add(name: ":scheme", value: scheme) }
+        if let authority = request.authority { headers.add(name: ":authority", value: authority) }
+        if let path = request.path { headers.add(name: ":path", value: path) }
+        if let p = request.extendedConnectProtocol { headers.add(name: ":protocol", value: p) }
+        for field in request.headerFields {
+            headers.add(name: field.name.canonicalName, value: field.value, indexing: field.indexingStrategy == .disallow ? .neverIndexed : .indexable)
+        }
+        return headers
+    }
+
+    static func response(from headers: HPACKHeaders) throws(Malformed) -> HTTPResponse {
+        var status: Int?
+        var fields = HTTPFields()
+        for (name, value, _) in headers {
+            if name == ":status" {
+                guard let code = Int(value), (100...999).contains(code) else { throw Malformed(description: "invalid :status \(value)") }
+                status = code
+                continue
+            }
+            if name.utf8.first == UInt8(ascii: ":") { throw Malformed(description: "unexpected pseudo-header \(name)") }
+            guard let fieldName = HTTPField.Name(name) else { throw Malformed(description: "invalid header name") }
+            fields.append(HTTPField(name: fieldName, value: value))
+        }
+        guard let status else { throw Malformed(description: "missing :status") }
+        return HTTPResponse(status: .init(code: status), headerFields: fields)
+    }
+
+    static func fields(from headers: HPACKHeaders) -> HTTPFields {
+        var fields = HTTPFields()
+        for (name, value, _) in headers where name.utf8.first != UInt8(ascii: ":") {
+            if let n = HTTPField.Name(name) { fields.append(HTTPField(name: n, value: value)) }
+        }
+        return fields
+    }
+
+    static func headers(from fields: HTTPFields) -> HPACKHeaders {
+        var headers = HPACKHeaders()
+        for field in fields { headers.add(name: field.name.canonicalName, value: field.value) }
+        return headers
+    }
+
+    private static let statusStrings: [String] = (0..<600).map { String($0) }
+    @inline(__always) static func statusString(_ code: Int) -> String {
+        code < statusStrings.count ? statusStrings[code] : String(code)
+    }
+}
