@@ -15,6 +15,7 @@ Behaviours (combinable):
   --delay-ms D       wait D ms before answering (keeps streams in flight).
   --max-streams S    SETTINGS_MAX_CONCURRENT_STREAMS (default 100).
   --goaway-first     send GOAWAY(last-id 0) before our SETTINGS on every other connection.
+  --debug-data TEXT  debug data of the --every GOAWAY (default max_requests).
 Responses: 200, body `ok <path> <request body bytes>\n`. Every connection logs a summary line to
 stdout: `CONN served=<n> goaway_last=<id> refused=<k>`; `POSTS_PROCESSED <n>` counts POST bodies
 received by the application so tests can check nothing was processed twice.
@@ -130,7 +131,7 @@ class Conn:
                     self.w.write(goaway_frame(2**31 - 1))
                     self.c.ping(b"goaway!!")
                     self.flush()
-                self.w.write(goaway_frame(sid, 0, b"max_requests"))
+                self.w.write(goaway_frame(sid, 0, self.args.debug_data.encode()))
                 self.goaway_last = sid
                 self.closing = True
             if ev.stream_ended:
@@ -194,6 +195,7 @@ async def main():
     p.add_argument("--delay-ms", type=int, default=0)
     p.add_argument("--max-streams", type=int, default=100)
     p.add_argument("--goaway-first", action="store_true")
+    p.add_argument("--debug-data", default="max_requests")
     args = p.parse_args()
     counter = {"n": 0}
 

@@ -249,14 +249,23 @@ public struct ClientPoolStateMachine: Sendable {
         guard var r = requests[id] else { return [] }
         var actions: [Action] = []
         var last = lastStreamID
+        var draining = lastStreamID != nil
         if let cid = r.connection {
-            if let known = connections[cid]?.lastStreamID { last = min(last ?? known, known) }
+            if let known = connections[cid]?.lastStreamID {
+                last = min(last ?? known, known)
+                draining = true
+            }
             connections[cid]?.inFlight.remove(id)
             closeIfDrained(cid, &actions)
         }
         r.connection = nil
-        if streamID == nil {
-            // Never reached the wire: not an attempt.
+        // A bounce off a connection that was going away (never sent; above last-id; refused while
+        // draining — swift-nio-http2 servers refuse every new stream once they sent even the
+        // 2^31-1 notice) is not an attempt the server judged: it spends the `unsent` cap instead.
+        let bounced = streamID == nil
+            || (draining && (resetCode == .refusedStream
+                || RetryDecision.notProcessedReason(streamID: streamID, lastStreamID: last, resetCode: resetCode) != nil))
+        if bounced {
             r.attempt.sends -= 1
             r.attempt.unsent += 1
         }

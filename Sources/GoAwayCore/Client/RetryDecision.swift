@@ -34,10 +34,9 @@ public enum RetryDecision: Hashable, Sendable {
         policy: RetryPolicy
     ) -> RetryDecision {
         if let reason = notProcessedReason(streamID: streamID, lastStreamID: lastStreamID, resetCode: resetCode) {
-            // A request that never left the client cost the server nothing: it has its own, larger
-            // cap (it bounces only while connections turn over under it), not the attempt budget.
-            let withinBudget = reason == .neverSent
-                ? attempt.unsent <= policy.maxUnsentRequeues : attempt.sends < policy.maxAttempts
+            // Two caps: `sends` (attempts the server could have refused for its own reasons) and
+            // `unsent` (bounces off connections that were going away; see `ClientPoolStateMachine`).
+            let withinBudget = attempt.sends < policy.maxAttempts && attempt.unsent <= policy.maxUnsentRequeues
             guard policy.enabled, bodyReplayable, withinBudget else {
                 return .fail(.notProcessed(reason))
             }
@@ -96,7 +95,8 @@ public struct Attempt: Hashable, Sendable {
     public var sends: Int
     /// Re-sends that were made although the request may have been processed.
     public var possiblyProcessedResends: Int
-    /// Times it was handed to a connection that could no longer open a stream (not counted in `sends`).
+    /// Bounces off connections that were going away: handed to one that could no longer open a
+    /// stream, or refused / above the last-stream-id of one that had sent GOAWAY. Not in `sends`.
     public var unsent: Int
     public init(sends: Int = 0, possiblyProcessedResends: Int = 0, unsent: Int = 0) {
         self.sends = sends
@@ -113,7 +113,10 @@ public struct RetryPolicy: Hashable, Sendable {
     public var maxAttempts: Int
     /// Re-sends of idempotent requests that may have been processed. Default 1 (RFC 9113 §8.7).
     public var possiblyProcessedResends: Int
-    /// Hand-overs to connections that went away before the request's HEADERS were written. Default 50.
+    /// Bounces off draining connections (never sent, above last-id, refused while draining). They
+    /// cost the server nothing and every drain makes progress, so they get a larger cap than
+    /// `maxAttempts`: a request is not failed because several connections drained under it in a
+    /// row (a server that GOAWAYs every 10 requests under c=32 does that). Default 50.
     public var maxUnsentRequeues: Int
 
     public init(enabled: Bool = true, maxAttempts: Int = 5, possiblyProcessedResends: Int = 1, maxUnsentRequeues: Int = 50) {

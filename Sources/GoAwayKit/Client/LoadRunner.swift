@@ -1,6 +1,7 @@
 import Foundation
 import GoAwayCore
 import HTTPTypes
+import Logging
 import NIOCore
 import Synchronization
 
@@ -103,6 +104,7 @@ public struct LoadRunner: Sendable {
 
     public func run(
         configuration base: HTTP2ClientConfiguration = .defaults,
+        logger: Logger = Logger(label: "goaway.load", factory: { _ in SwiftLogNoOpLogHandler() }),
         progress: (@Sendable (Progress) -> Void)? = nil
     ) async throws -> Report {
         var config = base
@@ -111,7 +113,7 @@ public struct LoadRunner: Sendable {
         config.requestTimeout = options.requestTimeout
         config.tls.insecure = options.insecure
         config.tls.trustRootFiles = options.trustRoots
-        let client = try HTTP2Client(endpoints: options.urls, configuration: config)
+        let client = try HTTP2Client(endpoints: options.urls, configuration: config, logger: logger)
         let path = HTTP2Endpoint.pathAndQuery(of: options.urls[0])
         var head = HTTPRequest(method: HTTPRequest.Method(options.method) ?? .get, scheme: nil, authority: nil, path: path)
         for h in options.headerPairs {

@@ -73,7 +73,8 @@ struct ClientPoolStateMachineTests {
         #expect(pool.requestFailed(r(3), streamID: 5, lastStreamID: 3, resetCode: .cancel, now: t0) == [.requeued(r(3), .aboveLastStreamID)])
         #expect(pool.queuedRequests == [r(3), r(4)])
         #expect(pool.connectionReady(c(1), maxConcurrentStreams: 100, now: t0) == [.execute(r(3), on: c(1)), .execute(r(4), on: c(1))])
-        #expect(pool.attempt(of: r(3)) == Attempt(sends: 2))
+        // A bounce off a draining connection is not an attempt the server judged.
+        #expect(pool.attempt(of: r(3)) == Attempt(sends: 1, unsent: 1))
         // Streams <= last-id run to their end; then the drained connection closes.
         #expect(pool.requestFinished(r(1)) == [])
         #expect(pool.requestFinished(r(2)) == [.close(c(0))])
@@ -150,6 +151,22 @@ struct ClientPoolStateMachineTests {
         pool.bodyNoLongerReplayable(r(1))
         _ = pool.goAwayReceived(c(0), lastStreamID: 0, code: .noError, now: t0)
         #expect(pool.requestFailed(r(1), streamID: 1, lastStreamID: 0, resetCode: nil, now: t0).contains(.fail(r(1), .notProcessed(.aboveLastStreamID))))
+    }
+
+    @Test func drainBouncesSpendTheUnsentCapNotTheAttemptBudget() {
+        var pool = Pool(endpointCount: 1, configuration: PoolConfiguration(retry: RetryPolicy(maxAttempts: 2, maxUnsentRequeues: 3)))
+        _ = pool.requestArrived(r(1), idempotent: false, replayable: true, now: t0)
+        _ = pool.connectionReady(c(0), maxConcurrentStreams: 100, now: t0)
+        var cid = 0
+        var last: [Pool.Action] = []
+        for round in 1...4 {
+            // The connection sends the 2^31-1 notice, then refuses the racing stream.
+            _ = pool.goAwayReceived(c(cid), lastStreamID: .max, code: .noError, now: t0)
+            last = pool.requestFailed(r(1), streamID: 1, lastStreamID: .max, resetCode: .refusedStream, now: t0)
+            cid += 1
+            if round < 4 { _ = pool.connectionReady(c(cid), maxConcurrentStreams: 100, now: t0) }
+        }
+        #expect(last.contains(.fail(r(1), .notProcessed(.refusedStream))))
     }
 
     @Test func budgetLimitsNotProcessedResends() {

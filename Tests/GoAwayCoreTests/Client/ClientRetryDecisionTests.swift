@@ -45,7 +45,8 @@ struct ClientRetryDecisionTests {
         // Never sent.
         rows.append(Row(stream: nil, last: nil, idempotent: false, replayable: true, sends: 0, unsent: 1, expected: .resend(.neverSent)))
         // Never sent does not spend the attempt budget, but has its own cap.
-        rows.append(Row(stream: nil, last: nil, idempotent: false, replayable: true, sends: 5, unsent: 50, expected: .resend(.neverSent)))
+        rows.append(Row(stream: nil, last: nil, idempotent: false, replayable: true, sends: 4, unsent: 50, expected: .resend(.neverSent)))
+        rows.append(Row(stream: 11, last: 9, idempotent: false, replayable: true, sends: 1, unsent: 51, expected: .fail(.notProcessed(.aboveLastStreamID))))
         rows.append(Row(stream: nil, last: nil, idempotent: false, replayable: true, sends: 0, unsent: 51, expected: .fail(.notProcessed(.neverSent))))
         // Body not replayable: typed notProcessed so the caller may re-send.
         rows.append(Row(stream: 11, last: 9, idempotent: false, replayable: false, sends: 1, expected: .fail(.notProcessed(.aboveLastStreamID))))
