@@ -104,3 +104,57 @@ struct ClientPythonPeerTests {
         await client.shutdown()
     }
 }
+
+@Suite(.serialized, .timeLimit(.minutes(2)))
+struct ClientEventsAndEndpointsTests {
+    static let get = HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/e")
+
+    /// One request at a time against a server that GOAWAYs after 3: the whole lifecycle shows up
+    /// as events, and debug data is redacted unless it is a well-known token.
+    @Test(.enabled(if: Peers.available("python-h2")), arguments: [("max_requests", "max_requests"), ("internal-host-42.corp", "<redacted 21 bytes>")])
+    func eventSequence(debugData: String, shown: String) async throws {
+        let (server, port) = try await ClientPeers.pythonServer(["--every", "3", "--debug-data", debugData])
+        defer { server.terminate() }
+        let client = try HTTP2Client(endpoints: ["http://127.0.0.1:\(port)"])
+        for _ in 0..<3 {
+            let r = try await client.execute(Self.get, maxResponseBytes: 100)
+            #expect(r.status == .ok)
+        }
+        await client.shutdown()
+        var events: [HTTP2ClientEvent] = []
+        for await e in client.events { events.append(e) }
+        let endpoint = "http://127.0.0.1:\(port)"
+        #expect(Array(events.prefix(3)) == [
+            .connectionOpened(connection: 0, endpoint: endpoint),
+            .goAwayReceived(connection: 0, code: .noError, lastStreamID: 5, debugData: shown),
+            .draining(connection: 0),
+        ])
+        #expect(events.contains(.connectionClosed(connection: 0)))
+        // Make before break: the third request was in flight, so a replacement opened.
+        #expect(events.contains(.connectionOpened(connection: 1, endpoint: endpoint)))
+        #expect(!events.contains { if case .requestResent = $0 { true } else { false } })
+    }
+
+    /// Two endpoints of one service, both GOAWAYing every 10: round-robin uses both, nothing lost.
+    @Test(.enabled(if: Peers.available("python-h2")))
+    func twoEndpointsShareTheLoad() async throws {
+        let (a, portA) = try await ClientPeers.pythonServer(["--every", "10"])
+        defer { a.terminate() }
+        let (b, portB) = try await ClientPeers.pythonServer(["--every", "10"])
+        defer { b.terminate() }
+        let report = try await LoadRunner(options: .init(
+            urls: ["http://127.0.0.1:\(portA)/a", "http://127.0.0.1:\(portB)/b"], requests: 1000, concurrency: 16)).run()
+        print("two endpoints: \(report.json())")
+        #expect(report.addsUp)
+        #expect(report.failed == 0)
+        try await Task.sleep(for: .milliseconds(200))
+        func served(_ p: PeerProcess) -> Int {
+            p.stdout.split(separator: "\n").filter { $0.hasPrefix("CONN") }
+                .compactMap { $0.split(separator: " ").first { $0.hasPrefix("served=") }.flatMap { Int($0.dropFirst(7)) } }
+                .reduce(0, +)
+        }
+        let (sa, sb) = (served(a), served(b))
+        #expect(sa + sb == 1000)
+        #expect(sa > 300 && sb > 300, "round-robin across endpoints: \(sa) / \(sb)")
+    }
+}
