@@ -16,6 +16,8 @@ Behaviours (combinable):
   --max-streams S    SETTINGS_MAX_CONCURRENT_STREAMS (default 100).
   --goaway-first     send GOAWAY(last-id 0) before our SETTINGS on every other connection.
   --debug-data TEXT  debug data of the --every GOAWAY (default max_requests).
+  --raise-last-id    follow the --every GOAWAY with a second one whose last-stream-id is higher
+                     (a protocol violation the client must survive).
 Responses: 200, body `ok <path> <request body bytes>\n`. Every connection logs a summary line to
 stdout: `CONN served=<n> goaway_last=<id> refused=<k>`; `POSTS_PROCESSED <n>` counts POST bodies
 received by the application so tests can check nothing was processed twice.
@@ -132,6 +134,9 @@ class Conn:
                     self.c.ping(b"goaway!!")
                     self.flush()
                 self.w.write(goaway_frame(sid, 0, self.args.debug_data.encode()))
+                if self.args.raise_last_id:
+                    # A peer violation (RFC 9113 §6.8: last-stream-id must never grow).
+                    self.w.write(goaway_frame(sid + 100, 0))
                 self.goaway_last = sid
                 self.closing = True
             if ev.stream_ended:
@@ -196,6 +201,7 @@ async def main():
     p.add_argument("--max-streams", type=int, default=100)
     p.add_argument("--goaway-first", action="store_true")
     p.add_argument("--debug-data", default="max_requests")
+    p.add_argument("--raise-last-id", action="store_true")
     args = p.parse_args()
     counter = {"n": 0}
 

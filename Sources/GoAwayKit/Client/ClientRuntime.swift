@@ -415,5 +415,10 @@ struct ClientMetrics: Sendable {
         ($0, Counter(label: "goaway_client_resent_total", dimensions: [("reason", $0.rawValue)]))
     })
     func resent(_ reason: ResendReason) -> Counter { resentByReason[reason]! }
-    func failed(_ code: String) -> Counter { Counter(label: "goaway_client_failed_total", dimensions: [("code", code)]) }
+    let failedByCode: [String: Counter] = Dictionary(uniqueKeysWithValues: HTTP2ClientError.Code.all.map {
+        ($0.description, Counter(label: "goaway_client_failed_total", dimensions: [("code", $0.description)]))
+    })
+    func failed(_ code: String) -> Counter {
+        failedByCode[code] ?? Counter(label: "goaway_client_failed_total", dimensions: [("code", code)])
+    }
 }

@@ -52,7 +52,8 @@ public final class HTTP2Client: Sendable {
         let first = runtime.endpoints[0]
         if head.scheme == nil { head.scheme = first.scheme }
         if head.authority == nil { head.authority = first.authority }
-        let pending = runtime.makeRequest(head, body: body)
+        let replayable = try await body.preparedForReplay(limit: runtime.configuration.maxReplayBufferSize)
+        let pending = runtime.makeRequest(head, body: replayable)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTP2ClientResponse, any Error>) in
                 runtime.submit(pending, continuation: continuation, cancelled: Task.isCancelled)

@@ -3,9 +3,10 @@ import NIOCore
 
 /// A request body. Re-sending after a GOAWAY needs the body again, so each kind says whether it can
 /// be replayed: `.empty` and `.bytes` always can, `.replayable` calls its factory once per attempt,
-/// `.stream` is sent as it is produced and cannot be replayed (buffer it yourself with `.bytes` or
-/// hand over a factory with `.replayable`). A request whose body cannot be replayed fails with
-/// `notProcessed` instead of being re-sent, so the caller knows it is safe to send again.
+/// `.stream` is read ahead up to `HTTP2ClientConfiguration.maxReplayBufferSize` bytes: a shorter one
+/// is kept and replayable, a longer one is streamed and cannot be replayed. A request whose body
+/// cannot be replayed fails with `notProcessed` instead of being re-sent, so the caller knows it is
+/// safe to send again.
 public struct HTTP2RequestBody: Sendable {
     enum Storage: Sendable {
         case empty
@@ -79,4 +80,40 @@ public struct HTTP2BufferedResponse: Sendable {
     public var head: HTTPResponse
     public var body: ByteBuffer
     public var status: HTTPResponse.Status { head.status }
+}
+
+extension HTTP2RequestBody {
+    /// A one-shot stream is read ahead up to `limit` bytes (`maxReplayBufferSize`): when it ends
+    /// within the limit it becomes replayable bytes, so a GOAWAY costs nothing; when it is longer, the
+    /// bytes read so far are sent first, then the rest as it comes, and the request cannot be
+    /// replayed (a GOAWAY then fails it with `notProcessed`, safe for the caller to send again).
+    func preparedForReplay(limit: Int) async throws -> HTTP2RequestBody {
+        guard case .stream(let oneShot) = storage else { return self }
+        var iterator = oneShot.stream.makeAsyncIterator()
+        var head: [ByteBuffer] = []
+        var total = 0
+        while let chunk = try await iterator.next() {
+            head.append(chunk)
+            total += chunk.readableBytes
+            if total > limit {
+                let (rest, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, throwing: (any Error).self)
+                let first = head
+                Task { [iterator] in
+                    var iterator = iterator
+                    for chunk in first { continuation.yield(chunk) }
+                    do {
+                        while let chunk = try await iterator.next() { continuation.yield(chunk) }
+                        continuation.finish()
+                    } catch {
+                        continuation.finish(throwing: error)
+                    }
+                }
+                return .stream(rest)
+            }
+        }
+        var all = ByteBuffer()
+        all.reserveCapacity(total)
+        for var chunk in head { all.writeBuffer(&chunk) }
+        return .bytes(all)
+    }
 }

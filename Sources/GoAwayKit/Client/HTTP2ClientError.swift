@@ -10,7 +10,7 @@ import GoAwayCore
 ///   method is not idempotent (or its one re-send failed too). Only the application can decide.
 public struct HTTP2ClientError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        enum Base: String, Hashable, Sendable {
+        enum Base: String, Hashable, Sendable, CaseIterable {
             case notProcessed, possiblyProcessed, connectTimeout, requestTimeout, connectionFailed
             case protocolError, cancelled, streamReset, responseIncomplete, shutdown, invalidRequest, responseTooLarge
         }
@@ -29,6 +29,7 @@ public struct HTTP2ClientError: Error, Hashable, Sendable, CustomStringConvertib
         public static let shutdown = Code(base: .shutdown)
         public static let invalidRequest = Code(base: .invalidRequest)
         public static let responseTooLarge = Code(base: .responseTooLarge)
+        static var all: [Code] { Base.allCases.map { Code(base: $0) } }
         /// `not_processed`-style name, for reports (`goaway load` errors).
         public var description: String {
             base.rawValue.reduce(into: "") { s, ch in

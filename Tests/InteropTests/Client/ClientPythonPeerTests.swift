@@ -2,6 +2,7 @@ import Foundation
 import GoAwayKit
 import GoAwayTesting
 import HTTPTypes
+import NIOCore
 import Testing
 
 /// The client against the scripted Python h2 server: GOAWAY every N, REFUSED_STREAM, abrupt close.
@@ -76,6 +77,78 @@ struct ClientPythonPeerTests {
         defer { server.terminate() }
         let report = try await load(port, n: 500, c: 8)
         #expect(report.failed == 0)
+    }
+
+    enum BodyKind: String, CaseIterable, Sendable { case bytes, factory, shortStream, longStream }
+
+    static func body(_ kind: BodyKind) -> HTTP2RequestBody {
+        let text = "0123456789abcdefghijklmnopqrstuvwxyz"  // 36 bytes, over the 16-byte replay limit below
+        @Sendable func stream() -> AsyncThrowingStream<ByteBuffer, any Error> {
+            AsyncThrowingStream { c in
+                for ch in text { c.yield(ByteBuffer(string: String(ch))) }
+                c.finish()
+            }
+        }
+        switch kind {
+        case .bytes: return .string(text)
+        case .factory: return .replayable { stream() }
+        case .shortStream: return .stream(AsyncThrowingStream { c in c.yield(ByteBuffer(string: "short")); c.finish() })
+        case .longStream: return .stream(stream())
+        }
+    }
+
+    /// Four POSTs at once on a connection that serves one: three are above the last-stream-id.
+    /// Replayable bodies are re-sent; a one-shot body longer than the replay buffer fails
+    /// `notProcessed` (never silently).
+    @Test(.enabled(if: Peers.available("python-h2")), arguments: BodyKind.allCases)
+    func bodiesAcrossGoAway(kind: BodyKind) async throws {
+        let (server, port) = try await ClientPeers.pythonServer(["--every", "1"])
+        defer { server.terminate() }
+        var config = HTTP2ClientConfiguration()
+        config.maxReplayBufferSize = 16
+        let client = try HTTP2Client(endpoints: ["http://127.0.0.1:\(port)"], configuration: config)
+        let post = HTTPRequest(method: .post, scheme: nil, authority: nil, path: "/b")
+        let outcomes = await withTaskGroup(of: String.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    do {
+                        let r = try await client.execute(post, body: Self.body(kind), maxResponseBytes: 1000)
+                        return r.status == .ok ? "ok" : "status"
+                    } catch let e as HTTP2ClientError {
+                        return e.code.description
+                    } catch {
+                        return "other"
+                    }
+                }
+            }
+            var all: [String] = []
+            for await o in group { all.append(o) }
+            return all
+        }
+        await client.shutdown()
+        #expect(outcomes.count == 4)
+        switch kind {
+        case .longStream:
+            #expect(outcomes.allSatisfy { $0 == "ok" || $0 == "not_processed" }, "\(outcomes)")
+            #expect(outcomes.contains("not_processed"), "\(outcomes)")
+        default:
+            #expect(outcomes == ["ok", "ok", "ok", "ok"])
+            #expect(client.stats.resentTotal >= 1)
+        }
+    }
+
+    /// A second GOAWAY that raises the last-stream-id (a peer violation): swift-nio-http2 makes it a
+    /// connection error (GOAWAY PROTOCOL_ERROR from us, then close), so streams <= the first
+    /// last-id that were still running are cut: GETs are re-sent once, and a GET cut twice fails
+    /// `possiblyProcessed`. No crash, no hang, nothing untyped.
+    @Test(.enabled(if: Peers.available("python-h2")))
+    func raisedLastStreamIDIsSurvived() async throws {
+        let (server, port) = try await ClientPeers.pythonServer(["--every", "10", "--raise-last-id"])
+        defer { server.terminate() }
+        let report = try await load(port, n: 500, c: 8)
+        #expect(report.errors.keys.allSatisfy { $0 == "possibly_processed" })
+        #expect(report.resent_by_reason["idempotent_retry", default: 0] > 0)
+        #expect(report.failed < report.resent_by_reason["idempotent_retry", default: 0])
     }
 
     /// GOAWAY(last-id = highest) then an abrupt close with a GET and a POST in flight:
