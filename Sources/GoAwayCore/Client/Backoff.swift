@@ -31,7 +31,7 @@ public struct Backoff: Hashable, Sendable {
 }
 
 /// A small deterministic generator (SplitMix64) so the pool's jitter is reproducible in tests.
-public struct SplitMix64: Hashable, Sendable {
+public struct JitterRandom: Hashable, Sendable {
     public var state: UInt64
     public init(seed: UInt64) { self.state = seed }
     public mutating func next() -> UInt64 {

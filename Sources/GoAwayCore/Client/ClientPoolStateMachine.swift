@@ -82,7 +82,7 @@ public struct ClientPoolStateMachine: Sendable {
     var endpoints: [Endpoint]
     var nextConnection = 0
     var cursor = 0
-    var rng: SplitMix64
+    var rng: JitterRandom
     var shuttingDown = false
     public private(set) var keepaliveInterval: Duration?
 
@@ -90,7 +90,7 @@ public struct ClientPoolStateMachine: Sendable {
         precondition(endpointCount > 0, "a pool needs at least one endpoint")
         self.configuration = configuration
         self.endpoints = Array(repeating: Endpoint(), count: endpointCount)
-        self.rng = SplitMix64(seed: configuration.seed)
+        self.rng = JitterRandom(seed: configuration.seed)
         self.keepaliveInterval = configuration.keepaliveInterval
     }
 

@@ -271,7 +271,7 @@ struct ClientPoolStateMachineTests {
     @Test(arguments: [1, 3, 10])
     func simulatedGoAwayEveryN(n: Int) {
         var pool = Pool(endpointCount: 2, configuration: PoolConfiguration(maxConnectionsPerEndpoint: 4))
-        var rng = SplitMix64(seed: UInt64(n))
+        var rng = JitterRandom(seed: UInt64(n))
         var nextStream: [ConnectionID: Int32] = [:]
         var streamOf: [RequestID: (ConnectionID, Int32)] = [:]
         var accepted: [ConnectionID: Int] = [:]
