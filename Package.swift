@@ -56,12 +56,13 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "GoAwayCoreTests", dependencies: ["GoAwayCore"]),
+        .testTarget(name: "GoAwayCoreTests", dependencies: ["GoAwayCore"], exclude: ["Explain/Golden"]),
         .testTarget(
             name: "GoAwayKitTests",
             dependencies: [
                 "GoAwayKit", "GoAwayTesting",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),

@@ -169,3 +169,19 @@ public enum TestCertificates {
         return Files(certificate: cert, privateKey: key, directory: dir)
     }
 }
+
+extension Peers {
+    /// The `goaway` executable built beside the tests (`swift build --build-tests` builds it).
+    public static var goawayBinary: String? {
+        let fm = FileManager.default
+        var candidates: [String] = []
+        // Next to the test bundle: .build/<triple>/debug/GoAwayKitPackageTests.xctest
+        let exe = URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent()
+        candidates.append(exe.appendingPathComponent("goaway").path)
+        candidates.append(exe.deletingLastPathComponent().appendingPathComponent("goaway").path)
+        for config in ["debug", "release"] {
+            candidates.append(packageRoot + "/.build/\(config)/goaway")
+        }
+        return candidates.first { fm.isExecutableFile(atPath: $0) }
+    }
+}

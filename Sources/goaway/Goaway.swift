@@ -1,10 +1,71 @@
 import ArgumentParser
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct Goaway: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "goaway",
         abstract: "HTTP/2 GOAWAY without lost requests: a graceful server, a client that re-sends, and tools.",
-        subcommands: [ServeCommand.self, LoadCommand.self, GetCommand.self]
+        subcommands: [ServeCommand.self, ExplainCommand.self, LoadCommand.self, GetCommand.self]
     )
+
+    /// Bad flags are a one-line reason and exit 2 (not ArgumentParser's 64 and a usage dump);
+    /// commands print their own one-line errors and throw `ExitCode`.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let exit as ExitCode {
+            Glibc.exit(exit.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Glibc.exit(0)
+            }
+            let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            CLI.fail("\(message) (see 'goaway --help')", exitCode: code == .validationFailure ? 2 : code.rawValue)
+        }
+    }
+}
+
+enum CLI {
+    /// One line on stderr, then exit: never a stack trace.
+    static func fail(_ message: String, exitCode: Int32 = 2) -> Never {
+        var line = "goaway: " + message
+        if !line.hasSuffix("\n") { line += "\n" }
+        FileHandle.standardError.write(Data(line.utf8))
+        Glibc.exit(exitCode)
+    }
+
+    static func printFlushed(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+}
+
+/// A duration flag: `30` (seconds), `1.5s`, `250ms`, `5m`, `1h`; `0` or `off` disables where allowed.
+struct DurationArgument: ExpressibleByArgument, Sendable {
+    var duration: Duration?
+
+    init?(argument: String) {
+        let text = argument.lowercased()
+        if text == "off" || text == "none" { duration = nil; return }
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        var value: Double?
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            if let v = Double(text.dropLast(suffix.count)) { value = v * scale; break }
+        }
+        if value == nil { value = Double(text) }
+        guard let seconds = value, seconds >= 0, seconds.isFinite else { return nil }
+        duration = seconds == 0 ? nil : .milliseconds(Int64((seconds * 1000).rounded()))
+    }
+
+    static var defaultCompletionKind: CompletionKind { .default }
 }

@@ -1,6 +1,120 @@
 import ArgumentParser
+import Foundation
+import GoAwayKit
+import Logging
+import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct ServeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the graceful HTTP/2 server.")
-    func run() async throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the graceful HTTP/2 server (h2c, or TLS with --tls-cert/--tls-key).",
+        discussion: """
+            Routes: /  /echo  /delay/<ms>  /bytes/<n>  /status/<code>, and files under --root.
+            SIGTERM or SIGINT drains every connection in two phases (GOAWAY 2^31-1 + PING, then the real \
+            last-stream-id), prints one summary line and exits 0.
+            Durations take 30, 1.5s, 250ms, 5m; 0 or off disables a limit.
+            """
+    )
+
+    @Option(help: "Address to bind.") var host = "127.0.0.1"
+    @Option(help: "Port to bind (0 picks a free one).") var port = 0
+    @Option(help: "PEM certificate chain: serve TLS with ALPN h2.") var tlsCert: String?
+    @Option(help: "PEM private key for --tls-cert.") var tlsKey: String?
+    @Option(help: "Serve files under this folder for other GET paths.") var root: String?
+
+    @Option(help: "SETTINGS_MAX_CONCURRENT_STREAMS.") var maxConcurrentStreams = 100
+    @Option(help: "SETTINGS_INITIAL_WINDOW_SIZE (bytes; also the connection window).") var initialWindowSize = 1 << 20
+    @Option(help: "SETTINGS_MAX_FRAME_SIZE (bytes).") var maxFrameSize = 16384
+    @Option(help: "SETTINGS_MAX_HEADER_LIST_SIZE (bytes).") var maxHeaderListSize = 16384
+
+    @Option(help: "Drain a connection with no open stream for this long.") var idleTimeout = DurationArgument(argument: "300s")!
+    @Option(help: "Drain a connection this old (±10% jitter).") var maxAge = DurationArgument(argument: "off")!
+    @Option(help: "Grace after a max-age drain's final GOAWAY.") var maxAgeGrace = DurationArgument(argument: "30s")!
+    @Option(help: "Drain a connection after this many requests (0 = no limit).") var maxRequests = 0
+    @Option(help: "Wait at most this long for the shutdown PING's ack.") var pingAckTimeout = DurationArgument(argument: "5s")!
+    @Option(help: "Grace for in-flight streams after the final GOAWAY.") var drainGrace = DurationArgument(argument: "30s")!
+    @Option(help: "Keepalive PING after this long without reads.") var keepaliveInterval = DurationArgument(argument: "off")!
+    @Option(help: "Close when a keepalive PING is not acked within this.") var keepaliveTimeout = DurationArgument(argument: "20s")!
+
+    @Flag(help: "Log lifecycle events (connections, GOAWAYs, drains) to stderr.") var verbose = false
+    @Flag(help: "Show GOAWAY debug data verbatim in logs (redacted by default).") var showDebugData = false
+
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if maxRequests < 0 { throw ValidationError("--max-requests must be 0 or more") }
+    }
+
+    func makeConfiguration() -> HTTP2Server.Configuration {
+        var policy = ServerConnectionPolicy()
+        policy.idleTimeout = idleTimeout.duration
+        policy.maxAge = maxAge.duration
+        policy.maxAgeGrace = maxAgeGrace.duration ?? .zero
+        policy.maxRequestsPerConnection = maxRequests > 0 ? maxRequests : nil
+        policy.pingAckTimeout = pingAckTimeout.duration ?? .zero
+        policy.drainGrace = drainGrace.duration ?? .zero
+        policy.keepaliveInterval = keepaliveInterval.duration
+        policy.keepaliveTimeout = keepaliveTimeout.duration ?? .seconds(20)
+        var logger = Logger(label: "goaway.serve", factory: { StreamLogHandler.standardError(label: $0) })
+        logger.logLevel = verbose ? .debug : .warning
+        return HTTP2Server.Configuration(
+            host: host,
+            port: port,
+            tls: tlsCert.map { HTTP2Server.TLS(certificateChainPath: $0, privateKeyPath: tlsKey!) },
+            maxConcurrentStreams: maxConcurrentStreams,
+            initialWindowSize: initialWindowSize,
+            maxFrameSize: maxFrameSize,
+            maxHeaderListSize: maxHeaderListSize,
+            connection: policy,
+            logger: logger,
+            showDebugData: showDebugData
+        )
+    }
+
+    func run() async throws {
+        let configuration = makeConfiguration()
+        do { try configuration.validate() } catch { CLI.fail("serve: \(error)") }
+        let demo = DemoHandler(root: root)
+        let server = HTTP2Server(configuration: configuration, handler: demo.handle)
+        let scheme = tlsCert == nil ? "http" : "https"
+        let host = self.host.contains(":") ? "[\(self.host)]" : self.host
+
+        // The events stream tells us when listening started and when the drain began.
+        let reporter = Task {
+            var shutdownAt: ContinuousClock.Instant?
+            for await event in server.events {
+                switch event {
+                case .listening(_, let port): CLI.printFlushed("listening on \(scheme)://\(host):\(port)")
+                case .shutdownStarted: shutdownAt = .now
+                default: break
+                }
+            }
+            return shutdownAt
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: Logger(label: "goaway.serve", factory: { _ in SwiftLogNoOpLogHandler() })
+            )
+        )
+        do {
+            try await group.run()
+        } catch let error as HTTP2ServerError {
+            CLI.fail("serve: \(error.message)")
+        } catch {
+            CLI.fail("serve: \(error)")
+        }
+        let shutdownAt = await reporter.value
+        let stats = server.statistics
+        let elapsed = shutdownAt.map { ContinuousClock.now - $0 } ?? .zero
+        func plural(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }
+        let seconds = String(format: "%.2f", elapsed.seconds)
+        let drained = plural(stats.connectionsDrained, "connection")
+        let completed = plural(stats.requestsCompletedDuringDrain, "in-flight request")
+        let refused = plural(stats.streamsRefused, "stream")
+        CLI.printFlushed("drained \(drained), \(completed) completed, \(refused) refused, in \(seconds)s (\(stats.requests) requests served)")
+    }
 }

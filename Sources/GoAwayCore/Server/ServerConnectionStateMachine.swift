@@ -212,14 +212,11 @@ public struct ServerConnectionStateMachine: Sendable {
         }
         pingStrikes += 1
         guard pingStrikes > policy.maxPingStrikes, !isClosed else { return [] }
-        // Abuse: one GOAWAY with the real last-stream-id, no notice round; nothing is open.
-        let reason = ShutdownReason.tooManyPings
-        let since = now
-        let last2 = highestPeerStreamID
+        // Abuse, and nothing is open: one GOAWAY with the real last-stream-id, no notice round.
         state = .closed
         return [
-            .sendGoAway(lastStreamID: last2, code: .enhanceYourCalm, debugData: reason.rawValue, reason: reason),
-            .close(reason: reason, drainStarted: since),
+            .sendGoAway(lastStreamID: highestPeerStreamID, code: .enhanceYourCalm, debugData: ShutdownReason.tooManyPings.rawValue, reason: .tooManyPings),
+            .close(reason: .tooManyPings, drainStarted: now),
         ]
     }
 

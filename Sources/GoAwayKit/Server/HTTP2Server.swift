@@ -160,9 +160,11 @@ public final class HTTP2Server: Service, Sendable {
         }
         var connection = NIOHTTP2Handler.ConnectionConfiguration()
         connection.initialSettings = settings
+        let goAwayWriter = RawGoAwayWriter()
+        try sync.addHandler(goAwayWriter)
         try sync.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
         let id = runtime.nextConnectionID()
-        let handler = ServerConnectionHandler(runtime: runtime, connectionID: id, now: channel.eventLoop.now)
+        let handler = ServerConnectionHandler(runtime: runtime, connectionID: id, now: channel.eventLoop.now, goAwayWriter: goAwayWriter)
         try sync.addHandler(handler)
         let accepting = runtime.register(
             id: id,

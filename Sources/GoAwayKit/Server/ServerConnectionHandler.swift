@@ -36,6 +36,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     private let runtime: ServerRuntime
+    private let goAwayWriter: RawGoAwayWriter
     let connectionID: Int
     private var core: ServerConnectionStateMachine
     private var streams: [HTTP2StreamID: StreamState] = [:]
@@ -46,10 +47,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var connectionWindowUnacked = 0
     private var closed = false
     private var completedDuringDrain = 0
+    /// Set by the core's `.close` action: why, and when the drain began, for the closed event.
+    private var closing: (reason: ShutdownReason?, drainStarted: Instant?)?
     private var logger: Logger
 
-    init(runtime: ServerRuntime, connectionID: Int, now: NIODeadline) {
+    init(runtime: ServerRuntime, connectionID: Int, now: NIODeadline, goAwayWriter: RawGoAwayWriter) {
         self.runtime = runtime
+        self.goAwayWriter = goAwayWriter
         self.connectionID = connectionID
         self.core = ServerConnectionStateMachine(policy: runtime.configuration.connection, now: Self.instant(now))
         var logger = runtime.configuration.logger
@@ -101,15 +105,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private func finishConnection(context: ChannelHandlerContext) {
         guard !closed else { return }
         closed = true
-        let drainStart: Instant?
-        let reason: ShutdownReason?
+        var drainStart: Instant?
+        var reason: ShutdownReason?
         switch core.state {
         case .notified(let r, let since), .draining(let r, _, let since):
             drainStart = since
             reason = r
         case .active, .closed:
-            drainStart = nil
-            reason = nil
+            (reason, drainStart) = closing ?? (nil, nil)
         }
         run(core.connectionClosed())
         for (_, var stream) in streams {
@@ -331,11 +334,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         for action in actions {
             switch action {
             case .sendGoAway(let lastStreamID, let code, let debugData, let reason):
-                let frame = HTTP2Frame(
-                    streamID: .rootStream,
-                    payload: .goAway(lastStreamID: HTTP2StreamID(lastStreamID.rawValue), errorCode: NIOHTTP2.HTTP2ErrorCode(networkCode: Int(code.rawValue)), opaqueData: ByteBuffer(string: debugData))
-                )
-                writeFrame(frame, context: context)
+                goAwayWriter.writeGoAway(lastStreamID: lastStreamID.rawValue, errorCode: code.rawValue, debugData: Array(debugData.utf8))
                 runtime.goAwaySent(connectionID: connectionID, lastStreamID: Int(lastStreamID.rawValue), code: code, reason: reason, debugData: debugData)
                 logger.debug("sent GOAWAY", metadata: ["goaway.last_stream_id": "\(lastStreamID)", "goaway.code": "\(code)", "goaway.reason": "\(reason.rawValue)"])
             case .sendPing(let payload):
@@ -350,12 +349,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
                 timers.removeValue(forKey: timer)?.cancel()
             case .refuseStream(let id):
                 writeFrame(HTTP2Frame(streamID: HTTP2StreamID(id.rawValue), payload: .rstStream(.refusedStream)), context: context)
-            case .close:
+            case .close(let reason, let drainStarted):
+                closing = (reason, drainStarted)
                 for (_, t) in timers { t.cancel() }
                 timers.removeAll()
                 flushPending = false
                 context.flush()
-                context.close(promise: nil)
+                goAwayWriter.closeAfterPendingWrites(deadline: .seconds(2))
             }
         }
         flushIfOutsideRead(context: context)

@@ -37,7 +37,10 @@ struct ClientOwnServerTests {
         #expect(report.failed == 0)
         #expect(report.status["200"] == 10_000)
         #expect(report.goaways_received > 0)
-        #expect(report.connections_opened >= 10_000 / 10 / 2)
+        // Our server drains in two phases and serves streams that race the notice, so the client
+        // rarely has anything to re-send here (only hand-overs that lost the race with a GOAWAY);
+        // the re-send paths are proven against the Python peers, which do lose such streams.
+        #expect(report.connections_opened > 100)
     }
 
     @Test func postsWithBodiesAcrossDrains() async throws {
@@ -48,16 +51,10 @@ struct ClientOwnServerTests {
         }
         print("own server POST n=1000 c=16 max-requests 7: \(report.json())")
         #expect(report.addsUp)
-        #expect(report.errors.keys.allSatisfy { ["possibly_processed", "response_incomplete"].contains($0) })
-        // Known server-side issue (swift-nio-http2 1.46): once a server has sent any GOAWAY, even the
-        // 2^31-1 notice, NIO refuses new streams (REFUSED_STREAM) without remembering them as reset,
-        // so the DATA frame of a POST that raced the notice is a connection PROTOCOL_ERROR and the
-        // server closes with GOAWAY(PROTOCOL_ERROR, 2^31-1): every POST in flight is then, correctly,
-        // `possiblyProcessed`. GETs (no DATA) are unaffected. Fixed when the server stops NIO from
-        // refusing after the notice.
-        withKnownIssue("NIO server turns DATA on a refused stream into a connection error", isIntermittent: true) {
-            #expect(report.failed == 0)
-        }
+        // Streams racing the drain notice are served by our server (it writes its GOAWAYs below
+        // NIOHTTP2Handler, which would otherwise refuse them and then fail the connection on their
+        // DATA frames): POSTs with bodies cross drains without loss.
+        #expect(report.failed == 0)
     }
 
     /// gRFC A8: the server answers too-frequent PINGs with GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings");
