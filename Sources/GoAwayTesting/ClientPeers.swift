@@ -39,13 +39,25 @@ public enum ClientPeers {
         throw PeerError("nothing listens on 127.0.0.1:\(port) after \(timeout)")
     }
 
+    /// Waits for a complete `LISTENING <port>` line (a partial read must not be taken for a port).
+    public static func listeningPort(of process: PeerProcess, timeout: Duration = .seconds(15)) async throws -> Int {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let out = process.stdout
+            for line in out.split(separator: "\n", omittingEmptySubsequences: false).dropLast() where line.hasPrefix("LISTENING ") {
+                if let port = Int(line.dropFirst("LISTENING ".count).trimmingCharacters(in: .whitespaces)) { return port }
+            }
+            if process.exitCode != nil { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw PeerError("\(process.commandLine): no LISTENING line within \(timeout)\nstdout: \(process.stdout)\nstderr: \(process.stderr)")
+    }
+
     /// `scripts/peers/goaway_every_n_server.py` with `arguments`; returns the process and its port.
     public static func pythonServer(_ arguments: [String]) async throws -> (PeerProcess, Int) {
         guard let python = Peers.python else { throw PeerError("no python with h2 (GOAWAY_PYTHON or .venv)") }
         let p = try PeerProcess(python, ["-u", Peers.script("goaway_every_n_server.py"), "--port", "0"] + arguments)
-        let line = try await p.waitForLine(containing: "LISTENING", timeout: .seconds(15))
-        guard let port = Int(line.split(separator: " ").last ?? "") else { throw PeerError("bad line \(line)") }
-        return (p, port)
+        return (p, try await listeningPort(of: p))
     }
 
     /// `nghttpd --no-tls` serving `directory` (a file `index.html` is written there).
@@ -128,8 +140,6 @@ public enum ClientPeers {
     /// `scripts/peers/node_graceful_server.js`: closes each session gracefully after `every` requests.
     public static func nodeServer(every: Int) async throws -> (PeerProcess, Int) {
         let p = try PeerProcess("node", [Peers.script("node_graceful_server.js"), "0", String(every)])
-        let line = try await p.waitForLine(containing: "LISTENING", timeout: .seconds(15))
-        guard let port = Int(line.split(separator: " ").last ?? "") else { throw PeerError("bad line \(line)") }
-        return (p, port)
+        return (p, try await listeningPort(of: p))
     }
 }
