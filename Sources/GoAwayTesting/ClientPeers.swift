@@ -60,15 +60,22 @@ public enum ClientPeers {
         return (p, try await listeningPort(of: p))
     }
 
-    /// `nghttpd --no-tls` serving `directory` (a file `index.html` is written there).
-    public static func nghttpd(body: String = "hello from nghttpd\n", extra: [String] = []) async throws -> (PeerProcess, Int, String) {
+    /// `nghttpd` serving a temporary folder with `index.html`: h2c (`--no-tls`), or TLS with ALPN h2
+    /// when `tls` is given.
+    public static func nghttpd(body: String = "hello from nghttpd\n", extra: [String] = [], tls: TestCertificates.Files? = nil) async throws -> (PeerProcess, Int, String) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("goaway-nghttpd-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try body.write(toFile: dir + "/index.html", atomically: true, encoding: .utf8)
         var lastError: (any Error)?
         for _ in 0..<5 {
             let port = freePort()
-            let p = try PeerProcess("nghttpd", ["--no-tls", "-d", dir] + extra + [String(port)])
+            let args: [String]
+            if let tls {
+                args = ["-d", dir] + extra + [String(port), tls.privateKey, tls.certificate]
+            } else {
+                args = ["--no-tls", "-d", dir] + extra + [String(port)]
+            }
+            let p = try PeerProcess("nghttpd", args)
             do {
                 try await waitForPort(port, timeout: .seconds(5))
                 return (p, port, dir)

@@ -138,8 +138,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     // MARK: commands from the client (on the event loop)
 
+    /// Opens streams for the requests with a single flush (a pool action often hands several at once).
+    func start(_ requests: [PendingRequest]) {
+        for request in requests { start(request, flush: false) }
+        if let context { flushSoon(context) }
+    }
+
     /// Opens a stream for the request, or reports it never sent when this connection cannot.
-    func start(_ request: PendingRequest) {
+    func start(_ request: PendingRequest, flush: Bool = true) {
         guard let context, !closed, lastStreamID == nil, nextStreamID < Int32.max - 2 else {
             delegate.streamFailed(request.id, streamID: nil, lastStreamID: lastStreamID, resetCode: nil)
             return
@@ -165,7 +171,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         }
         streams[sid] = state
         needsFlush = true
-        flushSoon(context)
+        if flush { flushSoon(context) }
     }
 
     /// HEADERS never left (e.g. buffered beyond the peer's stream limit when a GOAWAY came).

@@ -28,12 +28,11 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         var requests: [RequestID: Entry] = [:]
         var handlers: [ConnectionID: HandlerBox] = [:]
         var cancelledEarly: Set<RequestID> = []
-        var nextRequest = 0
         var stats = HTTP2ClientStats()
     }
 
     enum Effect {
-        case start(HandlerBox, PendingRequest)
+        case start(ConnectionID, HandlerBox, PendingRequest)
         case connect(ConnectionID, endpoint: Int, delay: Duration, keepalive: Duration?)
         case close(HandlerBox)
         case resume(Continuation, Result<HTTP2ClientResponse, any Error>)
@@ -51,6 +50,7 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
     let eventSink: AsyncStream<HTTP2ClientEvent>.Continuation
     let sslContexts: [NIOSSLContext?]
     let state: Mutex<State>
+    let nextRequest = Atomic<Int>(0)
     let metrics: ClientMetrics
 
     init(endpoints: [HTTP2Endpoint], configuration: HTTP2ClientConfiguration, group: any EventLoopGroup, logger: Logger,
@@ -99,10 +99,7 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
     var stats: HTTP2ClientStats { state.withLock { $0.stats } }
 
     func makeRequest(_ head: HTTPRequest, body: HTTP2RequestBody) -> PendingRequest {
-        let id = state.withLock { s in
-            s.nextRequest += 1
-            return RequestID(s.nextRequest)
-        }
+        let id = RequestID(nextRequest.wrappingAdd(1, ordering: .relaxed).newValue)
         return PendingRequest(id: id, head: head, body: body)
     }
 
@@ -269,7 +266,7 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 }
                 entry.connection = cid
                 s.requests[rid] = entry
-                effects.append(.start(box, entry.request))
+                effects.append(.start(cid, box, entry.request))
             case .connect(let cid, let endpoint, let delay):
                 effects.append(.connect(cid, endpoint: endpoint, delay: delay, keepalive: s.pool.keepaliveInterval))
             case .close(let cid):
@@ -294,14 +291,27 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
     }
 
     private func run(_ effects: [Effect]) {
+        // Starts for one connection go in one event-loop task with one flush.
+        var starts: [(ConnectionID, HandlerBox, [PendingRequest])] = []
+        for effect in effects {
+            guard case .start(let cid, let box, let request) = effect else { continue }
+            if let i = starts.firstIndex(where: { $0.0 == cid }) {
+                starts[i].2.append(request)
+            } else {
+                starts.append((cid, box, [request]))
+            }
+        }
+        for (_, box, requests) in starts {
+            if box.eventLoop.inEventLoop {
+                box.value.start(requests)
+            } else {
+                box.eventLoop.execute { box.value.start(requests) }
+            }
+        }
         for effect in effects {
             switch effect {
-            case .start(let box, let request):
-                if box.eventLoop.inEventLoop {
-                    box.value.start(request)
-                } else {
-                    box.eventLoop.execute { box.value.start(request) }
-                }
+            case .start:
+                break
             case .connect(let cid, let endpoint, let delay, let keepalive):
                 connect(cid, endpoint: endpoint, delay: delay, keepalive: keepalive)
             case .close(let box):

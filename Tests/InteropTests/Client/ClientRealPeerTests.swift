@@ -29,6 +29,25 @@ struct ClientRealPeerTests {
         #expect(report.requests == 2000)
     }
 
+    /// TLS with ALPN h2 against nghttpd, trusting the test certificate as a custom root.
+    @Test(.enabled(if: Peers.available("nghttpd", "openssl")))
+    func nghttpdOverTLS() async throws {
+        let certs = try TestCertificates.make()
+        let (server, port, _) = try await ClientPeers.nghttpd(tls: certs)
+        defer { server.kill() }
+        var config = HTTP2ClientConfiguration()
+        config.tls.trustRootFiles = [certs.certificate]
+        let client = try HTTP2Client(endpoints: ["https://localhost:\(port)"], configuration: config)
+        let r = try await client.execute(HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/index.html"), maxResponseBytes: 1 << 16)
+        #expect(r.status == .ok)
+        #expect(String(buffer: r.body) == "hello from nghttpd\n")
+        await client.shutdown()
+        let options = LoadRunner.Options(urls: ["https://localhost:\(port)/index.html"], requests: 500, concurrency: 8,
+            trustRoots: [certs.certificate])
+        let report = try await LoadRunner(options: options).run()
+        #expect(report.addsUp && report.failed == 0 && report.requests == 500)
+    }
+
     @Test(.enabled(if: Peers.available("nginx")))
     func nginxKeepaliveRequests() async throws {
         let nginx = try await ClientPeers.nginx(keepaliveRequests: 50)
