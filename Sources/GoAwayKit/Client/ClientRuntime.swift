@@ -347,7 +347,7 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 keepaliveTimeout: configuration.keepaliveTimeout)
         }
         let connectTimeout = TimeAmount.nanoseconds(configuration.connectTimeout.nanosecondsClamped)
-        let work: @Sendable () -> Void = { [self] in
+        let work: @Sendable (_ fresh: [String]) -> Void = { [self] fresh in
             let bootstrap = ClientBootstrap(group: loop)
                 .connectTimeout(connectTimeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -355,8 +355,7 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         let sync = channel.pipeline.syncOperations
                         if let ssl {
-                            let isLiteral = endpoint.host.allSatisfy { $0.isHexDigit || $0 == "." || $0 == ":" }
-                            try sync.addHandler(NIOSSLClientHandler(context: ssl, serverHostname: isLiteral ? nil : endpoint.host))
+                            try sync.addHandler(NIOSSLClientHandler(context: ssl, serverHostname: endpoint.isLiteral ? nil : endpoint.host))
                         }
                         try sync.addHandler(NIOHTTP2Handler(
                             mode: .client,
@@ -365,7 +364,7 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                     }
                 }
             let future: EventLoopFuture<any Channel>
-            if let address = endpoint.address {
+            if let address = HTTP2Endpoint.pick(slot: endpoint.addressSlot, pinned: endpoint.address, fresh: fresh) {
                 do {
                     future = bootstrap.connect(to: try SocketAddress(ipAddress: address, port: endpoint.port))
                 } catch {
@@ -387,10 +386,22 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 }
             }
         }
+        // An endpoint expanded from a host name resolves again for every connection (getaddrinfo
+        // blocks, so off the event loop).
+        let start: @Sendable () -> Void = {
+            if endpoint.addressSlot != nil {
+                DispatchQueue.global().async {
+                    let fresh = endpoint.resolveAddresses()
+                    loop.execute { work(fresh) }
+                }
+            } else {
+                work([])
+            }
+        }
         if delay > .zero {
-            loop.scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) { work() }
+            loop.scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) { start() }
         } else {
-            work()
+            start()
         }
     }
 

@@ -17,6 +17,15 @@ import NIOPosix
 ///
 /// `http://` endpoints speak h2c with prior knowledge, `https://` TLS with ALPN h2.
 /// Cancelling the calling task resets only that stream (RST_STREAM CANCEL).
+///
+/// Call `shutdown()` when done: connections stay open until then.
+///
+/// ```swift
+/// let client = try HTTP2Client(endpoints: ["http://10.0.0.1:8080", "http://10.0.0.2:8080"])
+/// let response = try await client.execute(HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/"),
+///                                         maxResponseBytes: 1 << 20)
+/// await client.shutdown()
+/// ```
 public final class HTTP2Client: Sendable {
     let runtime: ClientRuntime
     /// Connection lifecycle and re-sends, for dashboards and tests. One consumer.

@@ -8,6 +8,10 @@ public struct HTTP2Endpoint: Sendable, Hashable, CustomStringConvertible {
     public var port: Int
     /// Connect to this address instead of resolving `host` (set when a host name is expanded).
     public var address: String?
+    /// For an endpoint expanded from a host name: its position among the host's addresses. Each new
+    /// connection (the replacement after a GOAWAY included) resolves the host again and takes the
+    /// address at this position, so a service that moved is followed while connections stay spread.
+    public var addressSlot: Int?
 
     public init(scheme: String, host: String, port: Int, address: String? = nil) {
         self.scheme = scheme
@@ -49,11 +53,32 @@ public struct HTTP2Endpoint: Sendable, Hashable, CustomStringConvertible {
     /// Expands a host name into one endpoint per resolved address (IPv4 and IPv6), so the pool can
     /// spread connections and keep working when one address drains. Literal addresses stay as they are.
     public func resolved() -> [HTTP2Endpoint] {
-        if address != nil || host.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" }) { return [self] }
+        if address != nil || isLiteral { return [self] }
+        let addresses = resolveAddresses()
+        if addresses.count <= 1 { return [self] }
+        return addresses.enumerated().map { i, a in
+            var e = HTTP2Endpoint(scheme: scheme, host: host, port: port, address: a)
+            e.addressSlot = i
+            return e
+        }
+    }
+
+    /// The host is an IP literal.
+    public var isLiteral: Bool { host.allSatisfy { $0.isHexDigit || $0 == "." || $0 == ":" } }
+
+    /// The address a new connection should use: for an expanded host, a fresh resolution's address
+    /// at `addressSlot` (wrapping when the host now has fewer), else the pinned address.
+    static func pick(slot: Int?, pinned: String?, fresh: [String]) -> String? {
+        guard let slot, !fresh.isEmpty else { return pinned }
+        return fresh[slot % fresh.count]
+    }
+
+    /// Numeric addresses of `host` (blocking getaddrinfo: call off the event loop).
+    public func resolveAddresses() -> [String] {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &result) == 0, let first = result else { return [self] }
+        guard getaddrinfo(host, String(port), &hints, &result) == 0, let first = result else { return [] }
         defer { freeaddrinfo(first) }
         var seen: [String] = []
         var p: UnsafeMutablePointer<addrinfo>? = first
@@ -65,7 +90,6 @@ public struct HTTP2Endpoint: Sendable, Hashable, CustomStringConvertible {
             }
             p = ai.pointee.ai_next
         }
-        if seen.count <= 1 { return [self] }
-        return seen.map { HTTP2Endpoint(scheme: scheme, host: host, port: port, address: $0) }
+        return seen
     }
 }

@@ -1,8 +1,8 @@
-import GoAwayKit
 import GoAwayTesting
 import HTTPTypes
 import Logging
 import NIOCore
+@testable import GoAwayKit
 import Testing
 
 @Suite(.serialized, .timeLimit(.minutes(1)))
@@ -118,7 +118,8 @@ struct ClientShellTests {
         await client.shutdown()
     }
 
-    @Test func tlsWithCustomTrustRoot() async throws {
+    @Test(.enabled(if: Peers.available("openssl")))
+    func tlsWithCustomTrustRoot() async throws {
         let certs = try TestCertificates.make()
         let tls = HTTP2Server.TLS(certificateChainPath: certs.certificate, privateKeyPath: certs.privateKey)
         try await withOwnServer(ServerConnectionPolicy(maxRequestsPerConnection: 5, pingAckTimeout: .milliseconds(200)), tls: tls) { port, _ in
@@ -174,5 +175,10 @@ struct ClientShellTests {
         #expect(try HTTP2Endpoint(url: "http://127.0.0.1:1").resolved().count == 1)
         let local = try HTTP2Endpoint(url: "http://localhost:1").resolved()
         #expect(!local.isEmpty && local.allSatisfy { $0.host == "localhost" })
+        // Re-resolution per connection: the slot's address in the fresh answer, wrapping.
+        #expect(HTTP2Endpoint.pick(slot: 1, pinned: "10.0.0.2", fresh: ["10.0.0.7", "10.0.0.8"]) == "10.0.0.8")
+        #expect(HTTP2Endpoint.pick(slot: 2, pinned: "10.0.0.3", fresh: ["10.0.0.7", "10.0.0.8"]) == "10.0.0.7")
+        #expect(HTTP2Endpoint.pick(slot: 1, pinned: "10.0.0.2", fresh: []) == "10.0.0.2")
+        #expect(HTTP2Endpoint.pick(slot: nil, pinned: nil, fresh: ["10.0.0.7"]) == nil)
     }
 }
