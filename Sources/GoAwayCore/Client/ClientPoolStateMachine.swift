@@ -1,0 +1,478 @@
+/// The client's connection pool as a value: events and time in, actions out. No I/O, no clock.
+///
+/// Each connection:
+/// ```
+///  connecting ──SETTINGS──▶ active ──GOAWAY──▶ draining ──last stream done──▶ (close) closed
+///      │  └──────────GOAWAY (before SETTINGS)──────▲                              ▲
+///      └──connect failed / channel closed───────────────────────────────────────┘
+/// ```
+/// - `connecting` counts as capacity of `assumedMaxConcurrentStreams` (or the endpoint's last known
+///   limit) so a burst opens only as many connections as it needs.
+/// - `active` takes new streams up to min(peer SETTINGS_MAX_CONCURRENT_STREAMS, our cap). When all
+///   are full, requests queue and another connection opens, up to `maxConnectionsPerEndpoint`. We
+///   never raise our own limit to make room.
+/// - `draining` (any GOAWAY, the 2^31-1 notice included): no new streams; a replacement opens at once
+///   when there is demand (queued requests, streams still running on it) or the endpoint is below its
+///   minimum — make before break. Streams <= last-id run to their end; the shell reports the others
+///   as failed and `RetryDecision` sends them back to the queue.
+/// - `closed`: the channel is gone; the entry stays until the shell has reported every request it
+///   handed to it (late events are expected and harmless).
+///
+/// Choice of connection: round-robin across endpoints (a cursor that advances on every dispatch, so
+/// load spreads over a service's addresses), least-loaded connection within the chosen endpoint (so
+/// a fresh replacement fills up before an older connection near its limit).
+///
+/// Learned per-connection budget: when an endpoint's connection GOAWAYs after N streams, the pool
+/// prefers not to give any connection of that endpoint more than N streams — it opens another
+/// connection instead (up to the maximum). Without it, 32 concurrent requests thrown at a server
+/// that answers 10 per connection bounce 2 times in 3 and burn their re-send budget. It is only a
+/// preference: when no connection can be opened, connections over budget are used anyway, and each
+/// GOAWAY replaces the estimate, so it follows the server up and down.
+public struct ClientPoolStateMachine: Sendable {
+    public enum ConnectionState: Hashable, Sendable { case connecting, active, draining, closed }
+
+    public struct Connection: Hashable, Sendable {
+        public var id: ConnectionID
+        public var endpoint: Int
+        public var state: ConnectionState
+        /// Streams we may open: min(peer limit, cap), or the assumption while connecting.
+        public var maxStreams: Int
+        public var inFlight: Set<RequestID>
+        /// Streams ever handed to it.
+        public var dispatched = 0
+        /// The lowest last-stream-id received (a peer may not raise it; if it does we keep the lower).
+        public var lastStreamID: StreamID?
+        public var available: Int { state == .active ? max(0, maxStreams - inFlight.count) : 0 }
+    }
+
+    struct Request: Hashable, Sendable {
+        var idempotent: Bool
+        var replayable: Bool
+        var attempt = Attempt()
+        var connection: ConnectionID?
+    }
+
+    struct Endpoint: Hashable, Sendable {
+        var consecutiveFailures = 0
+        var lastKnownMaxStreams: Int?
+        /// Streams the endpoint's last GOAWAY'd connection had processed ((last-id + 1) / 2): servers
+        /// that close a connection after N requests (nginx `keepalive_requests`, max-age) do it again.
+        var streamsPerConnection: Int?
+    }
+
+    public enum Action: Hashable, Sendable {
+        /// Send the request on that connection (the shell opens the stream).
+        case execute(RequestID, on: ConnectionID)
+        /// Open a connection to endpoint index `endpoint` after `delay` (back-off; zero at first).
+        case connect(ConnectionID, endpoint: Int, delay: Duration)
+        /// Close the connection (drained, idle, or shutting down).
+        case close(ConnectionID)
+        /// Give up on the request.
+        case fail(RequestID, RequestFailure)
+        /// The request went back to the queue (for events and metrics).
+        case requeued(RequestID, ResendReason)
+        /// The keepalive interval changed (ENHANCE_YOUR_CALM "too_many_pings").
+        case keepaliveChanged(Duration)
+    }
+
+    public let configuration: PoolConfiguration
+    public private(set) var connections: [ConnectionID: Connection] = [:]
+    var requests: [RequestID: Request] = [:]
+    var queue = RequestQueue()
+    var endpoints: [Endpoint]
+    var nextConnection = 0
+    var cursor = 0
+    var rng: JitterRandom
+    var shuttingDown = false
+    public private(set) var keepaliveInterval: Duration?
+
+    public init(endpointCount: Int, configuration: PoolConfiguration = .defaults) {
+        precondition(endpointCount > 0, "a pool needs at least one endpoint")
+        self.configuration = configuration
+        self.endpoints = Array(repeating: Endpoint(), count: endpointCount)
+        self.rng = JitterRandom(seed: configuration.seed)
+        self.keepaliveInterval = configuration.keepaliveInterval
+    }
+
+    // MARK: queries (tests and the shell's gauges)
+
+    public var queuedRequests: [RequestID] { queue.elements }
+    public var requestCount: Int { requests.count }
+    public func connections(in state: ConnectionState) -> [ConnectionID] {
+        connections.values.filter { $0.state == state }.map(\.id).sorted()
+    }
+    public func attempt(of request: RequestID) -> Attempt? { requests[request]?.attempt }
+
+    // MARK: events
+
+    /// Opens the minimum pool.
+    public mutating func start(now: Instant) -> [Action] {
+        var actions: [Action] = []
+        for e in endpoints.indices {
+            while liveCount(endpoint: e) < configuration.minConnectionsPerEndpoint {
+                actions.append(openConnection(endpoint: e))
+            }
+        }
+        return actions
+    }
+
+    public mutating func requestArrived(_ id: RequestID, idempotent: Bool, replayable: Bool, now: Instant) -> [Action] {
+        guard !shuttingDown else { return [.fail(id, .shutdown)] }
+        requests[id] = Request(idempotent: idempotent, replayable: replayable)
+        queue.append(id)
+        var actions: [Action] = []
+        dispatch(&actions)
+        return actions
+    }
+
+    /// The peer's first SETTINGS arrived: the connection can take streams.
+    public mutating func connectionReady(_ id: ConnectionID, maxConcurrentStreams: Int?, now: Instant) -> [Action] {
+        guard var c = connections[id] else { return [] }
+        endpoints[c.endpoint].consecutiveFailures = 0
+        let limit = min(maxConcurrentStreams ?? Int(Int32.max), configuration.maxConcurrentStreamsCap)
+        endpoints[c.endpoint].lastKnownMaxStreams = limit
+        var actions: [Action] = []
+        switch c.state {
+        case .connecting:
+            c.state = .active
+            c.maxStreams = limit
+            connections[id] = c
+            dispatch(&actions)
+        case .draining:
+            // GOAWAY arrived before SETTINGS: nothing runs on it; close it if idle.
+            c.maxStreams = limit
+            connections[id] = c
+            closeIfDrained(id, &actions)
+        case .active, .closed:
+            break
+        }
+        return actions
+    }
+
+    /// A later SETTINGS changed SETTINGS_MAX_CONCURRENT_STREAMS.
+    public mutating func settingsChanged(_ id: ConnectionID, maxConcurrentStreams: Int) -> [Action] {
+        guard var c = connections[id] else { return [] }
+        c.maxStreams = min(maxConcurrentStreams, configuration.maxConcurrentStreamsCap)
+        connections[id] = c
+        endpoints[c.endpoint].lastKnownMaxStreams = c.maxStreams
+        var actions: [Action] = []
+        dispatch(&actions)
+        return actions
+    }
+
+    /// The connection could not be established (refused, TLS/ALPN failure, connect timeout).
+    public mutating func connectFailed(_ id: ConnectionID, now: Instant) -> [Action] {
+        guard let c = connections[id] else { return [] }
+        connections[id] = nil
+        endpoints[c.endpoint].consecutiveFailures += 1
+        var actions: [Action] = []
+        if endpoints.allSatisfy({ $0.consecutiveFailures >= configuration.retry.maxAttempts }),
+            !connections.values.contains(where: { $0.state == .active || $0.state == .connecting })
+        {
+            // Every endpoint keeps failing: give the queued requests back instead of waiting forever.
+            while let r = queue.popFirst() {
+                requests[r] = nil
+                actions.append(.fail(r, .connectionFailed))
+            }
+            for e in endpoints.indices { endpoints[e].consecutiveFailures = 0 }
+            return actions
+        }
+        dispatch(&actions)
+        return actions
+    }
+
+    /// A GOAWAY arrived (any code, any last-stream-id, also while connecting).
+    public mutating func goAwayReceived(
+        _ id: ConnectionID,
+        lastStreamID: StreamID,
+        code: HTTP2ErrorCode,
+        debugData: GoAwayDebugData = GoAwayDebugData([]),
+        now: Instant
+    ) -> [Action] {
+        guard var c = connections[id] else { return [] }
+        var actions: [Action] = []
+        if code == .enhanceYourCalm, debugData.unredacted == "too_many_pings", let interval = keepaliveInterval {
+            let doubled = interval + interval
+            keepaliveInterval = doubled
+            actions.append(.keepaliveChanged(doubled))
+        }
+        c.lastStreamID = min(c.lastStreamID ?? lastStreamID, lastStreamID)
+        if lastStreamID < .max, lastStreamID.rawValue >= 1 {
+            endpoints[c.endpoint].streamsPerConnection = Int((lastStreamID.rawValue + 1) / 2)
+        }
+        let wasServing = c.state == .active || c.state == .connecting
+        if c.state != .closed { c.state = .draining }
+        connections[id] = c
+        if wasServing {
+            let demand = !queue.isEmpty || !c.inFlight.isEmpty
+                || liveCount(endpoint: c.endpoint) < configuration.minConnectionsPerEndpoint
+            if demand, !shuttingDown, liveCount(endpoint: c.endpoint) < configuration.maxConnectionsPerEndpoint,
+                !hasSpareLiveCapacity(endpoint: c.endpoint)
+            {
+                actions.append(openConnection(endpoint: c.endpoint))  // make before break
+            }
+        }
+        closeIfDrained(id, &actions)
+        dispatch(&actions)
+        return actions
+    }
+
+    /// The request finished (response received, or the caller cancelled it): its stream slot is free.
+    public mutating func requestFinished(_ id: RequestID) -> [Action] {
+        guard let r = requests.removeValue(forKey: id) else { return [] }
+        var actions: [Action] = []
+        if let cid = r.connection {
+            connections[cid]?.inFlight.remove(id)
+            closeIfDrained(cid, &actions)
+        } else {
+            queue.remove(id)
+        }
+        dispatch(&actions)
+        return actions
+    }
+
+    /// The request's stream failed before a response: the shell says what it knows, the pool
+    /// applies `RetryDecision` and either re-queues or fails it.
+    ///
+    /// - Parameters:
+    ///   - streamID: `nil` if the request never reached the wire.
+    ///   - lastStreamID: the last-stream-id the connection received, if any (the pool also keeps
+    ///     the lowest one it was told about, and uses the lower of both).
+    ///   - resetCode: the peer's RST_STREAM code, if it reset the stream.
+    public mutating func requestFailed(
+        _ id: RequestID,
+        streamID: StreamID?,
+        lastStreamID: StreamID?,
+        resetCode: HTTP2ErrorCode?,
+        now: Instant
+    ) -> [Action] {
+        guard var r = requests[id] else { return [] }
+        var actions: [Action] = []
+        var last = lastStreamID
+        var draining = lastStreamID != nil
+        if let cid = r.connection {
+            if let known = connections[cid]?.lastStreamID {
+                last = min(last ?? known, known)
+                draining = true
+            }
+            connections[cid]?.inFlight.remove(id)
+            closeIfDrained(cid, &actions)
+        }
+        r.connection = nil
+        // A bounce off a connection that was going away (never sent; above last-id; refused while
+        // draining — swift-nio-http2 servers refuse every new stream once they sent even the
+        // 2^31-1 notice) is not an attempt the server judged: it spends the `unsent` cap instead.
+        let bounced = streamID == nil
+            || (draining && (resetCode == .refusedStream
+                || RetryDecision.notProcessedReason(streamID: streamID, lastStreamID: last, resetCode: resetCode) != nil))
+        if bounced {
+            r.attempt.sends -= 1
+            r.attempt.unsent += 1
+        }
+        let decision = RetryDecision.decide(
+            streamID: streamID,
+            lastStreamID: last,
+            resetCode: resetCode,
+            idempotent: r.idempotent,
+            bodyReplayable: r.replayable,
+            attempt: r.attempt,
+            policy: configuration.retry
+        )
+        switch decision {
+        case .resend(let reason) where !shuttingDown:
+            if reason == .idempotentAfterConnectionLoss { r.attempt.possiblyProcessedResends += 1 }
+            requests[id] = r
+            queue.prepend(id)  // it waited already: first in line
+            actions.append(.requeued(id, reason))
+        case .resend(let reason):
+            requests[id] = nil
+            actions.append(.fail(id, .notProcessed(reason)))
+        case .fail(let failure):
+            requests[id] = nil
+            actions.append(.fail(id, failure))
+        }
+        dispatch(&actions)
+        return actions
+    }
+
+    /// The request body turned out not to be replayable (a one-shot stream outgrew its replay buffer).
+    public mutating func bodyNoLongerReplayable(_ id: RequestID) {
+        requests[id]?.replayable = false
+    }
+
+    /// The channel closed (peer close, reset, protocol error, our own close).
+    public mutating func connectionClosed(_ id: ConnectionID, now: Instant) -> [Action] {
+        guard var c = connections[id] else { return [] }
+        var actions: [Action] = []
+        if c.state == .connecting {
+            // Closed before SETTINGS: as good as a failed connect.
+            return connectFailed(id, now: now)
+        }
+        c.state = .closed
+        connections[id] = c
+        if c.inFlight.isEmpty { connections[id] = nil }
+        dispatch(&actions)
+        return actions
+    }
+
+    /// Stop taking requests: queued ones fail, idle connections close, running ones finish.
+    public mutating func shutdown() -> [Action] {
+        shuttingDown = true
+        var actions: [Action] = []
+        while let r = queue.popFirst() {
+            requests[r] = nil
+            actions.append(.fail(r, .shutdown))
+        }
+        for id in connections.keys.sorted() {
+            guard var c = connections[id], c.state != .closed else { continue }
+            if c.inFlight.isEmpty {
+                actions.append(.close(id))
+                c.state = .closed
+            } else {
+                c.state = .draining
+            }
+            connections[id] = c
+        }
+        return actions
+    }
+
+    // MARK: internals
+
+    private func liveCount(endpoint: Int) -> Int {
+        connections.values.reduce(0) { n, c in
+            n + ((c.endpoint == endpoint && (c.state == .active || c.state == .connecting)) ? 1 : 0)
+        }
+    }
+
+    private func hasSpareLiveCapacity(endpoint: Int) -> Bool {
+        connections.values.contains { c in
+            c.endpoint == endpoint && (c.state == .connecting || c.available > 0)
+        }
+    }
+
+    private mutating func openConnection(endpoint: Int) -> Action {
+        let id = ConnectionID(nextConnection)
+        nextConnection += 1
+        let assumed = endpoints[endpoint].lastKnownMaxStreams ?? min(configuration.assumedMaxConcurrentStreams, configuration.maxConcurrentStreamsCap)
+        connections[id] = Connection(id: id, endpoint: endpoint, state: .connecting, maxStreams: assumed, inFlight: [])
+        let delay = configuration.backoff.delay(afterFailures: endpoints[endpoint].consecutiveFailures, random: rng.nextUnit())
+        return .connect(id, endpoint: endpoint, delay: delay)
+    }
+
+    private mutating func closeIfDrained(_ id: ConnectionID, _ actions: inout [Action]) {
+        guard let c = connections[id], c.inFlight.isEmpty else { return }
+        switch c.state {
+        case .draining:
+            connections[id]!.state = .closed
+            actions.append(.close(id))
+        case .closed:
+            connections[id] = nil
+        case .connecting, .active:
+            break
+        }
+    }
+
+    private func budgetLeft(_ c: Connection) -> Int {
+        guard let budget = endpoints[c.endpoint].streamsPerConnection else { return .max }
+        return max(0, budget - c.dispatched)
+    }
+
+    /// Streams a connecting connection is expected to take.
+    private func expectedCapacity(_ c: Connection) -> Int {
+        min(c.maxStreams, endpoints[c.endpoint].streamsPerConnection ?? .max)
+    }
+
+    /// Round-robin over endpoints, least-loaded within the endpoint.
+    private mutating func pickConnection(overBudget: Bool) -> ConnectionID? {
+        let n = endpoints.count
+        for step in 0..<n {
+            let e = (cursor + step) % n
+            var best: Connection?
+            for c in connections.values where c.endpoint == e && c.available > 0 && (overBudget || budgetLeft(c) > 0) {
+                if best == nil || c.inFlight.count < best!.inFlight.count
+                    || (c.inFlight.count == best!.inFlight.count && c.id < best!.id)
+                {
+                    best = c
+                }
+            }
+            if let best {
+                cursor = (e + 1) % n
+                return best.id
+            }
+        }
+        return nil
+    }
+
+    private mutating func dispatch(_ actions: inout [Action]) {
+        drainQueue(overBudget: false, &actions)
+        guard !queue.isEmpty, !shuttingDown else { return }
+        // Open connections until the connecting ones can absorb the queue.
+        var pending = connections.values.reduce(0) { $0 + ($1.state == .connecting ? expectedCapacity($1) : 0) }
+        while queue.count > pending {
+            guard let e = endpointWithRoom() else { break }
+            let action = openConnection(endpoint: e)
+            actions.append(action)
+            if case .connect(let id, _, _) = action { pending += max(1, expectedCapacity(connections[id]!)) }
+        }
+        // Nothing on the way: rather over budget than waiting.
+        if pending == 0 { drainQueue(overBudget: true, &actions) }
+    }
+
+    private mutating func drainQueue(overBudget: Bool, _ actions: inout [Action]) {
+        while let first = queue.first, let cid = pickConnection(overBudget: overBudget) {
+            _ = queue.popFirst()
+            requests[first]!.connection = cid
+            requests[first]!.attempt.sends += 1
+            connections[cid]!.inFlight.insert(first)
+            connections[cid]!.dispatched += 1
+            actions.append(.execute(first, on: cid))
+        }
+    }
+
+    private mutating func endpointWithRoom() -> Int? {
+        let n = endpoints.count
+        // Prefer endpoints that are not failing, then round-robin.
+        var candidate: Int?
+        for step in 0..<n {
+            let e = (cursor + step) % n
+            guard liveCount(endpoint: e) < configuration.maxConnectionsPerEndpoint else { continue }
+            if candidate == nil || endpoints[e].consecutiveFailures < endpoints[candidate!].consecutiveFailures {
+                candidate = e
+            }
+        }
+        if let candidate { cursor = (candidate + 1) % n }
+        return candidate
+    }
+}
+
+/// FIFO of request ids with O(1) pops and a cheap `prepend` for re-sends.
+struct RequestQueue: Hashable, Sendable {
+    private var storage: [RequestID] = []
+    private var head = 0
+    var isEmpty: Bool { head == storage.count }
+    var count: Int { storage.count - head }
+    var first: RequestID? { isEmpty ? nil : storage[head] }
+    var elements: [RequestID] { Array(storage[head...]) }
+    mutating func append(_ id: RequestID) { storage.append(id) }
+    mutating func prepend(_ id: RequestID) {
+        if head > 0 {
+            head -= 1
+            storage[head] = id
+        } else {
+            storage.insert(id, at: 0)
+        }
+    }
+    mutating func popFirst() -> RequestID? {
+        guard !isEmpty else { return nil }
+        let id = storage[head]
+        head += 1
+        if head > 64 && head * 2 > storage.count {
+            storage.removeFirst(head)
+            head = 0
+        }
+        return id
+    }
+    mutating func remove(_ id: RequestID) {
+        if let i = storage[head...].firstIndex(of: id) { storage.remove(at: i) }
+    }
+}

@@ -1,0 +1,56 @@
+/// Identifies one connection of the pool.
+public struct ConnectionID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var rawValue: Int
+    public init(_ rawValue: Int) { self.rawValue = rawValue }
+    public static func < (l: ConnectionID, r: ConnectionID) -> Bool { l.rawValue < r.rawValue }
+    public var description: String { "c\(rawValue)" }
+}
+
+/// Identifies one logical request (it keeps its id across re-sends).
+public struct RequestID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var rawValue: Int
+    public init(_ rawValue: Int) { self.rawValue = rawValue }
+    public static func < (l: RequestID, r: RequestID) -> Bool { l.rawValue < r.rawValue }
+    public var description: String { "r\(rawValue)" }
+}
+
+/// Pool sizing, re-send budget, back-off and keepalive.
+public struct PoolConfiguration: Hashable, Sendable {
+    /// Connections per endpoint, at most. Default 8. More connections instead of a raised stream limit.
+    public var maxConnectionsPerEndpoint: Int
+    /// Connections kept per endpoint even when idle (make-before-break applies to them). Default 0.
+    public var minConnectionsPerEndpoint: Int
+    /// Streams assumed for a connection whose SETTINGS have not arrived yet. Default 100
+    /// (RFC 9113 §6.5.2 recommends peers allow at least 100).
+    public var assumedMaxConcurrentStreams: Int
+    /// Streams we use on one connection at most, even when the peer allows more. Default 100.
+    public var maxConcurrentStreamsCap: Int
+    public var retry: RetryPolicy
+    public var backoff: Backoff
+    /// Keepalive PING interval, `nil` for none. Doubled on GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings") (gRFC A8).
+    public var keepaliveInterval: Duration?
+    /// Seed of the jitter generator (tests fix it; the client seeds it randomly).
+    public var seed: UInt64
+
+    public init(
+        maxConnectionsPerEndpoint: Int = 8,
+        minConnectionsPerEndpoint: Int = 0,
+        assumedMaxConcurrentStreams: Int = 100,
+        maxConcurrentStreamsCap: Int = 100,
+        retry: RetryPolicy = .defaults,
+        backoff: Backoff = .defaults,
+        keepaliveInterval: Duration? = nil,
+        seed: UInt64 = 0x5EED
+    ) {
+        self.maxConnectionsPerEndpoint = maxConnectionsPerEndpoint
+        self.minConnectionsPerEndpoint = minConnectionsPerEndpoint
+        self.assumedMaxConcurrentStreams = assumedMaxConcurrentStreams
+        self.maxConcurrentStreamsCap = maxConcurrentStreamsCap
+        self.retry = retry
+        self.backoff = backoff
+        self.keepaliveInterval = keepaliveInterval
+        self.seed = seed
+    }
+
+    public static var defaults: PoolConfiguration { PoolConfiguration() }
+}

@@ -1,0 +1,409 @@
+import GoAwayCore
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+
+/// What a connection tells the client. Called on the connection's event loop.
+protocol ClientConnectionDelegate: AnyObject, Sendable {
+    func connectionActive(_ id: ConnectionID, handler: NIOLoopBound<ClientConnectionHandler>)
+    func connectionReady(_ id: ConnectionID, maxConcurrentStreams: Int?)
+    func settingsChanged(_ id: ConnectionID, maxConcurrentStreams: Int)
+    func goAwayReceived(_ id: ConnectionID, lastStreamID: HTTP2StreamID, code: NIOHTTP2.HTTP2ErrorCode, debugData: [UInt8])
+    /// The request's stream ended before a response head: the pool decides about a re-send.
+    func streamFailed(_ request: RequestID, streamID: HTTP2StreamID?, lastStreamID: HTTP2StreamID?, resetCode: NIOHTTP2.HTTP2ErrorCode?)
+    /// Returns false when nobody waits for it any more (cancelled, timed out): reset the stream.
+    func responseHead(_ request: RequestID, _ response: HTTP2ClientResponse) -> Bool
+    /// The stream is over (complete, or cut off after the head): free its slot.
+    func streamDone(_ request: RequestID)
+    func connectionClosed(_ id: ConnectionID)
+}
+
+/// One HTTP/2 connection of the client: sits right after `NIOHTTP2Handler` and handles every
+/// stream's frames itself.
+///
+/// Why no multiplexer: a stream child channel per request (legacy or inline multiplexer) costs a
+/// channel, a pipeline and several allocations per request, and `NIOAsyncChannel` per stream was
+/// measured 3x slower than the inline pipeline (ANCHORS.md). A client stream is simple — HEADERS
+/// (+DATA) out, HEADERS/DATA/RST in — so a dictionary from stream id to state on the connection's
+/// event loop is enough, and GOAWAY/RST/close are seen in one place, in order: nio-http2 forwards the
+/// GOAWAY frame before the `StreamClosedEvent`s it causes, so every stream is classified against the
+/// last-stream-id it really saw. The caller's task is resumed once (response head) per attempt.
+///
+/// Flow control: with no multiplexer nobody returns receive window, so this handler sends
+/// WINDOW_UPDATE (stream and connection) when half the window is consumed. The response body is
+/// delivered without back-pressure (the window is returned on receipt).
+final class ClientConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias OutboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    struct StreamState {
+        let request: PendingRequest
+        var body: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
+        var responded = false
+        var unacked = 0
+        var uploadTask: Task<Void, Never>?
+    }
+
+    let id: ConnectionID
+    let delegate: ClientConnectionDelegate
+    let logger: Logger
+    let window: Int
+    let keepaliveTimeout: TimeAmount
+    private var context: ChannelHandlerContext?
+    private var streams: [HTTP2StreamID: StreamState] = [:]
+    private var byRequest: [RequestID: HTTP2StreamID] = [:]
+    private var nextStreamID: Int32 = 1
+    private var settingsReceived = false
+    private var maxConcurrent: Int?
+    private var lastStreamID: HTTP2StreamID?
+    private var closed = false
+    private var connectionUnacked = 0
+    private var needsFlush = false
+    private var keepaliveInterval: TimeAmount?
+    private var keepaliveTask: RepeatedTask?
+    private var pingOutstandingSince: NIODeadline?
+
+    init(id: ConnectionID, delegate: ClientConnectionDelegate, logger: Logger, window: Int, keepaliveInterval: Duration?, keepaliveTimeout: Duration) {
+        self.id = id
+        self.delegate = delegate
+        self.logger = logger
+        self.window = window
+        self.keepaliveInterval = keepaliveInterval.map { .nanoseconds($0.nanosecondsClamped) }
+        self.keepaliveTimeout = .nanoseconds(keepaliveTimeout.nanosecondsClamped)
+    }
+
+    /// Our SETTINGS: no push, our receive window.
+    static func initialSettings(window: Int) -> HTTP2Settings {
+        [
+            HTTP2Setting(parameter: .enablePush, value: 0),
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: 0),
+            HTTP2Setting(parameter: .initialWindowSize, value: min(window, Int(Int32.max))),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: 1 << 16),
+        ]
+    }
+
+    // MARK: lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { becameActive(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        becameActive(context: context)
+        context.fireChannelActive()
+    }
+
+    private var activated = false
+    private func becameActive(context: ChannelHandlerContext) {
+        guard !activated else { return }
+        activated = true
+        // The connection window starts at 65,535 whatever SETTINGS say: raise it once.
+        if window > 65_535 {
+            context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: window - 65_535))), promise: nil)
+        }
+        delegate.connectionActive(id, handler: NIOLoopBound(self, eventLoop: context.eventLoop))
+        scheduleKeepalive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        keepaliveTask?.cancel()
+        let pending = streams
+        streams.removeAll()
+        byRequest.removeAll()
+        // The pool learns first that this connection is gone, so the re-sends below go elsewhere.
+        delegate.connectionClosed(id)
+        for (sid, st) in pending.sorted(by: { $0.key < $1.key }) {
+            finish(st, streamID: sid, resetCode: nil, cutOffDetail: "the connection closed before the response ended")
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let streamError = error as? NIOHTTP2Errors.StreamError {
+            logger.debug("stream error", metadata: ["goaway.connection": "\(id)", "goaway.stream": "\(streamError.streamID)", "goaway.error": "\(streamError.baseError)"])
+            if let st = streams.removeValue(forKey: streamError.streamID) {
+                byRequest[st.request.id] = nil
+                finish(st, streamID: streamError.streamID, resetCode: .protocolError, cutOffDetail: "protocol error: \(streamError.baseError)")
+            }
+            return
+        }
+        logger.debug("connection error", metadata: ["goaway.connection": "\(id)", "goaway.error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    // MARK: commands from the client (on the event loop)
+
+    /// Opens streams for the requests with a single flush (a pool action often hands several at once).
+    func start(_ requests: [PendingRequest]) {
+        for request in requests { start(request, flush: false) }
+        if let context { flushSoon(context) }
+    }
+
+    /// Opens a stream for the request, or reports it never sent when this connection cannot.
+    func start(_ request: PendingRequest, flush: Bool = true) {
+        guard let context, !closed, lastStreamID == nil, nextStreamID < Int32.max - 2 else {
+            delegate.streamFailed(request.id, streamID: nil, lastStreamID: lastStreamID, resetCode: nil)
+            return
+        }
+        let sid = HTTP2StreamID(nextStreamID)
+        nextStreamID += 2
+        var state = StreamState(request: request)
+        byRequest[request.id] = sid
+        let headersPromise = context.eventLoop.makePromise(of: Void.self)
+        let endStream = request.body.isEmpty
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: sid, payload: .headers(.init(headers: request.headers, endStream: endStream)))), promise: headersPromise)
+        let box = NIOLoopBound(self, eventLoop: context.eventLoop)
+        headersPromise.futureResult.whenFailure { error in box.value.headersNotSent(sid, error: error) }
+        switch request.body.storage {
+        case .empty:
+            break
+        case .bytes(let buffer):
+            context.write(wrapOutboundOut(HTTP2Frame(streamID: sid, payload: .data(.init(data: .byteBuffer(buffer), endStream: true)))), promise: nil)
+        case .factory(let make):
+            state.uploadTask = upload(make(), streamID: sid, loop: context.eventLoop)
+        case .stream(let oneShot):
+            state.uploadTask = upload(oneShot.stream, streamID: sid, loop: context.eventLoop)
+        }
+        streams[sid] = state
+        needsFlush = true
+        if flush { flushSoon(context) }
+    }
+
+    /// HEADERS never left (e.g. buffered beyond the peer's stream limit when a GOAWAY came).
+    private func headersNotSent(_ sid: HTTP2StreamID, error: any Error) {
+        guard let st = streams[sid], !st.responded else { return }
+        streams[sid] = nil
+        byRequest[st.request.id] = nil
+        st.uploadTask?.cancel()
+        logger.debug("headers not sent", metadata: ["goaway.connection": "\(id)", "goaway.stream": "\(sid)", "goaway.error": "\(error)"])
+        delegate.streamFailed(st.request.id, streamID: nil, lastStreamID: lastStreamID, resetCode: nil)
+    }
+
+    /// Streams a body; waits for each DATA write (flow control and TCP back-pressure).
+    private func upload(_ body: AsyncThrowingStream<ByteBuffer, any Error>, streamID: HTTP2StreamID, loop: EventLoop) -> Task<Void, Never> {
+        let box = NIOLoopBound(self, eventLoop: loop)
+        return Task {
+            do {
+                for try await chunk in body {
+                    try await loop.flatSubmit { box.value.writeData(chunk, streamID: streamID, end: false, loop: loop) }.get()
+                }
+                try await loop.flatSubmit { box.value.writeData(ByteBuffer(), streamID: streamID, end: true, loop: loop) }.get()
+            } catch {
+                loop.execute { box.value.resetStream(streamID, code: .cancel) }
+            }
+        }
+    }
+
+    private func writeData(_ buffer: ByteBuffer, streamID: HTTP2StreamID, end: Bool, loop: EventLoop) -> EventLoopFuture<Void> {
+        guard let context, !closed, streams[streamID] != nil else {
+            return loop.makeFailedFuture(HTTP2ClientError(.cancelled))
+        }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .data(.init(data: .byteBuffer(buffer), endStream: end)))), promise: promise)
+        return promise.futureResult
+    }
+
+    /// The caller gave up (cancelled, timed out): RST_STREAM(CANCEL) this stream only.
+    func cancel(_ request: RequestID, error: HTTP2ClientError) {
+        guard let sid = byRequest.removeValue(forKey: request), let st = streams.removeValue(forKey: sid) else { return }
+        st.uploadTask?.cancel()
+        st.body?.finish(throwing: error)
+        resetStreamOnly(sid, code: .cancel)
+        if let context { flushSoon(context) }
+    }
+
+    private func resetStream(_ sid: HTTP2StreamID, code: NIOHTTP2.HTTP2ErrorCode) {
+        guard let context, !closed, let st = streams.removeValue(forKey: sid) else { return }
+        byRequest[st.request.id] = nil
+        st.body?.finish(throwing: HTTP2ClientError(.cancelled, detail: "request body failed"))
+        if !st.responded {
+            delegate.streamFailed(st.request.id, streamID: sid, lastStreamID: lastStreamID, resetCode: nil)
+        } else {
+            delegate.streamDone(st.request.id)
+        }
+        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: sid, payload: .rstStream(code))), promise: nil)
+    }
+
+    /// Drained or shutting down: say GOAWAY (we accept no pushes: last-id 0) and close.
+    func close() {
+        guard let context, !closed else { return }
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: .rootStream, errorCode: .noError, opaqueData: nil))), promise: nil)
+        context.flush()
+        context.close(promise: nil)
+    }
+
+    func setKeepalive(_ interval: Duration?) {
+        keepaliveInterval = interval.map { .nanoseconds($0.nanosecondsClamped) }
+        keepaliveTask?.cancel()
+        keepaliveTask = nil
+        scheduleKeepalive()
+    }
+
+    private func scheduleKeepalive() {
+        guard let context, let interval = keepaliveInterval, !closed else { return }
+        let box = NIOLoopBound(self, eventLoop: context.eventLoop)
+        keepaliveTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            box.value.keepaliveTick()
+        }
+    }
+
+    private func keepaliveTick() {
+        guard let context, !closed else { return }
+        if let since = pingOutstandingSince {
+            if NIODeadline.now() - since > keepaliveTimeout {
+                logger.debug("keepalive timeout", metadata: ["goaway.connection": "\(id)"])
+                context.close(promise: nil)
+            }
+            return
+        }
+        pingOutstandingSince = .now()
+        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .ping(HTTP2PingData(withInteger: 0x676F_6177_6179), ack: false))), promise: nil)
+    }
+
+    // MARK: inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.payload {
+        case .settings(.settings(let settings)):
+            let limit = settings.last(where: { $0.parameter == .maxConcurrentStreams }).map { $0.value }
+            if !settingsReceived {
+                settingsReceived = true
+                maxConcurrent = limit
+                delegate.connectionReady(id, maxConcurrentStreams: limit)
+            } else if let limit, limit != maxConcurrent {
+                maxConcurrent = limit
+                delegate.settingsChanged(id, maxConcurrentStreams: limit)
+            }
+        case .goAway(let last, let code, let opaque):
+            lastStreamID = min(lastStreamID ?? last, last)
+            let bytes = opaque.map { Array($0.readableBytesView) } ?? []
+            delegate.goAwayReceived(id, lastStreamID: last, code: code, debugData: bytes)
+        case .headers(let headers):
+            receivedHeaders(headers, streamID: frame.streamID)
+        case .data(let body):
+            receivedData(body, streamID: frame.streamID, context: context)
+        case .rstStream(let code):
+            guard let st = streams.removeValue(forKey: frame.streamID) else { break }
+            byRequest[st.request.id] = nil
+            finish(st, streamID: frame.streamID, resetCode: code, cutOffDetail: "the server reset the stream")
+        case .ping(_, ack: true):
+            pingOutstandingSince = nil
+        default:
+            break
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushSoon(context)
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let closedEvent = event as? StreamClosedEvent, let st = streams.removeValue(forKey: closedEvent.streamID) {
+            // Streams above a GOAWAY's last-id arrive here with reason CANCEL; never trust that code.
+            byRequest[st.request.id] = nil
+            finish(st, streamID: closedEvent.streamID, resetCode: nil, cutOffDetail: "the stream closed before the response ended")
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func receivedHeaders(_ headers: HTTP2Frame.FramePayload.Headers, streamID: HTTP2StreamID) {
+        guard var st = streams[streamID] else { return }
+        if st.responded {
+            // Trailers.
+            if headers.endStream { complete(streamID) }
+            return
+        }
+        guard let head = HTTPResponse(hpack: headers.headers) else {
+            streams[streamID] = nil
+            byRequest[st.request.id] = nil
+            finish(st, streamID: streamID, resetCode: .protocolError, cutOffDetail: "bad response head")
+            resetStreamOnly(streamID, code: .protocolError)
+            return
+        }
+        if head.status.kind == .informational { return }
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, throwing: (any Error).self)
+        st.responded = true
+        st.body = continuation
+        streams[streamID] = st
+        let response = HTTP2ClientResponse(head: head, body: HTTP2ResponseBody(stream: stream))
+        if !delegate.responseHead(st.request.id, response) {
+            streams[streamID] = nil
+            byRequest[st.request.id] = nil
+            continuation.finish()
+            st.uploadTask?.cancel()
+            resetStreamOnly(streamID, code: .cancel)
+            delegate.streamDone(st.request.id)
+            return
+        }
+        if headers.endStream { complete(streamID) }
+    }
+
+    private func receivedData(_ body: HTTP2Frame.FramePayload.Data, streamID: HTTP2StreamID, context: ChannelHandlerContext) {
+        guard case .byteBuffer(let buffer) = body.data else { return }
+        let n = buffer.readableBytes
+        connectionUnacked += n
+        if connectionUnacked >= window / 2 {
+            context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: connectionUnacked))), promise: nil)
+            connectionUnacked = 0
+            needsFlush = true
+        }
+        guard var st = streams[streamID], st.responded else { return }
+        if n > 0 { st.body?.yield(buffer) }
+        if body.endStream {
+            complete(streamID)
+            return
+        }
+        st.unacked += n
+        if st.unacked >= window / 2 {
+            context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .windowUpdate(windowSizeIncrement: st.unacked))), promise: nil)
+            st.unacked = 0
+            needsFlush = true
+        }
+        streams[streamID] = st
+    }
+
+    private func complete(_ streamID: HTTP2StreamID) {
+        guard let st = streams.removeValue(forKey: streamID) else { return }
+        byRequest[st.request.id] = nil
+        st.body?.finish()
+        delegate.streamDone(st.request.id)
+    }
+
+    /// A stream ended abnormally: before the head the pool decides (re-send or typed error); after
+    /// it the body fails, because the caller already has the response.
+    private func finish(_ st: StreamState, streamID: HTTP2StreamID, resetCode: NIOHTTP2.HTTP2ErrorCode?, cutOffDetail: String) {
+        st.uploadTask?.cancel()
+        if st.responded {
+            st.body?.finish(throwing: HTTP2ClientError(
+                resetCode == nil ? .responseIncomplete : .streamReset, detail: cutOffDetail,
+                resetCode: resetCode.map { GoAwayCore.HTTP2ErrorCode(nio: $0) }))
+            delegate.streamDone(st.request.id)
+        } else {
+            delegate.streamFailed(st.request.id, streamID: streamID, lastStreamID: lastStreamID, resetCode: resetCode)
+        }
+    }
+
+    private func resetStreamOnly(_ sid: HTTP2StreamID, code: NIOHTTP2.HTTP2ErrorCode) {
+        guard let context, !closed else { return }
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: sid, payload: .rstStream(code))), promise: nil)
+        needsFlush = true
+    }
+
+    private func flushSoon(_ context: ChannelHandlerContext) {
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+    }
+}
+
+extension GoAwayCore.HTTP2ErrorCode {
+    init(nio code: NIOHTTP2.HTTP2ErrorCode) { self.init(UInt32(code.networkCode)) }
+}

@@ -1,0 +1,445 @@
+import GoAwayCore
+import HTTPTypes
+import Logging
+import Metrics
+import NIOCore
+import NIOHTTP2
+import NIOPosix
+import NIOSSL
+import Synchronization
+import Foundation
+
+/// The imperative shell around `ClientPoolStateMachine`: one lock around the pool and the request
+/// table; every event is `let effects = state.withLock { … }; run(effects)` — no I/O, no
+/// continuation resumed while the lock is held.
+final class ClientRuntime: ClientConnectionDelegate, Sendable {
+    typealias Continuation = CheckedContinuation<HTTP2ClientResponse, any Error>
+    typealias HandlerBox = NIOLoopBound<ClientConnectionHandler>
+
+    struct Entry {
+        let request: PendingRequest
+        var continuation: Continuation?
+        var connection: ConnectionID?
+        var timeout: Scheduled<Void>?
+    }
+
+    struct State {
+        var pool: ClientPoolStateMachine
+        var requests: [RequestID: Entry] = [:]
+        var handlers: [ConnectionID: HandlerBox] = [:]
+        var cancelledEarly: Set<RequestID> = []
+        var stats = HTTP2ClientStats()
+    }
+
+    enum Effect {
+        case start(ConnectionID, HandlerBox, PendingRequest)
+        case connect(ConnectionID, endpoint: Int, delay: Duration, keepalive: Duration?)
+        case close(HandlerBox)
+        case resume(Continuation, Result<HTTP2ClientResponse, any Error>)
+        case cancelStream(HandlerBox, RequestID, HTTP2ClientError)
+        case keepalive([HandlerBox], Duration)
+        case event(HTTP2ClientEvent)
+        case cancelTimer(Scheduled<Void>)
+        case failedMetric(String)
+    }
+
+    let endpoints: [HTTP2Endpoint]
+    let configuration: HTTP2ClientConfiguration
+    let group: any EventLoopGroup
+    let logger: Logger
+    let eventSink: AsyncStream<HTTP2ClientEvent>.Continuation
+    let sslContexts: [NIOSSLContext?]
+    let state: Mutex<State>
+    let nextRequest = Atomic<Int>(0)
+    let metrics: ClientMetrics
+
+    init(endpoints: [HTTP2Endpoint], configuration: HTTP2ClientConfiguration, group: any EventLoopGroup, logger: Logger,
+         events: AsyncStream<HTTP2ClientEvent>.Continuation) throws {
+        self.endpoints = endpoints
+        self.configuration = configuration
+        self.group = group
+        self.logger = logger
+        self.eventSink = events
+        var poolConfig = configuration.pool
+        poolConfig.seed = UInt64.random(in: 1...UInt64.max)
+        self.state = Mutex(State(pool: ClientPoolStateMachine(endpointCount: endpoints.count, configuration: poolConfig)))
+        self.metrics = ClientMetrics()
+        var contexts: [NIOSSLContext?] = []
+        var shared: NIOSSLContext?
+        for e in endpoints {
+            guard e.isTLS else { contexts.append(nil); continue }
+            if shared == nil { shared = try Self.makeTLSContext(configuration.tls) }
+            contexts.append(shared)
+        }
+        self.sslContexts = contexts
+    }
+
+    static func makeTLSContext(_ tls: HTTP2ClientConfiguration.TLS) throws -> NIOSSLContext {
+        var c = TLSConfiguration.makeClientConfiguration()
+        c.applicationProtocols = ["h2"]
+        if tls.insecure {
+            c.certificateVerification = .none
+        } else {
+            if !tls.useSystemRoots {
+                c.trustRoots = .certificates(try tls.trustRootFiles.flatMap { try NIOSSLCertificate.fromPEMFile($0) })
+            } else {
+                c.additionalTrustRoots = tls.trustRootFiles.map { .file($0) }
+            }
+        }
+        return try NIOSSLContext(configuration: c)
+    }
+
+    static func now() -> Instant { Instant(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds)) }
+
+    func start() {
+        let effects = state.withLock { s in resolve(s.pool.start(now: Self.now()), &s) }
+        run(effects)
+    }
+
+    var stats: HTTP2ClientStats { state.withLock { $0.stats } }
+
+    func makeRequest(_ head: HTTPRequest, body: HTTP2RequestBody) -> PendingRequest {
+        let id = RequestID(nextRequest.wrappingAdd(1, ordering: .relaxed).newValue)
+        return PendingRequest(id: id, head: head, body: body)
+    }
+
+    // MARK: requests
+
+    func submit(_ request: PendingRequest, continuation: Continuation, cancelled: Bool) {
+        metrics.requests.increment()
+        let effects: [Effect] = state.withLock { s in
+            s.stats.requests += 1
+            if cancelled || s.cancelledEarly.remove(request.id) != nil {
+                s.stats.failed += 1
+                return [.resume(continuation, .failure(HTTP2ClientError(.cancelled, detail: "the calling task was cancelled"))), .failedMetric("cancelled")]
+            }
+            var entry = Entry(request: request, continuation: continuation)
+            if let timeout = configuration.requestTimeout {
+                let id = request.id
+                entry.timeout = group.any().scheduleTask(in: .nanoseconds(timeout.nanosecondsClamped)) { [self] in
+                    abort(id, error: HTTP2ClientError(.requestTimeout, detail: "no response within \(timeout)"))
+                }
+            }
+            s.requests[request.id] = entry
+            let actions = s.pool.requestArrived(
+                request.id, idempotent: request.idempotent, replayable: request.body.isReplayableUpFront, now: Self.now())
+            return resolve(actions, &s)
+        }
+        run(effects)
+    }
+
+    /// Cancellation or timeout: the request ends with `error`; its stream (if any) is reset.
+    func abort(_ id: RequestID, error: HTTP2ClientError) {
+        let effects: [Effect] = state.withLock { s in
+            guard let entry = s.requests[id] else {
+                if error.code == .cancelled { s.cancelledEarly.insert(id) }
+                return []
+            }
+            guard let continuation = entry.continuation else { return [] }  // response already delivered
+            s.requests[id] = nil
+            s.stats.failed += 1
+            var effects: [Effect] = [.resume(continuation, .failure(error)), .failedMetric(error.code.description)]
+            if let t = entry.timeout, error.code != .requestTimeout { effects.append(.cancelTimer(t)) }
+            if let cid = entry.connection, let box = s.handlers[cid] { effects.append(.cancelStream(box, id, error)) }
+            effects += resolve(s.pool.requestFinished(id), &s)
+            return effects
+        }
+        run(effects)
+    }
+
+    // MARK: ClientConnectionDelegate (called on a connection's event loop)
+
+    func connectionActive(_ id: ConnectionID, handler: NIOLoopBound<ClientConnectionHandler>) {
+        let (endpoint, wanted): (String, Bool) = state.withLock { s in
+            s.handlers[id] = handler
+            s.stats.connectionsOpened += 1
+            let c = s.pool.connections[id]
+            return (c.map { endpoints[$0.endpoint].description } ?? "?", c.map { $0.state != .closed } ?? false)
+        }
+        if !wanted {
+            // The pool gave it up while it was connecting (shutdown, GOAWAY before SETTINGS).
+            handler.value.close()
+        }
+        metrics.connectionsOpened.increment()
+        logger.debug("connection opened", metadata: ["goaway.connection": "\(id)", "goaway.endpoint": "\(endpoint)"])
+        eventSink.yield(.connectionOpened(connection: id.rawValue, endpoint: endpoint))
+    }
+
+    func connectionReady(_ id: ConnectionID, maxConcurrentStreams: Int?) {
+        let effects = state.withLock { s in resolve(s.pool.connectionReady(id, maxConcurrentStreams: maxConcurrentStreams, now: Self.now()), &s) }
+        run(effects)
+    }
+
+    func settingsChanged(_ id: ConnectionID, maxConcurrentStreams: Int) {
+        let effects = state.withLock { s in resolve(s.pool.settingsChanged(id, maxConcurrentStreams: maxConcurrentStreams), &s) }
+        run(effects)
+    }
+
+    func goAwayReceived(_ id: ConnectionID, lastStreamID: HTTP2StreamID, code: NIOHTTP2.HTTP2ErrorCode, debugData: [UInt8]) {
+        let data = GoAwayDebugData(debugData)
+        let coreCode = GoAwayCore.HTTP2ErrorCode(nio: code)
+        let shown = data.rendered(redact: !configuration.revealDebugData)
+        logger.debug("GOAWAY received", metadata: [
+            "goaway.connection": "\(id)", "goaway.code": "\(coreCode)", "goaway.last_stream_id": "\(lastStreamID)",
+            "goaway.debug_data": "\(shown)",
+        ])
+        metrics.goAways.increment()
+        let effects: [Effect] = state.withLock { s in
+            s.stats.goAwaysReceived += 1
+            let actions = s.pool.goAwayReceived(
+                id, lastStreamID: StreamID(Int32(lastStreamID)), code: coreCode, debugData: data, now: Self.now())
+            return [.event(.goAwayReceived(connection: id.rawValue, code: coreCode, lastStreamID: Int32(lastStreamID), debugData: shown)),
+                    .event(.draining(connection: id.rawValue))] + resolve(actions, &s)
+        }
+        run(effects)
+    }
+
+    func streamFailed(_ request: RequestID, streamID: HTTP2StreamID?, lastStreamID: HTTP2StreamID?, resetCode: NIOHTTP2.HTTP2ErrorCode?) {
+        let effects: [Effect] = state.withLock { s in
+            guard s.requests[request]?.continuation != nil else { return [] }
+            s.requests[request]!.connection = nil
+            let actions = s.pool.requestFailed(
+                request,
+                streamID: streamID.map { StreamID(Int32($0)) },
+                lastStreamID: lastStreamID.map { StreamID(Int32($0)) },
+                resetCode: resetCode.map { GoAwayCore.HTTP2ErrorCode(nio: $0) },
+                now: Self.now())
+            return resolve(actions, &s)
+        }
+        run(effects)
+    }
+
+    func responseHead(_ request: RequestID, _ response: HTTP2ClientResponse) -> Bool {
+        let taken: (Continuation, Scheduled<Void>?)? = state.withLock { s in
+            guard let c = s.requests[request]?.continuation else { return nil }
+            s.requests[request]!.continuation = nil
+            s.stats.succeeded += 1
+            return (c, s.requests[request]!.timeout)
+        }
+        guard let (continuation, timer) = taken else { return false }
+        timer?.cancel()
+        metrics.succeeded.increment()
+        continuation.resume(returning: response)
+        return true
+    }
+
+    func streamDone(_ request: RequestID) {
+        let effects: [Effect] = state.withLock { s in
+            guard let entry = s.requests[request], entry.continuation == nil else { return [] }
+            s.requests[request] = nil
+            return resolve(s.pool.requestFinished(request), &s)
+        }
+        run(effects)
+    }
+
+    func connectionClosed(_ id: ConnectionID) {
+        let effects: [Effect] = state.withLock { s in
+            s.handlers[id] = nil
+            return [.event(.connectionClosed(connection: id.rawValue))] + resolve(s.pool.connectionClosed(id, now: Self.now()), &s)
+        }
+        logger.debug("connection closed", metadata: ["goaway.connection": "\(id)"])
+        run(effects)
+    }
+
+    func connectFailed(_ id: ConnectionID, endpoint: Int, error: any Error) {
+        logger.debug("connect failed", metadata: ["goaway.connection": "\(id)", "goaway.error": "\(error)"])
+        let effects: [Effect] = state.withLock { s in
+            s.stats.connectFailures += 1
+            return [.event(.connectFailed(connection: id.rawValue, endpoint: endpoints[endpoint].description, error: "\(error)"))]
+                + resolve(s.pool.connectFailed(id, now: Self.now()), &s)
+        }
+        run(effects)
+    }
+
+    // MARK: actions -> effects (under the lock) -> I/O (outside it)
+
+    private func resolve(_ actions: [ClientPoolStateMachine.Action], _ s: inout State) -> [Effect] {
+        var effects: [Effect] = []
+        for action in actions {
+            switch action {
+            case .execute(let rid, let cid):
+                guard var entry = s.requests[rid] else { continue }
+                guard let box = s.handlers[cid] else {
+                    // The pool thinks it is active but the channel is gone: never sent.
+                    effects += resolve(s.pool.requestFailed(rid, streamID: nil, lastStreamID: nil, resetCode: nil, now: Self.now()), &s)
+                    continue
+                }
+                entry.connection = cid
+                s.requests[rid] = entry
+                effects.append(.start(cid, box, entry.request))
+            case .connect(let cid, let endpoint, let delay):
+                effects.append(.connect(cid, endpoint: endpoint, delay: delay, keepalive: s.pool.keepaliveInterval))
+            case .close(let cid):
+                if let box = s.handlers[cid] { effects.append(.close(box)) }
+            case .fail(let rid, let failure):
+                guard let entry = s.requests.removeValue(forKey: rid) else { continue }
+                let error = HTTP2ClientError(failure)
+                s.stats.failed += 1
+                if let t = entry.timeout { effects.append(.cancelTimer(t)) }
+                effects.append(.failedMetric(error.code.description))
+                if let c = entry.continuation { effects.append(.resume(c, .failure(error))) }
+            case .requeued(let rid, let reason):
+                s.requests[rid]?.connection = nil
+                s.stats.resent[reason, default: 0] += 1
+                effects.append(.event(.requestResent(reason: reason)))
+            case .keepaliveChanged(let interval):
+                effects.append(.keepalive(Array(s.handlers.values), interval))
+                effects.append(.event(.keepaliveIntervalChanged(interval)))
+            }
+        }
+        return effects
+    }
+
+    private func run(_ effects: [Effect]) {
+        // Starts for one connection go in one event-loop task with one flush.
+        var starts: [(ConnectionID, HandlerBox, [PendingRequest])] = []
+        for effect in effects {
+            guard case .start(let cid, let box, let request) = effect else { continue }
+            if let i = starts.firstIndex(where: { $0.0 == cid }) {
+                starts[i].2.append(request)
+            } else {
+                starts.append((cid, box, [request]))
+            }
+        }
+        for (_, box, requests) in starts {
+            if box.eventLoop.inEventLoop {
+                box.value.start(requests)
+            } else {
+                box.eventLoop.execute { box.value.start(requests) }
+            }
+        }
+        for effect in effects {
+            switch effect {
+            case .start:
+                break
+            case .connect(let cid, let endpoint, let delay, let keepalive):
+                connect(cid, endpoint: endpoint, delay: delay, keepalive: keepalive)
+            case .close(let box):
+                box.eventLoop.execute { box.value.close() }
+            case .resume(let continuation, let result):
+                continuation.resume(with: result)
+            case .cancelStream(let box, let rid, let error):
+                box.eventLoop.execute { box.value.cancel(rid, error: error) }
+            case .keepalive(let boxes, let interval):
+                for box in boxes { box.eventLoop.execute { box.value.setKeepalive(interval) } }
+            case .event(let event):
+                if case .requestResent(let reason) = event {
+                    metrics.resent(reason).increment()
+                    logger.debug("request re-sent", metadata: ["goaway.reason": "\(reason.rawValue)"])
+                }
+                eventSink.yield(event)
+            case .cancelTimer(let t):
+                t.cancel()
+            case .failedMetric(let code):
+                metrics.failed(code).increment()
+            }
+        }
+    }
+
+    private func connect(_ id: ConnectionID, endpoint index: Int, delay: Duration, keepalive: Duration?) {
+        let loop = group.next()
+        let endpoint = endpoints[index]
+        let ssl = sslContexts[index]
+        let window = configuration.receiveWindow
+        let handler: @Sendable () -> ClientConnectionHandler = { [self] in
+            ClientConnectionHandler(
+                id: id, delegate: self, logger: logger, window: window, keepaliveInterval: keepalive,
+                keepaliveTimeout: configuration.keepaliveTimeout)
+        }
+        let connectTimeout = TimeAmount.nanoseconds(configuration.connectTimeout.nanosecondsClamped)
+        let work: @Sendable (_ fresh: [String]) -> Void = { [self] fresh in
+            let bootstrap = ClientBootstrap(group: loop)
+                .connectTimeout(connectTimeout)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let sync = channel.pipeline.syncOperations
+                        if let ssl {
+                            try sync.addHandler(NIOSSLClientHandler(context: ssl, serverHostname: endpoint.isLiteral ? nil : endpoint.host))
+                        }
+                        try sync.addHandler(NIOHTTP2Handler(
+                            mode: .client,
+                            initialSettings: ClientConnectionHandler.initialSettings(window: window)))
+                        try sync.addHandler(handler())
+                    }
+                }
+            let future: EventLoopFuture<any Channel>
+            if let address = HTTP2Endpoint.pick(slot: endpoint.addressSlot, pinned: endpoint.address, fresh: fresh) {
+                do {
+                    future = bootstrap.connect(to: try SocketAddress(ipAddress: address, port: endpoint.port))
+                } catch {
+                    future = loop.makeFailedFuture(error)
+                }
+            } else {
+                future = bootstrap.connect(host: endpoint.host, port: endpoint.port)
+            }
+            future.whenComplete { result in
+                switch result {
+                case .failure(let error):
+                    self.connectFailed(id, endpoint: index, error: error)
+                case .success(let channel):
+                    // Connected is not ready: the first SETTINGS must arrive within the connect timeout too.
+                    channel.eventLoop.scheduleTask(in: connectTimeout) { [self] in
+                        let ready = state.withLock { $0.pool.connections[id]?.state != .connecting }
+                        if !ready { channel.close(promise: nil) }
+                    }
+                }
+            }
+        }
+        // An endpoint expanded from a host name resolves again for every connection (getaddrinfo
+        // blocks, so off the event loop).
+        let start: @Sendable () -> Void = {
+            if endpoint.addressSlot != nil {
+                DispatchQueue.global().async {
+                    let fresh = endpoint.resolveAddresses()
+                    loop.execute { work(fresh) }
+                }
+            } else {
+                work([])
+            }
+        }
+        if delay > .zero {
+            loop.scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) { start() }
+        } else {
+            start()
+        }
+    }
+
+    func shutdown(timeout: Duration) async {
+        let effects = state.withLock { s in resolve(s.pool.shutdown(), &s) }
+        run(effects)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let open = state.withLock { !$0.handlers.isEmpty || !$0.pool.connections.isEmpty }
+            if !open { break }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        let (boxes, left) = state.withLock { s in
+            (Array(s.handlers.values), s.pool.connections.values.map { "\($0.id) \($0.state) inFlight=\($0.inFlight.count) handler=\(s.handlers[$0.id] != nil)" })
+        }
+        if !left.isEmpty || !boxes.isEmpty {
+            logger.debug("shutdown timed out", metadata: ["goaway.connections": "\(left)", "goaway.handlers": "\(boxes.count)"])
+            if ProcessInfo.processInfo.environment["GOAWAY_DEBUG_SHUTDOWN"] != nil { print("shutdown left: \(left) handlers \(boxes.count)") }
+        }
+        for box in boxes { box.eventLoop.execute { box.value.close() } }
+        eventSink.finish()
+    }
+}
+
+/// Counters created once per client (STYLE.md §8).
+struct ClientMetrics: Sendable {
+    let requests = Counter(label: "goaway_client_requests_total")
+    let succeeded = Counter(label: "goaway_client_responses_total")
+    let goAways = Counter(label: "goaway_client_goaways_received_total")
+    let connectionsOpened = Counter(label: "goaway_client_connections_opened_total")
+    let resentByReason: [ResendReason: Counter] = Dictionary(uniqueKeysWithValues: ResendReason.allCases.map {
+        ($0, Counter(label: "goaway_client_resent_total", dimensions: [("reason", $0.rawValue)]))
+    })
+    func resent(_ reason: ResendReason) -> Counter { resentByReason[reason]! }
+    let failedByCode: [String: Counter] = Dictionary(uniqueKeysWithValues: HTTP2ClientError.Code.all.map {
+        ($0.description, Counter(label: "goaway_client_failed_total", dimensions: [("code", $0.description)]))
+    })
+    func failed(_ code: String) -> Counter {
+        failedByCode[code] ?? Counter(label: "goaway_client_failed_total", dimensions: [("code", code)])
+    }
+}

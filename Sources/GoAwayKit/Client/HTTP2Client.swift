@@ -1,0 +1,103 @@
+import GoAwayCore
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOPosix
+
+/// An HTTP/2 client that does not lose requests to GOAWAY.
+///
+/// - Pools connections per endpoint (see `ClientPoolStateMachine`: round-robin across endpoints,
+///   least-loaded within one), counted against the peer's SETTINGS_MAX_CONCURRENT_STREAMS.
+/// - On GOAWAY it stops opening streams on that connection, opens a replacement at once when there
+///   is demand, lets streams <= last-id finish, and re-sends the others on another connection —
+///   any method, since the server proved it never processed them (RFC 9113 §8.7). REFUSED_STREAM
+///   is treated the same way. When a connection breaks with streams <= last-id in flight, idempotent
+///   requests are re-sent once; the others fail with `possiblyProcessed`.
+/// - Every request ends exactly once: a response, or an `HTTP2ClientError` you can switch on.
+///
+/// `http://` endpoints speak h2c with prior knowledge, `https://` TLS with ALPN h2.
+/// Cancelling the calling task resets only that stream (RST_STREAM CANCEL).
+///
+/// Call `shutdown()` when done: connections stay open until then.
+///
+/// ```swift
+/// let client = try HTTP2Client(endpoints: ["http://10.0.0.1:8080", "http://10.0.0.2:8080"])
+/// let response = try await client.execute(HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/"),
+///                                         maxResponseBytes: 1 << 20)
+/// await client.shutdown()
+/// ```
+public final class HTTP2Client: Sendable {
+    let runtime: ClientRuntime
+    /// Connection lifecycle and re-sends, for dashboards and tests. One consumer.
+    public let events: AsyncStream<HTTP2ClientEvent>
+
+    /// - Parameters:
+    ///   - endpoints: URLs of one logical service (`http://a:8080`, `https://b`). A host name that
+    ///     resolves to several addresses becomes one endpoint per address.
+    public init(
+        endpoints: [String],
+        configuration: HTTP2ClientConfiguration = .defaults,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "goaway.client", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) throws {
+        guard !endpoints.isEmpty else { throw HTTP2ClientError(.invalidRequest, detail: "no endpoint") }
+        let parsed = try endpoints.map(HTTP2Endpoint.init(url:))
+        let expanded = parsed.flatMap { $0.resolved() }
+        let (stream, continuation) = AsyncStream.makeStream(of: HTTP2ClientEvent.self, bufferingPolicy: .bufferingNewest(10_000))
+        self.events = stream
+        self.runtime = try ClientRuntime(
+            endpoints: expanded, configuration: configuration, group: eventLoopGroup, logger: logger, events: continuation)
+        runtime.start()
+    }
+
+    /// The endpoints the pool spreads over (after host names were expanded into addresses).
+    public var endpoints: [HTTP2Endpoint] { runtime.endpoints }
+
+    /// Sends a request; returns when the response head arrived. Stream the body from the result.
+    ///
+    /// `request.scheme` and `request.authority` default to the first endpoint's.
+    public func execute(_ request: HTTPRequest, body: HTTP2RequestBody = .empty) async throws -> HTTP2ClientResponse {
+        var head = request
+        let first = runtime.endpoints[0]
+        if head.scheme == nil { head.scheme = first.scheme }
+        if head.authority == nil { head.authority = first.authority }
+        let replayable = try await body.preparedForReplay(limit: runtime.configuration.maxReplayBufferSize)
+        let pending = runtime.makeRequest(head, body: replayable)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTP2ClientResponse, any Error>) in
+                runtime.submit(pending, continuation: continuation, cancelled: Task.isCancelled)
+            }
+        } onCancel: {
+            runtime.abort(pending.id, error: HTTP2ClientError(.cancelled, detail: "the calling task was cancelled"))
+        }
+    }
+
+    /// Sends a request and collects the whole response body (up to `maxResponseBytes`).
+    public func execute(_ request: HTTPRequest, body: HTTP2RequestBody = .empty, maxResponseBytes: Int) async throws -> HTTP2BufferedResponse {
+        let response = try await execute(request, body: body)
+        let bytes = try await response.body.collect(upTo: maxResponseBytes)
+        return HTTP2BufferedResponse(head: response.head, body: bytes)
+    }
+
+    /// Counters since the client started.
+    public var stats: HTTP2ClientStats { runtime.stats }
+
+    /// Stops taking requests (queued ones fail with `shutdown`), lets running ones finish, closes
+    /// every connection. Returns when they are closed (or after `timeout`).
+    public func shutdown(timeout: Duration = .seconds(10)) async {
+        await runtime.shutdown(timeout: timeout)
+    }
+}
+
+/// What the client did so far.
+public struct HTTP2ClientStats: Sendable, Hashable {
+    public var requests = 0
+    public var succeeded = 0
+    public var failed = 0
+    /// Re-sends, by reason.
+    public var resent: [ResendReason: Int] = [:]
+    public var goAwaysReceived = 0
+    public var connectionsOpened = 0
+    public var connectFailures = 0
+    public var resentTotal: Int { resent.values.reduce(0, +) }
+}

@@ -1,0 +1,119 @@
+import HTTPTypes
+import NIOCore
+
+/// A request body. Re-sending after a GOAWAY needs the body again, so each kind says whether it can
+/// be replayed: `.empty` and `.bytes` always can, `.replayable` calls its factory once per attempt,
+/// `.stream` is read ahead up to `HTTP2ClientConfiguration.maxReplayBufferSize` bytes: a shorter one
+/// is kept and replayable, a longer one is streamed and cannot be replayed. A request whose body
+/// cannot be replayed fails with `notProcessed` instead of being re-sent, so the caller knows it is
+/// safe to send again.
+public struct HTTP2RequestBody: Sendable {
+    enum Storage: Sendable {
+        case empty
+        case bytes(ByteBuffer)
+        case factory(@Sendable () -> AsyncThrowingStream<ByteBuffer, any Error>)
+        case stream(OneShotBody)
+    }
+    let storage: Storage
+
+    public static var empty: HTTP2RequestBody { HTTP2RequestBody(storage: .empty) }
+    public static func bytes(_ buffer: ByteBuffer) -> HTTP2RequestBody {
+        buffer.readableBytes == 0 ? .empty : HTTP2RequestBody(storage: .bytes(buffer))
+    }
+    public static func bytes(_ bytes: some Sequence<UInt8>) -> HTTP2RequestBody { .bytes(ByteBuffer(bytes: Array(bytes))) }
+    public static func string(_ text: String) -> HTTP2RequestBody { .bytes(ByteBuffer(string: text)) }
+    /// A body produced again for every attempt.
+    public static func replayable(_ makeBody: @escaping @Sendable () -> AsyncThrowingStream<ByteBuffer, any Error>) -> HTTP2RequestBody {
+        HTTP2RequestBody(storage: .factory(makeBody))
+    }
+    /// A one-shot body, streamed as produced.
+    public static func stream(_ body: AsyncThrowingStream<ByteBuffer, any Error>) -> HTTP2RequestBody {
+        HTTP2RequestBody(storage: .stream(OneShotBody(body)))
+    }
+
+    var isReplayableUpFront: Bool {
+        switch storage {
+        case .empty, .bytes, .factory: true
+        case .stream: false
+        }
+    }
+    var isEmpty: Bool { if case .empty = storage { true } else { false } }
+}
+
+/// A one-shot stream that may be iterated only once.
+final class OneShotBody: Sendable {
+    let stream: AsyncThrowingStream<ByteBuffer, any Error>
+    init(_ stream: AsyncThrowingStream<ByteBuffer, any Error>) { self.stream = stream }
+}
+
+/// A response head and its streaming body. Consume `body` (or call `collect`) to finish the request.
+public struct HTTP2ClientResponse: Sendable {
+    public var head: HTTPResponse
+    public var body: HTTP2ResponseBody
+    public var status: HTTPResponse.Status { head.status }
+}
+
+/// The response body as it arrives: `for try await chunk in response.body`.
+///
+/// Errors thrown mid-body are `HTTP2ClientError` (`streamReset`, `responseIncomplete`); a body cut off
+/// after its head arrived is never re-sent automatically, because the caller has seen the response.
+public struct HTTP2ResponseBody: AsyncSequence, Sendable {
+    public typealias Element = ByteBuffer
+    let stream: AsyncThrowingStream<ByteBuffer, any Error>
+    public func makeAsyncIterator() -> AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator { stream.makeAsyncIterator() }
+
+    /// All of it, up to `maxBytes` (then `responseTooLarge`).
+    public func collect(upTo maxBytes: Int) async throws -> ByteBuffer {
+        var out = ByteBuffer()
+        for try await var chunk in stream {
+            guard out.readableBytes + chunk.readableBytes <= maxBytes else {
+                throw HTTP2ClientError(.responseTooLarge, detail: "response body exceeds \(maxBytes) bytes")
+            }
+            out.writeBuffer(&chunk)
+        }
+        return out
+    }
+}
+
+/// A response with its whole body.
+public struct HTTP2BufferedResponse: Sendable {
+    public var head: HTTPResponse
+    public var body: ByteBuffer
+    public var status: HTTPResponse.Status { head.status }
+}
+
+extension HTTP2RequestBody {
+    /// A one-shot stream is read ahead up to `limit` bytes (`maxReplayBufferSize`): when it ends
+    /// within the limit it becomes replayable bytes, so a GOAWAY costs nothing; when it is longer, the
+    /// bytes read so far are sent first, then the rest as it comes, and the request cannot be
+    /// replayed (a GOAWAY then fails it with `notProcessed`, safe for the caller to send again).
+    func preparedForReplay(limit: Int) async throws -> HTTP2RequestBody {
+        guard case .stream(let oneShot) = storage else { return self }
+        var iterator = oneShot.stream.makeAsyncIterator()
+        var head: [ByteBuffer] = []
+        var total = 0
+        while let chunk = try await iterator.next() {
+            head.append(chunk)
+            total += chunk.readableBytes
+            if total > limit {
+                let (rest, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, throwing: (any Error).self)
+                let first = head
+                Task { [iterator] in
+                    var iterator = iterator
+                    for chunk in first { continuation.yield(chunk) }
+                    do {
+                        while let chunk = try await iterator.next() { continuation.yield(chunk) }
+                        continuation.finish()
+                    } catch {
+                        continuation.finish(throwing: error)
+                    }
+                }
+                return .stream(rest)
+            }
+        }
+        var all = ByteBuffer()
+        all.reserveCapacity(total)
+        for var chunk in head { all.writeBuffer(&chunk) }
+        return .bytes(all)
+    }
+}

@@ -1,0 +1,68 @@
+import GoAwayCore
+
+/// How `HTTP2Client` connects, pools and re-sends. Every value has a documented default.
+public struct HTTP2ClientConfiguration: Sendable, Hashable {
+    /// Pool sizing, re-send budget (`retry`), back-off and keepalive (see `PoolConfiguration`).
+    public var pool: PoolConfiguration
+    /// TCP + TLS + first SETTINGS. Default 10 s.
+    public var connectTimeout: Duration
+    /// Whole request, re-sends included, until the response head. `nil`: none (default).
+    public var requestTimeout: Duration?
+    /// Bodies of one-shot streams are kept up to this many bytes so they can be re-sent. Default 1 MiB.
+    public var maxReplayBufferSize: Int
+    /// Time to wait for a keepalive PING ack before closing the connection. Default 20 s.
+    public var keepaliveTimeout: Duration
+    public var tls: TLS
+    /// GOAWAY debug data is redacted in logs and events unless this is true. Default false.
+    public var revealDebugData: Bool
+    /// Our SETTINGS_INITIAL_WINDOW_SIZE and connection window target. Default 1 MiB.
+    public var receiveWindow: Int
+
+    public struct TLS: Sendable, Hashable {
+        /// PEM files with extra trust roots (in addition to the system's when `useSystemRoots`).
+        public var trustRootFiles: [String]
+        public var useSystemRoots: Bool
+        /// Skip certificate verification. For tests only.
+        public var insecure: Bool
+        public init(trustRootFiles: [String] = [], useSystemRoots: Bool = true, insecure: Bool = false) {
+            self.trustRootFiles = trustRootFiles
+            self.useSystemRoots = useSystemRoots
+            self.insecure = insecure
+        }
+        public static var defaults: TLS { TLS() }
+    }
+
+    public init(
+        pool: PoolConfiguration = .defaults,
+        connectTimeout: Duration = .seconds(10),
+        requestTimeout: Duration? = nil,
+        maxReplayBufferSize: Int = 1 << 20,
+        keepaliveTimeout: Duration = .seconds(20),
+        tls: TLS = .defaults,
+        revealDebugData: Bool = false,
+        receiveWindow: Int = 1 << 20
+    ) {
+        self.pool = pool
+        self.connectTimeout = connectTimeout
+        self.requestTimeout = requestTimeout
+        self.maxReplayBufferSize = maxReplayBufferSize
+        self.keepaliveTimeout = keepaliveTimeout
+        self.tls = tls
+        self.revealDebugData = revealDebugData
+        self.receiveWindow = receiveWindow
+    }
+
+    public static var defaults: HTTP2ClientConfiguration { HTTP2ClientConfiguration() }
+}
+
+/// What the client did, for dashboards and tests (`HTTP2Client.events`).
+public enum HTTP2ClientEvent: Sendable, Hashable {
+    case connectionOpened(connection: Int, endpoint: String)
+    case connectFailed(connection: Int, endpoint: String, error: String)
+    /// `debugData` is redacted unless `revealDebugData` is set.
+    case goAwayReceived(connection: Int, code: HTTP2ErrorCode, lastStreamID: Int32, debugData: String)
+    case draining(connection: Int)
+    case requestResent(reason: ResendReason)
+    case connectionClosed(connection: Int)
+    case keepaliveIntervalChanged(Duration)
+}

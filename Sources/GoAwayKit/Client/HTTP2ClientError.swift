@@ -1,0 +1,75 @@
+import GoAwayCore
+
+/// An error from `HTTP2Client`. Switch on `code`; codes may be added, so keep a `default`.
+///
+/// The two codes that matter after a GOAWAY:
+/// - `notProcessed`: the server provably did not act on the request (stream above the GOAWAY's
+///   last-stream-id, REFUSED_STREAM, or never sent) but the client could not re-send it (body not
+///   replayable, re-sending off, budget spent). Sending it again is safe.
+/// - `possiblyProcessed`: the connection broke while the request was in the server's hands and the
+///   method is not idempotent (or its one re-send failed too). Only the application can decide.
+public struct HTTP2ClientError: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        enum Base: String, Hashable, Sendable, CaseIterable {
+            case notProcessed, possiblyProcessed, connectTimeout, requestTimeout, connectionFailed
+            case protocolError, cancelled, streamReset, responseIncomplete, shutdown, invalidRequest, responseTooLarge
+        }
+        let base: Base
+        public static let notProcessed = Code(base: .notProcessed)
+        public static let possiblyProcessed = Code(base: .possiblyProcessed)
+        public static let connectTimeout = Code(base: .connectTimeout)
+        public static let requestTimeout = Code(base: .requestTimeout)
+        public static let connectionFailed = Code(base: .connectionFailed)
+        public static let protocolError = Code(base: .protocolError)
+        public static let cancelled = Code(base: .cancelled)
+        /// The peer reset the stream after the response started (`resetCode` says how).
+        public static let streamReset = Code(base: .streamReset)
+        /// The connection closed after the response head, before its end.
+        public static let responseIncomplete = Code(base: .responseIncomplete)
+        public static let shutdown = Code(base: .shutdown)
+        public static let invalidRequest = Code(base: .invalidRequest)
+        public static let responseTooLarge = Code(base: .responseTooLarge)
+        static var all: [Code] { Base.allCases.map { Code(base: $0) } }
+        /// `not_processed`-style name, for reports (`goaway load` errors).
+        public var description: String {
+            base.rawValue.reduce(into: "") { s, ch in
+                if ch.isUppercase { s += "_" + ch.lowercased() } else { s.append(ch) }
+            }
+        }
+    }
+
+    public var code: Code
+    /// Why a `notProcessed` request was not re-sent automatically was possible at all.
+    public var notProcessedReason: ResendReason?
+    /// The RST_STREAM or GOAWAY code, when one caused the error.
+    public var resetCode: HTTP2ErrorCode?
+    public var detail: String
+
+    public init(_ code: Code, detail: String = "", notProcessedReason: ResendReason? = nil, resetCode: HTTP2ErrorCode? = nil) {
+        self.code = code
+        self.detail = detail
+        self.notProcessedReason = notProcessedReason
+        self.resetCode = resetCode
+    }
+
+    public var description: String {
+        var s = "HTTP2ClientError.\(code)"
+        if let notProcessedReason { s += " (\(notProcessedReason.rawValue))" }
+        if let resetCode { s += " [\(resetCode)]" }
+        if !detail.isEmpty { s += ": " + detail }
+        return s
+    }
+
+    init(_ failure: RequestFailure) {
+        switch failure {
+        case .notProcessed(let reason):
+            self.init(.notProcessed, detail: "the server did not process the request; it can be sent again", notProcessedReason: reason)
+        case .possiblyProcessed:
+            self.init(.possiblyProcessed, detail: "the connection was lost while the server may have been processing the request")
+        case .connectionFailed:
+            self.init(.connectionFailed, detail: "no connection could be established")
+        case .shutdown:
+            self.init(.shutdown, detail: "the client is shutting down")
+        }
+    }
+}

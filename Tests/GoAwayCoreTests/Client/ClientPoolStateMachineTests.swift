@@ -1,0 +1,337 @@
+import Testing
+
+@testable import GoAwayCore
+
+struct ClientPoolStateMachineTests {
+    typealias Pool = ClientPoolStateMachine
+    let t0 = Instant.zero
+    func r(_ n: Int) -> RequestID { RequestID(n) }
+    func c(_ n: Int) -> ConnectionID { ConnectionID(n) }
+
+    @Test func firstRequestOpensAConnectionAndRunsWhenReady() {
+        var pool = Pool(endpointCount: 1)
+        #expect(pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0) == [.connect(c(0), endpoint: 0, delay: .zero)])
+        // A burst below the assumed capacity does not open more connections.
+        #expect(pool.requestArrived(r(2), idempotent: true, replayable: true, now: t0) == [])
+        #expect(pool.queuedRequests == [r(1), r(2)])
+        #expect(pool.connectionReady(c(0), maxConcurrentStreams: 100, now: t0) == [.execute(r(1), on: c(0)), .execute(r(2), on: c(0))])
+        #expect(pool.connections[c(0)]?.state == .active)
+        #expect(pool.requestFinished(r(1)) == [])
+        #expect(pool.connections[c(0)]?.inFlight == [r(2)])
+    }
+
+    @Test func fullConnectionsQueueAndOpenAnotherUpToTheMaximum() {
+        var pool = Pool(endpointCount: 1, configuration: PoolConfiguration(maxConnectionsPerEndpoint: 2))
+        _ = pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0)
+        #expect(pool.connectionReady(c(0), maxConcurrentStreams: 1, now: t0) == [.execute(r(1), on: c(0))])
+        // Stream limit 1 reached: queue, open a second connection (we never raise our own limit).
+        #expect(pool.requestArrived(r(2), idempotent: true, replayable: true, now: t0) == [.connect(c(1), endpoint: 0, delay: .zero)])
+        // The second connection is expected to take 1 stream (last known limit): r3 needs... no room left.
+        #expect(pool.requestArrived(r(3), idempotent: true, replayable: true, now: t0) == [])
+        #expect(pool.connectionReady(c(1), maxConcurrentStreams: 1, now: t0) == [.execute(r(2), on: c(1))])
+        #expect(pool.queuedRequests == [r(3)])
+        #expect(pool.requestFinished(r(1)) == [.execute(r(3), on: c(0))])
+    }
+
+    @Test func leastLoadedWithinAnEndpoint() {
+        var pool = Pool(endpointCount: 1, configuration: PoolConfiguration(maxConnectionsPerEndpoint: 2))
+        _ = pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0)
+        _ = pool.connectionReady(c(0), maxConcurrentStreams: 2, now: t0)
+        _ = pool.requestArrived(r(2), idempotent: true, replayable: true, now: t0)
+        #expect(pool.requestArrived(r(3), idempotent: true, replayable: true, now: t0) == [.connect(c(1), endpoint: 0, delay: .zero)])
+        #expect(pool.connectionReady(c(1), maxConcurrentStreams: 2, now: t0) == [.execute(r(3), on: c(1))])
+        _ = pool.requestFinished(r(1))
+        _ = pool.requestFinished(r(2))
+        // c0 has 0, c1 has 1 in flight: the next goes to c0.
+        #expect(pool.requestArrived(r(4), idempotent: true, replayable: true, now: t0) == [.execute(r(4), on: c(0))])
+        #expect(pool.requestArrived(r(5), idempotent: true, replayable: true, now: t0) == [.execute(r(5), on: c(0))])
+    }
+
+    @Test func roundRobinAcrossEndpoints() {
+        var pool = Pool(endpointCount: 2, configuration: PoolConfiguration(minConnectionsPerEndpoint: 1))
+        #expect(pool.start(now: t0) == [.connect(c(0), endpoint: 0, delay: .zero), .connect(c(1), endpoint: 1, delay: .zero)])
+        _ = pool.connectionReady(c(0), maxConcurrentStreams: 10, now: t0)
+        _ = pool.connectionReady(c(1), maxConcurrentStreams: 10, now: t0)
+        var used: [ConnectionID] = []
+        for i in 1...4 {
+            let a = pool.requestArrived(r(i), idempotent: true, replayable: true, now: t0)
+            if case .execute(_, let on) = a.first { used.append(on) }
+        }
+        #expect(used == [c(0), c(1), c(0), c(1)])
+    }
+
+    @Test func goAwayDrainsRequeuesAboveLastIDAndMakesBeforeBreak() {
+        var pool = Pool(endpointCount: 1)
+        for i in 1...3 { _ = pool.requestArrived(r(i), idempotent: false, replayable: true, now: t0) }
+        _ = pool.connectionReady(c(0), maxConcurrentStreams: 100, now: t0)
+        // Streams 1, 3, 5; the server processed up to 3.
+        #expect(pool.goAwayReceived(c(0), lastStreamID: 3, code: .noError, now: t0) == [.connect(c(1), endpoint: 0, delay: .zero)])
+        #expect(pool.connections[c(0)]?.state == .draining)
+        // No new streams on the draining connection.
+        #expect(pool.requestArrived(r(4), idempotent: true, replayable: true, now: t0) == [])
+        // Stream 5 (r3) comes back, a POST: re-queued first in line.
+        #expect(pool.requestFailed(r(3), streamID: 5, lastStreamID: 3, resetCode: .cancel, now: t0) == [.requeued(r(3), .aboveLastStreamID)])
+        #expect(pool.queuedRequests == [r(3), r(4)])
+        #expect(pool.connectionReady(c(1), maxConcurrentStreams: 100, now: t0) == [.execute(r(3), on: c(1)), .execute(r(4), on: c(1))])
+        // A bounce off a draining connection is not an attempt the server judged.
+        #expect(pool.attempt(of: r(3)) == Attempt(sends: 1, unsent: 1))
+        // Streams <= last-id run to their end; then the drained connection closes.
+        #expect(pool.requestFinished(r(1)) == [])
+        #expect(pool.requestFinished(r(2)) == [.close(c(0))])
+        #expect(pool.connectionClosed(c(0), now: t0) == [])
+        #expect(pool.connections[c(0)] == nil)
+    }
+
+    @Test func shutdownNoticeOpensReplacementButKeepsAllStreams() {
+        var pool = Pool(endpointCount: 1)
+        _ = pool.requestArrived(r(1), idempotent: false, replayable: true, now: t0)
+        _ = pool.connectionReady(c(0), maxConcurrentStreams: 100, now: t0)
+        #expect(pool.goAwayReceived(c(0), lastStreamID: .max, code: .noError, now: t0) == [.connect(c(1), endpoint: 0, delay: .zero)])
+        // Second GOAWAY with the real id: no second replacement.
+        #expect(pool.goAwayReceived(c(0), lastStreamID: 1, code: .noError, now: t0) == [])
+        #expect(pool.connections[c(0)]?.lastStreamID == 1)
+        #expect(pool.requestFinished(r(1)) == [.close(c(0))])
+    }
+
+    @Test func raisedLastStreamIDKeepsTheLowerOne() {
+        var pool = Pool(endpointCount: 1)
+        _ = pool.requestArrived(r(1), idempotent: false, replayable: true, now: t0)
+        _ = pool.requestArrived(r(2), idempotent: false, replayable: true, now: t0)
+        _ = pool.connectionReady(c(0), maxConcurrentStreams: 100, now: t0)
+        _ = pool.goAwayReceived(c(0), lastStreamID: 1, code: .noError, now: t0)
+        _ = pool.goAwayReceived(c(0), lastStreamID: 101, code: .noError, now: t0)  // peer violation
+        #expect(pool.connections[c(0)]?.lastStreamID == 1)
+        // Even if the shell reports the raised id, the pool uses the lower one: stream 3 was not processed.
+        #expect(pool.requestFailed(r(2), streamID: 3, lastStreamID: 101, resetCode: nil, now: t0) == [.requeued(r(2), .aboveLastStreamID)])
+    }
+
+    @Test func goAwayWhileConnectingAndBeforeSettings() {
+        var pool = Pool(endpointCount: 1)
+        _ = pool.requestArrived(r(1), idempotent: false, replayable: true, now: t0)
+        // GOAWAY(last-id 0) before SETTINGS: the connection never serves; a replacement opens.
+        // Nothing runs on it, so it is closed at once.
+        #expect(pool.goAwayReceived(c(0), lastStreamID: 0, code: .noError, now: t0) == [.connect(c(1), endpoint: 0, delay: .zero), .close(c(0))])
+        // A late SETTINGS does not revive it.
+        #expect(pool.connectionReady(c(0), maxConcurrentStreams: 100, now: t0) == [])
+        #expect(pool.connections[c(0)]?.state == .closed)
+        #expect(pool.connectionReady(c(1), maxConcurrentStreams: 100, now: t0) == [.execute(r(1), on: c(1))])
+        #expect(pool.connectionClosed(c(0), now: t0) == [])
+    }
+
+    @Test func refusedStreamIsRequeuedAnyMethod() {
+        var pool = Pool(endpointCount: 1)
+        _ = pool.requestArrived(r(1), idempotent: false, replayable: true, now: t0)
+        _ = pool.connectionReady(c(0), maxConcurrentStreams: 100, now: t0)
+        #expect(pool.requestFailed(r(1), streamID: 1, lastStreamID: nil, resetCode: .refusedStream, now: t0)
+            == [.requeued(r(1), .refusedStream), .execute(r(1), on: c(0))])
+    }
+
+    @Test func connectionLostGetResentOncePostPossiblyProcessed() {
+        var pool = Pool(endpointCount: 1)
+        _ = pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0)
+        _ = pool.requestArrived(r(2), idempotent: false, replayable: true, now: t0)
+        _ = pool.connectionReady(c(0), maxConcurrentStreams: 100, now: t0)
+        _ = pool.goAwayReceived(c(0), lastStreamID: 3, code: .noError, now: t0)  // opens c1
+        #expect(pool.connectionClosed(c(0), now: t0) == [])
+        #expect(pool.requestFailed(r(1), streamID: 1, lastStreamID: 3, resetCode: nil, now: t0) == [.requeued(r(1), .idempotentAfterConnectionLoss)])
+        #expect(pool.requestFailed(r(2), streamID: 3, lastStreamID: 3, resetCode: nil, now: t0) == [.fail(r(2), .possiblyProcessed)])
+        #expect(pool.connections[c(0)] == nil)
+        #expect(pool.connectionReady(c(1), maxConcurrentStreams: 100, now: t0) == [.execute(r(1), on: c(1))])
+        // The re-send fails the same way: no second possibly-processed re-send.
+        _ = pool.connectionClosed(c(1), now: t0)
+        let a = pool.requestFailed(r(1), streamID: 1, lastStreamID: nil, resetCode: nil, now: t0)
+        #expect(a == [.fail(r(1), .possiblyProcessed)])
+        #expect(pool.requestCount == 0)
+    }
+
+    @Test func notReplayableBodyFailsNotProcessed() {
+        var pool = Pool(endpointCount: 1)
+        _ = pool.requestArrived(r(1), idempotent: false, replayable: true, now: t0)
+        _ = pool.connectionReady(c(0), maxConcurrentStreams: 100, now: t0)
+        pool.bodyNoLongerReplayable(r(1))
+        _ = pool.goAwayReceived(c(0), lastStreamID: 0, code: .noError, now: t0)
+        #expect(pool.requestFailed(r(1), streamID: 1, lastStreamID: 0, resetCode: nil, now: t0).contains(.fail(r(1), .notProcessed(.aboveLastStreamID))))
+    }
+
+    @Test func drainBouncesSpendTheUnsentCapNotTheAttemptBudget() {
+        var pool = Pool(endpointCount: 1, configuration: PoolConfiguration(retry: RetryPolicy(maxAttempts: 2, maxUnsentRequeues: 3)))
+        _ = pool.requestArrived(r(1), idempotent: false, replayable: true, now: t0)
+        _ = pool.connectionReady(c(0), maxConcurrentStreams: 100, now: t0)
+        var cid = 0
+        var last: [Pool.Action] = []
+        for round in 1...4 {
+            // The connection sends the 2^31-1 notice, then refuses the racing stream.
+            _ = pool.goAwayReceived(c(cid), lastStreamID: .max, code: .noError, now: t0)
+            last = pool.requestFailed(r(1), streamID: 1, lastStreamID: .max, resetCode: .refusedStream, now: t0)
+            cid += 1
+            if round < 4 { _ = pool.connectionReady(c(cid), maxConcurrentStreams: 100, now: t0) }
+        }
+        #expect(last.contains(.fail(r(1), .notProcessed(.refusedStream))))
+    }
+
+    @Test func budgetLimitsNotProcessedResends() {
+        var pool = Pool(endpointCount: 1, configuration: PoolConfiguration(retry: RetryPolicy(maxAttempts: 3)))
+        _ = pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0)
+        _ = pool.connectionReady(c(0), maxConcurrentStreams: 100, now: t0)
+        var last: [Pool.Action] = []
+        for _ in 0..<3 { last = pool.requestFailed(r(1), streamID: 1, lastStreamID: nil, resetCode: .refusedStream, now: t0) }
+        #expect(last == [.fail(r(1), .notProcessed(.refusedStream))])
+        #expect(pool.requestCount == 0)
+    }
+
+    @Test func connectFailuresBackOffThenFailTheQueue() {
+        var pool = Pool(endpointCount: 1, configuration: PoolConfiguration(retry: RetryPolicy(maxAttempts: 3),
+            backoff: Backoff(initial: .milliseconds(100), jitter: 0)))
+        _ = pool.requestArrived(r(1), idempotent: false, replayable: true, now: t0)
+        #expect(pool.connectFailed(c(0), now: t0) == [.connect(c(1), endpoint: 0, delay: .milliseconds(100))])
+        #expect(pool.connectFailed(c(1), now: t0) == [.connect(c(2), endpoint: 0, delay: .milliseconds(200))])
+        #expect(pool.connectFailed(c(2), now: t0) == [.fail(r(1), .connectionFailed)])
+        #expect(pool.connections.isEmpty)
+        // Later demand starts fresh.
+        #expect(pool.requestArrived(r(2), idempotent: false, replayable: true, now: t0) == [.connect(c(3), endpoint: 0, delay: .zero)])
+    }
+
+    @Test func learnsStreamsPerConnectionAndSpreadsInsteadOfBouncing() {
+        var pool = Pool(endpointCount: 1, configuration: PoolConfiguration(maxConnectionsPerEndpoint: 4))
+        for i in 1...3 { _ = pool.requestArrived(r(i), idempotent: true, replayable: true, now: t0) }
+        _ = pool.connectionReady(c(0), maxConcurrentStreams: 100, now: t0)
+        // The server processed 2 streams (1, 3) and GOAWAYs: budget 2 per connection learned.
+        #expect(pool.goAwayReceived(c(0), lastStreamID: 3, code: .noError, now: t0) == [.connect(c(1), endpoint: 0, delay: .zero)])
+        _ = pool.requestFailed(r(3), streamID: 5, lastStreamID: 3, resetCode: nil, now: t0)
+        for i in 4...6 { _ = pool.requestArrived(r(i), idempotent: true, replayable: true, now: t0) }
+        // 4 queued, each new connection is expected to take 2: a second one opens.
+        #expect(pool.connections(in: .connecting) == [c(1), c(2)])
+        #expect(pool.connectionReady(c(1), maxConcurrentStreams: 100, now: t0) == [.execute(r(3), on: c(1)), .execute(r(4), on: c(1))])
+        #expect(pool.connectionReady(c(2), maxConcurrentStreams: 100, now: t0) == [.execute(r(5), on: c(2)), .execute(r(6), on: c(2))])
+        // At the connection maximum, connections over budget are used rather than waiting.
+        var p2 = Pool(endpointCount: 1, configuration: PoolConfiguration(maxConnectionsPerEndpoint: 1))
+        _ = p2.requestArrived(r(1), idempotent: true, replayable: true, now: t0)
+        _ = p2.connectionReady(c(0), maxConcurrentStreams: 100, now: t0)
+        _ = p2.goAwayReceived(c(0), lastStreamID: 1, code: .noError, now: t0)  // budget 1
+        _ = p2.requestFinished(r(1))
+        _ = p2.connectionClosed(c(0), now: t0)
+        _ = p2.requestArrived(r(2), idempotent: true, replayable: true, now: t0)
+        _ = p2.requestArrived(r(3), idempotent: true, replayable: true, now: t0)
+        #expect(p2.connectionReady(c(1), maxConcurrentStreams: 100, now: t0) == [.execute(r(2), on: c(1)), .execute(r(3), on: c(1))])
+    }
+
+    @Test func tooManyPingsDoublesKeepalive() {
+        var pool = Pool(endpointCount: 1, configuration: PoolConfiguration(keepaliveInterval: .seconds(10)))
+        _ = pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0)
+        _ = pool.connectionReady(c(0), maxConcurrentStreams: 100, now: t0)
+        let a = pool.goAwayReceived(c(0), lastStreamID: 1, code: .enhanceYourCalm, debugData: GoAwayDebugData("too_many_pings"), now: t0)
+        #expect(a.first == .keepaliveChanged(.seconds(20)))
+        #expect(pool.keepaliveInterval == .seconds(20))
+    }
+
+    @Test func minimumPoolIsReplacedWithoutDemand() {
+        var pool = Pool(endpointCount: 1, configuration: PoolConfiguration(minConnectionsPerEndpoint: 1))
+        _ = pool.start(now: t0)
+        _ = pool.connectionReady(c(0), maxConcurrentStreams: 100, now: t0)
+        #expect(pool.goAwayReceived(c(0), lastStreamID: 0, code: .noError, now: t0) == [.connect(c(1), endpoint: 0, delay: .zero), .close(c(0))])
+    }
+
+    @Test func idleGoAwayWithoutDemandJustCloses() {
+        var pool = Pool(endpointCount: 1)
+        _ = pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0)
+        _ = pool.connectionReady(c(0), maxConcurrentStreams: 100, now: t0)
+        _ = pool.requestFinished(r(1))
+        #expect(pool.goAwayReceived(c(0), lastStreamID: 1, code: .noError, now: t0) == [.close(c(0))])
+    }
+
+    @Test func lateEventsAreIgnored() {
+        var pool = Pool(endpointCount: 1)
+        #expect(pool.connectionReady(c(9), maxConcurrentStreams: 1, now: t0) == [])
+        #expect(pool.goAwayReceived(c(9), lastStreamID: 0, code: .noError, now: t0) == [])
+        #expect(pool.requestFailed(r(9), streamID: 1, lastStreamID: nil, resetCode: nil, now: t0) == [])
+        #expect(pool.requestFinished(r(9)) == [])
+        #expect(pool.connectionClosed(c(9), now: t0) == [])
+    }
+
+    @Test func cancelledQueuedRequestLeavesTheQueue() {
+        var pool = Pool(endpointCount: 1)
+        _ = pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0)
+        _ = pool.requestFinished(r(1))
+        #expect(pool.queuedRequests.isEmpty)
+        #expect(pool.connectionReady(c(0), maxConcurrentStreams: 100, now: t0) == [])
+    }
+
+    @Test func shutdownFailsQueuedAndClosesIdle() {
+        var pool = Pool(endpointCount: 1)
+        _ = pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0)
+        _ = pool.connectionReady(c(0), maxConcurrentStreams: 1, now: t0)
+        _ = pool.requestArrived(r(2), idempotent: true, replayable: true, now: t0)  // opens c1
+        #expect(pool.shutdown() == [.fail(r(2), .shutdown), .close(c(1))])
+        #expect(pool.requestArrived(r(3), idempotent: true, replayable: true, now: t0) == [.fail(r(3), .shutdown)])
+        #expect(pool.requestFinished(r(1)) == [.close(c(0))])
+    }
+
+    /// Drives the pool against a simulated server that GOAWAYs after N streams per connection, with
+    /// random completion order: every request ends exactly once, none fails.
+    @Test(arguments: [1, 3, 10])
+    func simulatedGoAwayEveryN(n: Int) {
+        var pool = Pool(endpointCount: 2, configuration: PoolConfiguration(maxConnectionsPerEndpoint: 4))
+        var rng = JitterRandom(seed: UInt64(n))
+        var nextStream: [ConnectionID: Int32] = [:]
+        var streamOf: [RequestID: (ConnectionID, Int32)] = [:]
+        var accepted: [ConnectionID: Int] = [:]
+        var pendingConnects: [ConnectionID] = []
+        var succeeded = Set<RequestID>(), failed = Set<RequestID>(), requeues = 0
+        var failures: [RequestFailure] = []
+        var work: [Pool.Action] = []
+        let total = 300
+        var arrived = 0
+        var steps = 0
+        func apply(_ actions: [Pool.Action]) { work.append(contentsOf: actions) }
+        while (succeeded.count + failed.count < total) && steps < 100_000 {
+            steps += 1
+            if arrived < total && rng.nextUnit() < 0.3 {
+                arrived += 1
+                apply(pool.requestArrived(r(arrived), idempotent: arrived % 2 == 0, replayable: true, now: t0))
+            }
+            while !work.isEmpty {
+                switch work.removeFirst() {
+                case .connect(let id, _, _): pendingConnects.append(id)
+                case .execute(let req, let cid):
+                    let s = nextStream[cid, default: 1]
+                    nextStream[cid] = s + 2
+                    streamOf[req] = (cid, s)
+                    accepted[cid, default: 0] += 1
+                    if accepted[cid]! == n {
+                        apply(pool.goAwayReceived(cid, lastStreamID: StreamID(s), code: .noError, now: t0))
+                    } else if accepted[cid]! > n {
+                        streamOf[req] = nil
+                        apply(pool.requestFailed(req, streamID: StreamID(s), lastStreamID: StreamID(s - 2), resetCode: .cancel, now: t0))
+                    }
+                case .fail(let req, let why):
+                    failed.insert(req)
+                    failures.append(why)
+                case .requeued: requeues += 1
+                case .close(let cid): apply(pool.connectionClosed(cid, now: t0))
+                case .keepaliveChanged: break
+                }
+            }
+            if !pendingConnects.isEmpty && rng.nextUnit() < 0.5 {
+                apply(pool.connectionReady(pendingConnects.removeFirst(), maxConcurrentStreams: 5, now: t0))
+            }
+            if let (req, _) = streamOf.first, rng.nextUnit() < 0.6 {
+                streamOf[req] = nil
+                succeeded.insert(req)
+                apply(pool.requestFinished(req))
+            }
+        }
+        // Every request ends exactly once.
+        #expect(succeeded.count + failed.count == total)
+        #expect(succeeded.isDisjoint(with: failed))
+        #expect(pool.requestCount == 0)
+        if n == 1 {
+            // One request per connection: an unlucky request can spend its whole budget; it then
+            // fails typed and provably unprocessed.
+            #expect(failures.allSatisfy { if case .notProcessed = $0 { true } else { false } })
+        } else {
+            #expect(failed.isEmpty)
+        }
+        // The learned per-connection budget keeps bounces rare.
+        #expect(requeues < total / 2)
+    }
+}
