@@ -90,6 +90,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             context.flush()
         }
         run(core.started(now: now, jitter: runtime.jitter()))
+        if let reason = pendingShutdown {
+            pendingShutdown = nil
+            run(core.shutdownRequested(reason, now: now))
+        }
         logger.debug("connection started", metadata: ["goaway.remote": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
     }
 
@@ -325,9 +329,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     /// Starts the two-phase drain (no-op when already draining).
     func shutdown(reason: ShutdownReason) {
-        guard context != nil else { return }
+        guard context != nil, started else {
+            // Accepted while the server began shutting down, not yet active: drain once it is.
+            pendingShutdown = reason
+            return
+        }
         run(core.shutdownRequested(reason, now: now))
     }
+
+    private var pendingShutdown: ShutdownReason?
 
     private func run(_ actions: [ServerConnectionStateMachine.Action]) {
         guard !actions.isEmpty, let context else { return }
