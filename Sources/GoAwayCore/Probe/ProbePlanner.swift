@@ -90,6 +90,11 @@ public struct ProbePlanner: Sendable {
         logs[connection].closedAt = now
     }
 
+    /// The shell opened `stream` for the `.sendRequest` it was given.
+    public mutating func requestSent(_ connection: Int, stream: StreamID, now: Instant) {
+        logs[connection].requests.append(.init(streamID: stream, sentAt: now))
+    }
+
     public mutating func responseEnded(_ connection: Int, stream: StreamID, status: Int?, now: Instant) {
         if let i = logs[connection].requests.firstIndex(where: { $0.streamID == stream }) {
             logs[connection].requests[i].endedAt = now
@@ -125,7 +130,10 @@ public struct ProbePlanner: Sendable {
     public mutating func next(now: Instant) -> Action {
         if finished { return .finish }
         guard let phase else { return finish() }
-        if now >= end { return leavePhase(now: now, finishing: true) }
+        if now >= end {
+            if let c = current, logs[c].firstGoAway == nil, logs[c].gaveUpAt == nil { logs[c].gaveUpAt = now }
+            return leavePhase(now: now, finishing: true)
+        }
         guard let c = current else {
             let number = logs.count
             logs.append(ProbeConnectionLog(phase: phase, startedAt: now))

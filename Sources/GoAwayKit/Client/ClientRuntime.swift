@@ -357,6 +357,10 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                         if let ssl {
                             try sync.addHandler(NIOSSLClientHandler(context: ssl, serverHostname: endpoint.isLiteral ? nil : endpoint.host))
                         }
+                        if let trace = self.configuration.frameTrace {
+                            // Below NIOHTTP2Handler, above TLS: sees the plaintext frames both ways.
+                            try sync.addHandler(FrameTraceHandler(connection: id.rawValue, trace: trace, role: .client))
+                        }
                         try sync.addHandler(NIOHTTP2Handler(
                             mode: .client,
                             initialSettings: ClientConnectionHandler.initialSettings(window: window)))
