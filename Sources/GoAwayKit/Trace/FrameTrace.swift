@@ -26,28 +26,29 @@ public struct FrameTrace: Sendable, Hashable {
     /// Formats the trace as `goaway get --trace` prints it and calls `line` with each line.
     /// `reveal` shows GOAWAY debug data and cookies/authorization verbatim (default: redacted).
     public static func lines(reveal: Bool = false, _ line: @escaping @Sendable (String) -> Void) -> FrameTrace {
-        let formatter = Mutex(TraceFormatter(reveal: reveal))
-        return FrameTrace { event in
-            let lines = formatter.withLock { $0.lines(for: event) }
-            for l in lines { line(l) }
-        }
+        FrameTracePrinter(reveal: reveal, output: line).trace
     }
 
     /// Logs each trace line at `level` (default `.debug`) with `goaway.connection` metadata.
     public static func logger(_ logger: Logger, level: Logger.Level = .debug, reveal: Bool = false) -> FrameTrace {
-        let formatter = Mutex(TraceFormatter(reveal: reveal))
+        let formatter = FormatterBox(TraceFormatter(reveal: reveal))
         return FrameTrace { event in
-            let lines = formatter.withLock { $0.lines(for: event) }
+            let lines = formatter.state.withLock { $0.lines(for: event) }
             logger.log(level: level, "\(lines.joined(separator: "\n"))", metadata: ["goaway.connection": "\(event.connection)"])
         }
     }
+}
+
+private final class FormatterBox: Sendable {
+    let state: Mutex<TraceFormatter>
+    init(_ f: TraceFormatter) { state = Mutex(f) }
 }
 
 /// Collects trace events in memory: for tests and for a closing verdict.
 public final class FrameTraceRecorder: Sendable {
     private let storage = Mutex<[FrameTraceEvent]>([])
     public init() {}
-    public var trace: FrameTrace { FrameTrace { [storage] e in storage.withLock { $0.append(e) } } }
+    public var trace: FrameTrace { FrameTrace { [self] e in storage.withLock { $0.append(e) } } }
     public var events: [FrameTraceEvent] { storage.withLock { $0 } }
 }
 
@@ -69,7 +70,7 @@ public final class FrameTracePrinter: Sendable {
     }
 
     public var trace: FrameTrace {
-        FrameTrace { [state, output] event in
+        FrameTrace { [self] event in
             let lines = state.withLock { s in
                 s.verdict.record(event)
                 return s.formatter.lines(for: event)

@@ -111,8 +111,8 @@ public final class FrameTraceHandler: ChannelDuplexHandler, RemovableChannelHand
 
     /// Decodes a complete header block and emits its frames, fields under the first.
     private func release(_ d: inout Direction) {
-        var block = ByteBuffer(bytes: d.held.flatMap(\.1))
-        var events = d.held.map(\.0)
+        var block = ByteBuffer(bytes: d.held.flatMap { $0.1 })
+        var events = d.held.map { $0.0 }
         d.held.removeAll()
         guard case .frame(var first) = events[0].kind else { return }
         do {

@@ -72,7 +72,8 @@ struct FrameTraceTests {
         #expect(lines.contains("           Debug-Data: max_requests"))
         #expect(lines.contains { $0.contains("#2 connected to 127.0.0.1:") })
         let verdict = printer.verdictLines
-        #expect(verdict.first?.hasPrefix("verdict: GOAWAY last-stream-id 2147483647 then 3 (NO_ERROR, debug data \"max_requests\") on connection 1: stream 1, 3 processed") == true, "\(verdict)")
+        #expect(verdict.first?.hasPrefix("verdict: GOAWAY last-stream-id 2147483647") == true, "\(verdict)")
+        #expect(verdict.first?.contains("on connection 1: stream 1, 3 processed") == true, "\(verdict)")
         // The server's own trace sees the GOAWAYs it wrote below NIOHTTP2Handler.
         let sent = Self.frames(serverTrace.events).filter { $0.direction == .sent && $0.header.type == .goAway }
         #expect(sent.count >= 2)
