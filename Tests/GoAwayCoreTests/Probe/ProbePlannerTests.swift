@@ -48,7 +48,7 @@ struct ProbePlannerTests {
                 } else {
                     goAway(c, first.1)
                 }
-                return advance(to: until)
+                return  // the planner reacts to the event before time moves on
             }
             now = max(now, until)
         }
