@@ -45,7 +45,8 @@ public enum ProbeAnalysis {
 
     static func requestsFinding(_ log: ProbeConnectionLog) -> Count {
         if let error = log.connectError { return .unknown(note: "connect failed: \(error)") }
-        guard log.firstGoAway != nil || log.closedAt != nil else {
+        // Our own close (the phase gave up) is not the server's limit.
+        if log.firstGoAway == nil && (log.gaveUpAt != nil || log.closedAt == nil) {
             return .noneUpTo(log.requests.count)
         }
         if let g = log.firstGoAway, let cause = cause(g), cause != "max_requests" {
@@ -64,8 +65,8 @@ public enum ProbeAnalysis {
             if let cause = cause(g), cause != "idle_timeout" { return .unknown(note: "the GOAWAY said \(cause)") }
             return .measured(g.at - end)
         }
-        if let closed = log.closedAt { return .measured(closed - end) }
         if let gaveUp = log.gaveUpAt { return .longerThan(gaveUp - end) }
+        if let closed = log.closedAt { return .measured(closed - end) }
         return .unknown(note: "not measured")
     }
 
@@ -73,8 +74,8 @@ public enum ProbeAnalysis {
         if let error = log.connectError { return .unknown(note: "connect failed: \(error)") }
         guard let start = log.connectedAt else { return .unknown(note: "not connected") }
         guard let g = log.firstGoAway else {
-            if let closed = log.closedAt { return .unknown(note: "closed without GOAWAY after \(fmt(closed - start))") }
             if let gaveUp = log.gaveUpAt { return .longerThan(gaveUp - start) }
+            if let closed = log.closedAt { return .unknown(note: "closed without GOAWAY after \(fmt(closed - start))") }
             return .unknown(note: "not measured")
         }
         if let cause = cause(g), cause != "max_age" { return .unknown(note: "the GOAWAY said \(cause)") }

@@ -125,7 +125,8 @@ public struct TraceVerdict: Sendable {
                 fates.append(fate)
             }
             result.append(ConnectionVerdict(
-                connection: cid, lastStreamIDs: c.goAways.map(\.last), code: final.code, debugData: final.debug, streams: fates))
+                connection: cid, lastStreamIDs: c.goAways.map(\.last), code: final.code,
+                debugData: c.goAways.last { !$0.debug.isEmpty }?.debug ?? final.debug, streams: fates))
         }
         return result
     }

@@ -5,7 +5,9 @@ import Testing
 struct TraceFormatterTests {
     static let t0 = Instant(nanoseconds: 5_000_000_000)
 
-    static func ev(_ ms: Int64, _ connection: Int = 1, _ kind: FrameTraceEvent.Kind) -> FrameTraceEvent {
+    static func ev(_ ms: Int64, _ kind: FrameTraceEvent.Kind) -> FrameTraceEvent { ev(ms, 1, kind) }
+
+    static func ev(_ ms: Int64, _ connection: Int, _ kind: FrameTraceEvent.Kind) -> FrameTraceEvent {
         FrameTraceEvent(connection: connection, time: t0 + .milliseconds(ms), kind: kind)
     }
 
