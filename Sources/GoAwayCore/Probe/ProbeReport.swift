@@ -69,7 +69,7 @@ public struct ProbeReport: Hashable, Sendable {
                 if !g.debugData.isEmpty { line += ", debug data \"\(g.debugData.rendered(redact: !reveal))\"" }
                 out.append(line)
             }
-            if c.goAways.isEmpty, let closed = c.closedAt, c.connectError == nil {
+            if c.goAways.isEmpty, let closed = c.closedAt, c.connectError == nil, c.gaveUpAt == nil {
                 out.append("connection \(i + 1) (\(c.phase.rawValue)): closed without GOAWAY after \(Self.seconds(closed - base)) s")
             }
             if let error = c.connectError { out.append("connection \(i + 1) (\(c.phase.rawValue)): connect failed: \(error)") }

@@ -358,8 +358,8 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                             try sync.addHandler(NIOSSLClientHandler(context: ssl, serverHostname: endpoint.isLiteral ? nil : endpoint.host))
                         }
                         if let trace = self.configuration.frameTrace {
-                            // Below NIOHTTP2Handler, above TLS: sees the plaintext frames both ways.
-                            try sync.addHandler(FrameTraceHandler(connection: id.rawValue, trace: trace, role: .client))
+                            // Below NIOHTTP2Handler, above TLS: sees the plaintext frames both ways. Numbered from 1 for people.
+                            try sync.addHandler(FrameTraceHandler(connection: id.rawValue + 1, trace: trace, role: .client))
                         }
                         try sync.addHandler(NIOHTTP2Handler(
                             mode: .client,

@@ -68,7 +68,8 @@ struct FrameTraceTests {
         let lines = printed.lines
         #expect(lines.contains { $0.hasSuffix("<- GOAWAY (stream 0, length 20, flags none)") })  // 8 + "max_requests"
         #expect(lines.contains("           Last-Stream-ID: 2147483647 (shutdown notice: a final GOAWAY follows)"))
-        #expect(lines.contains("           Last-Stream-ID: 3"))
+        // The final GOAWAY (last-stream-id 3) may lose the race with the client's own close once
+        // nothing is in flight; the server's trace below always has it.
         #expect(lines.contains("           Debug-Data: max_requests"))
         #expect(lines.contains { $0.contains("#2 connected to 127.0.0.1:") })
         let verdict = printer.verdictLines
@@ -77,6 +78,7 @@ struct FrameTraceTests {
         // The server's own trace sees the GOAWAYs it wrote below NIOHTTP2Handler.
         let sent = Self.frames(serverTrace.events).filter { $0.direction == .sent && $0.header.type == .goAway }
         #expect(sent.count >= 2)
+        #expect(sent.contains { if case .goAway(let last, _, _) = $0.payload { last == 3 } else { false } })
         let firstInbound = Self.frames(serverTrace.events).first { $0.direction == .received }
         #expect(firstInbound?.header.type == .settings)  // the client preface was skipped
     }
