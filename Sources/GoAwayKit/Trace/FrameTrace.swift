@@ -23,7 +23,8 @@ public struct FrameTrace: Sendable, Hashable {
     public static func == (a: FrameTrace, b: FrameTrace) -> Bool { a.token === b.token }
     public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(token)) }
 
-    /// Formats the trace as `goaway get --trace` prints it and calls `line` with each line.
+    /// Formats the trace as `goaway get --trace` prints it and calls `line` once per event with
+    /// that event's lines joined by newlines.
     /// `reveal` shows GOAWAY debug data and cookies/authorization verbatim (default: redacted).
     public static func lines(reveal: Bool = false, _ line: @escaping @Sendable (String) -> Void) -> FrameTrace {
         FrameTracePrinter(reveal: reveal, output: line).trace
@@ -63,6 +64,7 @@ public final class FrameTracePrinter: Sendable {
     private let reveal: Bool
     private let output: @Sendable (String) -> Void
 
+    /// `output` is called once per event with its lines joined by newlines (no trailing newline).
     public init(reveal: Bool = false, output: @escaping @Sendable (String) -> Void) {
         self.state = Mutex(State(formatter: TraceFormatter(reveal: reveal)))
         self.reveal = reveal
@@ -75,7 +77,8 @@ public final class FrameTracePrinter: Sendable {
                 s.verdict.record(event)
                 return s.formatter.lines(for: event)
             }
-            for l in lines { output(l) }
+            // One call per event: lines of concurrent connections must not interleave.
+            output(lines.joined(separator: "\n"))
         }
     }
 

@@ -86,6 +86,6 @@ struct FrameTraceTests {
 
 final class LinesBox: Sendable {
     private let storage = Mutex<[String]>([])
-    func append(_ l: String) { storage.withLock { $0.append(l) } }
+    func append(_ block: String) { storage.withLock { $0 += block.split(separator: "\n").map(String.init) } }
     var lines: [String] { storage.withLock { $0 } }
 }
