@@ -29,6 +29,7 @@ struct ServerDrainInteropTests {
             }
             #expect(order == ["GOAWAY(2147483647)", "PING", "GOAWAY(1)"], "\(out)")
             #expect(out.contains(":status: 200"), "request did not complete: \(out)")
+            try await Self.waitUntilClosed(server)
             #expect(server.statistics.requestsCompletedDuringDrain == 1)
         }
     }
@@ -42,6 +43,15 @@ struct ServerDrainInteropTests {
             try await Task.sleep(for: .milliseconds(10))
         }
         try await Task.sleep(for: .milliseconds(50))
+    }
+
+    /// The peer may exit before the server has seen the connection close.
+    static func waitUntilClosed(_ server: HTTP2Server, connections: Int = 1) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while server.statistics.connectionsClosed < connections {
+            guard ContinuousClock.now < deadline else { throw PeerError("the connection never closed") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     static func value(of key: String, in line: String) -> Int? {

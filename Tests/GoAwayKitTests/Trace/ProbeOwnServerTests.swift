@@ -27,14 +27,19 @@ struct ProbeOwnServerTests {
     }
 
     @Test func pingPolicyAndNoLimits() async throws {
-        let policy = ServerConnectionPolicy(idleTimeout: nil, minimumPeerPingInterval: .seconds(10), maxPingStrikes: 2)
+        let policy = ServerConnectionPolicy(idleTimeout: nil, minimumPeerPingInterval: .seconds(10), maxPingStrikes: 1)
         let report = try await withTestServer(HTTP2Server.Configuration(connection: policy)) { _, port in
             try await GoAwayProbe.run(
                 url: "http://127.0.0.1:\(port)/",
-                configuration: .init(maxTime: .seconds(12), maxRequests: 20, probePings: true, pingInterval: .milliseconds(300)))
+                configuration: .init(maxTime: .seconds(16), maxRequests: 20, probePings: true, pingInterval: .milliseconds(300)))
         }
         print(report.textLines().joined(separator: "\n"))
-        #expect(report.requestsPerConnection == .noneUpTo(20))
+        // No limit found. How far it counted depends on how fast this machine is within the time budget.
+        if case .noneUpTo(let counted) = report.requestsPerConnection {
+            #expect(counted >= 5, "\(counted)")
+        } else {
+            Issue.record("requests per connection: \(report.requestsPerConnection)")
+        }
         guard case .enforced(_, _, let code, let debug) = report.pingPolicy else {
             Issue.record("ping policy: \(report.pingPolicy)")
             return
