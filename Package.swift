@@ -70,7 +70,10 @@ let package = Package(
         ),
         .testTarget(
             name: "InteropTests",
-            dependencies: ["GoAwayKit", "GoAwayTesting"]
+            dependencies: [
+                "GoAwayKit", "GoAwayTesting",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

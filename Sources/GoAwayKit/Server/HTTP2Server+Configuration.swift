@@ -1,5 +1,6 @@
 import GoAwayCore
 import Logging
+import CoreMetrics
 import NIOCore
 import NIOSSL
 
@@ -31,6 +32,8 @@ extension HTTP2Server {
         public var showDebugData: Bool
         /// TCP listen backlog. Default 256.
         public var backlog: Int32
+        /// Where counters go; `nil` (default) uses the process-wide `MetricsSystem.factory`.
+        public var metricsFactory: (any MetricsFactory)?
 
         public init(
             host: String = "127.0.0.1",
@@ -43,7 +46,8 @@ extension HTTP2Server {
             connection: ServerConnectionPolicy = .defaults,
             logger: Logger = Logger(label: "goaway.server", factory: { _ in SwiftLogNoOpLogHandler() }),
             showDebugData: Bool = false,
-            backlog: Int32 = 256
+            backlog: Int32 = 256,
+            metricsFactory: (any MetricsFactory)? = nil
         ) {
             self.host = host
             self.port = port
@@ -56,6 +60,7 @@ extension HTTP2Server {
             self.logger = logger
             self.showDebugData = showDebugData
             self.backlog = backlog
+            self.metricsFactory = metricsFactory
         }
 
         public static var defaults: Configuration { Configuration() }

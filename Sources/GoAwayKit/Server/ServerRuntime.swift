@@ -60,7 +60,7 @@ final class ServerRuntime: Sendable {
         self.configuration = configuration
         self.handler = handler
         (events, eventSink) = AsyncStream.makeStream(of: ServerEvent.self, bufferingPolicy: .bufferingNewest(4096))
-        metrics = ServerMetrics()
+        metrics = ServerMetrics(factory: configuration.metricsFactory ?? MetricsSystem.factory)
     }
 
     func jitter() -> Double { Double.random(in: 0..<1) }
@@ -121,18 +121,19 @@ final class ServerRuntime: Sendable {
 
     func goAwaySent(connectionID: Int, lastStreamID: Int, code: HTTP2ErrorCode, reason: ShutdownReason, debugData: String) {
         state.withLockedValue { $0.stats.goAwaysSent[reason, default: 0] += 1 }
-        Counter(label: "goaway_server_goaways_sent_total", dimensions: [("code", code.name ?? code.hex), ("reason", reason.rawValue)]).increment()
+        metrics.goAwaySent(code: code, reason: reason)
         let shown = configuration.showDebugData ? debugData : GoAwayDebugData(debugData).redacted
         emit(.goAwaySent(connectionID: connectionID, lastStreamID: lastStreamID, code: code, reason: reason, debugData: shown))
     }
 
     /// Stops taking new connections' work and drains every open connection in two phases.
     func beginShutdown() {
-        let entries = state.withLockedValue { s -> [ConnectionEntry] in
-            guard !s.shuttingDown else { return [] }
+        let entries = state.withLockedValue { s -> [ConnectionEntry]? in
+            guard !s.shuttingDown else { return nil }
             s.shuttingDown = true
             return Array(s.connections.values)
         }
+        guard let entries else { return }
         emit(.shutdownStarted)
         for entry in entries {
             let handler = entry.handler
@@ -163,9 +164,24 @@ final class ServerRuntime: Sendable {
 
 /// Metrics created once per server (swift-metrics; no-op unless a backend is bootstrapped).
 struct ServerMetrics: Sendable {
-    let connectionsAccepted = Counter(label: "goaway_server_connections_accepted_total")
-    let connectionsClosed = Counter(label: "goaway_server_connections_closed_total")
-    let requests = Counter(label: "goaway_server_requests_total")
-    let streamsRefused = Counter(label: "goaway_server_streams_refused_total")
-    let drainDuration = Metrics.Timer(label: "goaway_server_drain_duration_seconds")
+    let factory: any MetricsFactory
+    let connectionsAccepted: Counter
+    let connectionsClosed: Counter
+    let requests: Counter
+    let streamsRefused: Counter
+    let drainDuration: Metrics.Timer
+
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+        connectionsAccepted = Counter(label: "goaway_server_connections_accepted_total", factory: factory)
+        connectionsClosed = Counter(label: "goaway_server_connections_closed_total", factory: factory)
+        requests = Counter(label: "goaway_server_requests_total", factory: factory)
+        streamsRefused = Counter(label: "goaway_server_streams_refused_total", factory: factory)
+        drainDuration = Metrics.Timer(label: "goaway_server_drain_duration_seconds", factory: factory)
+    }
+
+    /// By code and reason; rare enough that looking the counter up each time costs nothing.
+    func goAwaySent(code: HTTP2ErrorCode, reason: ShutdownReason) {
+        Counter(label: "goaway_server_goaways_sent_total", dimensions: [("code", code.name ?? code.hex), ("reason", reason.rawValue)], factory: factory).increment()
+    }
 }
