@@ -25,8 +25,8 @@ extension DrillReport {
         var fleet = TextTable(["client", "phase", "GOAWAYs sent by code", "by reason", "received", "conns", "drain p50/max ms", "restart p50/max ms"])
         for r in phases {
             fleet.add([
-                r.mode.rawValue, r.phase.rawValue, Self.counts(r.goAwaysByCode), Self.counts(r.goAwaysByReason),
-                String(r.goAwaysReceived), String(r.connectionsOpened),
+                r.mode.rawValue, r.phase.rawValue, Self.counts(r.goawaysByCode), Self.counts(r.goawaysByReason),
+                String(r.goawaysReceived), String(r.connectionsOpened),
                 r.drainMs.count == 0 ? "-" : "\(Fmt.num(r.drainMs.p50, 0)) / \(Fmt.num(r.drainMs.max, 0))",
                 r.restartMs.count == 0 ? (r.hardKills > 0 ? "killed \(r.hardKills)" : "-") : "\(Fmt.num(r.restartMs.p50, 0)) / \(Fmt.num(r.restartMs.max, 0))",
             ])

@@ -31,10 +31,10 @@ public struct DrillReport: Sendable, Hashable, Codable {
         public var tally: DrillTally
         public var elapsedSeconds: Double
         /// GOAWAYs the fleet sent, by error code name (`NO_ERROR`...).
-        public var goAwaysByCode: [String: Int] = [:]
+        public var goawaysByCode: [String: Int] = [:]
         /// GOAWAYs the fleet sent, by reason (`shutdown`, `max_requests`, `max_age`...).
-        public var goAwaysByReason: [String: Int] = [:]
-        public var goAwaysReceived = 0
+        public var goawaysByReason: [String: Int] = [:]
+        public var goawaysReceived = 0
         public var connectionsOpened = 0
         /// Connection drains (first GOAWAY to close), in milliseconds.
         public var drainMs = Summary()

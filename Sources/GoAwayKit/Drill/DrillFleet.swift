@@ -128,8 +128,8 @@ final class DrillProcessedRegistry: Sendable {
 /// What the fleet's servers reported: GOAWAYs, drains, restarts, kills.
 final class DrillFleetObservations: Sendable {
     struct Values: Sendable {
-        var goAwaysByCode: [String: Int] = [:]
-        var goAwaysByReason: [String: Int] = [:]
+        var goawaysByCode: [String: Int] = [:]
+        var goawaysByReason: [String: Int] = [:]
         var drainsMs: [Double] = []
         var restartsMs: [Double] = []
         var kills = 0
@@ -140,8 +140,8 @@ final class DrillFleetObservations: Sendable {
         switch event {
         case .goAwaySent(_, _, let code, let reason, _):
             box.withLock { v in
-                v.goAwaysByCode[code.name ?? code.hex, default: 0] += 1
-                v.goAwaysByReason[reason.rawValue, default: 0] += 1
+                v.goawaysByCode[code.name ?? code.hex, default: 0] += 1
+                v.goawaysByReason[reason.rawValue, default: 0] += 1
             }
         case .connectionClosed(_, _, let drain?):
             box.withLock { $0.drainsMs.append(drain.drillSeconds * 1000) }

@@ -58,6 +58,9 @@ public struct DrillRunner: Sendable {
 
         var config = HTTP2ClientConfiguration()
         config.pool.retry.enabled = mode == .goAwayKit
+        // A warm connection to every server, so the load (and every restart, kill and rotation)
+        // spreads over the whole fleet; without it 32 streams fit on one connection to one server.
+        config.pool.minConnectionsPerEndpoint = 1
         config.requestTimeout = .seconds(10)
         config.connectTimeout = .seconds(2)
         let client: HTTP2Client
@@ -138,9 +141,9 @@ public struct DrillRunner: Sendable {
             mode: mode, phase: phase,
             tally: ledger.tally(processed: registry.snapshot, resent: stats.resentTotal, elapsed: elapsed),
             elapsedSeconds: elapsed.drillSeconds)
-        result.goAwaysByCode = seen.goAwaysByCode
-        result.goAwaysByReason = seen.goAwaysByReason
-        result.goAwaysReceived = stats.goAwaysReceived
+        result.goawaysByCode = seen.goawaysByCode
+        result.goawaysByReason = seen.goawaysByReason
+        result.goawaysReceived = stats.goAwaysReceived
         result.connectionsOpened = stats.connectionsOpened
         result.drainMs = .init(milliseconds: seen.drainsMs)
         result.restartMs = .init(milliseconds: seen.restartsMs)

@@ -19,12 +19,12 @@ struct DrillRunnerTests {
         let kit = report.phases.filter { $0.mode == .goAwayKit }
         func row(_ phase: DrillPhase) throws -> DrillReport.PhaseResult { try #require(kit.first { $0.phase == phase }) }
         #expect(try row(.rollingRestart).restartMs.count == 3)
-        #expect(try row(.rollingRestart).goAwaysByReason["shutdown", default: 0] > 0)
-        #expect(try row(.goAwayStorm).goAwaysByReason["max_requests", default: 0] > 0)
-        #expect(try row(.maxAgeRotation).goAwaysByReason["max_age", default: 0] > 0)
+        #expect(try row(.rollingRestart).goawaysByReason["shutdown", default: 0] > 0)
+        #expect(try row(.goAwayStorm).goawaysByReason["max_requests", default: 0] > 0)
+        #expect(try row(.maxAgeRotation).goawaysByReason["max_age", default: 0] > 0)
         // A hard kill sends no GOAWAY at all.
         #expect(try row(.hardKill).hardKills == 1)
-        #expect(try row(.hardKill).goAwaysByCode.isEmpty)
+        #expect(try row(.hardKill).goawaysByCode.isEmpty)
         #expect(report.total(for: .goAwayKit).lost == 0)
         #expect(report.total(for: .goAwayKit).unprocessed == 0)
         // Every failure GoAwayKit reports is a POST that was in flight on the killed server (before
