@@ -10,7 +10,7 @@ struct Goaway: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "goaway",
         abstract: "HTTP/2 GOAWAY without lost requests: a graceful server, a client that re-sends, and tools.",
-        subcommands: [ServeCommand.self, ExplainCommand.self, LoadCommand.self, GetCommand.self, ProbeCommand.self]
+        subcommands: [DrillCommand.self, ServeCommand.self, LoadCommand.self, GetCommand.self, ProbeCommand.self, ExplainCommand.self]
     )
 
     /// Bad flags are a one-line reason and exit 2 (not ArgumentParser's 64 and a usage dump);

@@ -111,6 +111,14 @@ public final class HTTP2Server: Service, Sendable {
         listenerCloser.withLockedValue { $0?() }
     }
 
+    /// Stops like a crash: closes the listener and every connection at once, without GOAWAY.
+    /// Clients see their connections reset with streams in flight. For drills and tests
+    /// (`goaway drill`'s hard kill); `run()` returns once the connections are closed.
+    public func terminateAbruptly() {
+        runtime.abortAll()
+        listenerCloser.withLockedValue { $0?() }
+    }
+
     private let listenerCloser = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
 
     private func bind(sslContext: NIOSSLContext?) async throws -> any Channel {

@@ -155,6 +155,16 @@ final class ServerRuntime: Sendable {
         }
     }
 
+    /// Closes every connection now without a GOAWAY (`HTTP2Server.terminateAbruptly()`); a later
+    /// graceful shutdown finds nothing to drain.
+    func abortAll() {
+        let channels = state.withLockedValue { s -> [any Channel] in
+            s.shuttingDown = true
+            return s.connections.values.map(\.channel)
+        }
+        for c in channels { c.close(promise: nil) }
+    }
+
     /// Closes every connection now (cancellation of `run()`).
     func closeAll() {
         let channels = state.withLockedValue { s in s.connections.values.map(\.channel) }

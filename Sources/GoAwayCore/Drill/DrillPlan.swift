@@ -1,0 +1,187 @@
+/// What `goaway drill` does to a fleet of servers while a client keeps it busy. Pure values: the
+/// schedule, the servers' connection policies and the request mix are decided here; the shell
+/// (`DrillRunner`) only carries them out.
+///
+/// One run = for each client mode (GoAwayKit, then naive), for each phase: a fresh fleet with that
+/// phase's policy, a fresh client, steady load for `phaseDuration`, the phase's steps at their times.
+///
+/// ```
+/// rolling-restart  ──┬── restart s0 ── restart s1 ── restart s2 ──┬──▶  (drain, stop, same port)
+/// goaway-storm       │   every server: GOAWAY after 100 requests per connection
+/// max-age            │   every server: connections drained at maxAge (±10% jitter)
+/// hard-kill          └── kill s0 (no GOAWAY) ──────── start s0 ───┘
+///                    0          0.25        0.5        0.75       1  × phaseDuration
+/// ```
+public struct DrillPlan: Sendable, Hashable {
+    /// Load time per client mode, split evenly over the phases. Default 20 s.
+    public var duration: Duration
+    /// Requests in flight at once. Default 32.
+    public var concurrency: Int
+    /// Servers in the fleet (loopback, ephemeral ports). Default 3.
+    public var servers: Int
+    /// Phases, in the order they run. Default: all.
+    public var phases: [DrillPhase]
+    /// Client modes, in the order they run. Default: GoAwayKit, then naive.
+    public var modes: [DrillClientMode]
+    /// `maxRequestsPerConnection` of the storm phase. Default 100.
+    public var stormMaxRequests: Int
+
+    public init(
+        duration: Duration = .seconds(20),
+        concurrency: Int = 32,
+        servers: Int = 3,
+        phases: [DrillPhase] = DrillPhase.allCases,
+        modes: [DrillClientMode] = DrillClientMode.allCases,
+        stormMaxRequests: Int = 100
+    ) {
+        self.duration = duration
+        self.concurrency = concurrency
+        self.servers = servers
+        self.phases = phases
+        self.modes = modes
+        self.stormMaxRequests = stormMaxRequests
+    }
+
+    public static var defaults: DrillPlan { DrillPlan() }
+
+    public enum Invalid: Error, Equatable, CustomStringConvertible {
+        case duration, concurrency, servers, noPhase, noMode, stormMaxRequests
+        public var description: String {
+            switch self {
+            case .duration: "duration must be at least 1 s"
+            case .concurrency: "concurrency must be 1...10000"
+            case .servers: "servers must be 2...16 (one is restarted or killed while the others serve)"
+            case .noPhase: "give at least one phase"
+            case .noMode: "give at least one client mode"
+            case .stormMaxRequests: "storm max requests must be at least 1"
+            }
+        }
+    }
+
+    public func validate() throws(Invalid) {
+        guard duration >= .seconds(1) else { throw .duration }
+        guard (1...10_000).contains(concurrency) else { throw .concurrency }
+        guard (2...16).contains(servers) else { throw .servers }
+        guard !phases.isEmpty else { throw .noPhase }
+        guard !modes.isEmpty else { throw .noMode }
+        guard stormMaxRequests >= 1 else { throw .stormMaxRequests }
+    }
+
+    /// Load time of one phase.
+    public var phaseDuration: Duration { duration / phases.count }
+
+    /// The connection policy every server of the phase's fleet runs with. Drains are bounded
+    /// tightly (1 s PING-ack wait, 5 s grace) so a restart never outlasts the phase; drill
+    /// requests take milliseconds.
+    public func connectionPolicy(for phase: DrillPhase) -> ServerConnectionPolicy {
+        var policy = ServerConnectionPolicy(pingAckTimeout: .seconds(1), drainGrace: .seconds(5))
+        switch phase {
+        case .rollingRestart, .hardKill:
+            break
+        case .goAwayStorm:
+            policy.maxRequestsPerConnection = stormMaxRequests
+        case .maxAgeRotation:
+            // About four rotations per connection per phase, never faster than every 250 ms.
+            policy.maxAge = max(.milliseconds(250), phaseDuration / 4)
+            policy.maxAgeGrace = .seconds(5)
+        }
+        return policy
+    }
+
+    /// The phase's steps, at offsets from the phase start, in order. The shell runs them one after
+    /// another: a step whose time has come waits for the previous one to finish (a restart is
+    /// drain, stop, start), so restarts never overlap and the fleet is never all down.
+    public func steps(for phase: DrillPhase) -> [DrillStep] {
+        let d = phaseDuration
+        switch phase {
+        case .rollingRestart:
+            // Evenly spaced: server i at (i+1)/(n+1) of the phase.
+            return (0..<servers).map { i in
+                DrillStep(at: d * (i + 1) / (servers + 1), action: .restart(server: i))
+            }
+        case .hardKill:
+            return [
+                DrillStep(at: d * 2 / 5, action: .kill(server: 0)),
+                DrillStep(at: d * 7 / 10, action: .start(server: 0)),
+            ]
+        case .goAwayStorm, .maxAgeRotation:
+            return []
+        }
+    }
+}
+
+/// One thing that happens to the fleet.
+public struct DrillStep: Sendable, Hashable {
+    public enum Action: Sendable, Hashable {
+        /// Graceful: drain every connection (two GOAWAYs), stop, start a new server on the same port.
+        case restart(server: Int)
+        /// Close the listener and every connection at once, without GOAWAY (a crash).
+        case kill(server: Int)
+        /// Start a stopped server again on its port.
+        case start(server: Int)
+    }
+    public var at: Duration
+    public var action: Action
+    public init(at: Duration, action: Action) {
+        self.at = at
+        self.action = action
+    }
+}
+
+/// The ways a drill makes servers send GOAWAY (or, for `hardKill`, not).
+public enum DrillPhase: String, Sendable, Hashable, CaseIterable, Codable {
+    case rollingRestart = "rolling-restart"
+    case goAwayStorm = "goaway-storm"
+    case maxAgeRotation = "max-age"
+    case hardKill = "hard-kill"
+
+    /// Accepts the raw value and short forms (`restart`, `storm`, `kill`).
+    public init?(flag: String) {
+        switch flag.lowercased() {
+        case "rolling-restart", "restart", "restarts": self = .rollingRestart
+        case "goaway-storm", "storm": self = .goAwayStorm
+        case "max-age", "maxage", "rotation": self = .maxAgeRotation
+        case "hard-kill", "kill": self = .hardKill
+        default: return nil
+        }
+    }
+}
+
+/// The client under test.
+public enum DrillClientMode: String, Sendable, Hashable, CaseIterable, Codable {
+    /// `HTTP2Client` as shipped: re-sends what a GOAWAY or REFUSED_STREAM proved unprocessed,
+    /// and idempotent requests once after a connection loss.
+    case goAwayKit = "goawaykit"
+    /// The same client with re-sending off: every GOAWAY casualty surfaces, as in most stacks.
+    case naive
+
+    /// Whether the drill holds this mode to "lose nothing".
+    public var mustNotLose: Bool { self == .goAwayKit }
+}
+
+/// The request mix: a fixed cycle of 20, so every phase sees the same proportions. Slow routes
+/// keep requests in flight when a server drains or dies; POSTs carry bodies so the non-idempotent
+/// path (re-sent only when provably unprocessed) is exercised.
+public struct DrillRequestKind: Sendable, Hashable {
+    public var method: String
+    public var path: String
+    /// Request body bytes (0: none).
+    public var bodySize: Int
+    public var idempotent: Bool { isIdempotentMethod(method) }
+
+    public init(method: String, path: String, bodySize: Int) {
+        self.method = method
+        self.path = path
+        self.bodySize = bodySize
+    }
+
+    /// 7 × GET /, 3 × GET /delay/10, 7 × POST /echo (1 KiB), 3 × POST /delay/10 (256 B).
+    public static func forRequest(_ index: Int) -> DrillRequestKind {
+        switch index % 20 {
+        case 0, 3, 6, 9, 12, 15, 18: DrillRequestKind(method: "GET", path: "/", bodySize: 0)
+        case 1, 8, 14: DrillRequestKind(method: "GET", path: "/delay/10", bodySize: 0)
+        case 4, 11, 17: DrillRequestKind(method: "POST", path: "/delay/10", bodySize: 256)
+        default: DrillRequestKind(method: "POST", path: "/echo", bodySize: 1024)
+        }
+    }
+}

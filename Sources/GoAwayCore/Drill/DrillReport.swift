@@ -1,0 +1,126 @@
+/// The outcome of `goaway drill`: a row per (mode, phase), totals per mode, the verdict.
+/// Encoded as-is by `--json` (schema 1; keys in snake_case).
+public struct DrillReport: Sendable, Hashable, Codable {
+    public var schema = 1
+    public var settings: Settings
+    public var phases: [PhaseResult] = []
+    /// Set by `conclude()` once every phase has run.
+    public var verdict: DrillVerdict?
+
+    public struct Settings: Sendable, Hashable, Codable {
+        public var durationSeconds: Double
+        public var concurrency: Int
+        public var servers: Int
+        public var phases: [DrillPhase]
+        public var modes: [DrillClientMode]
+        public var stormMaxRequests: Int
+        public init(_ plan: DrillPlan) {
+            durationSeconds = plan.duration.drillSeconds
+            concurrency = plan.concurrency
+            servers = plan.servers
+            phases = plan.phases
+            modes = plan.modes
+            stormMaxRequests = plan.stormMaxRequests
+        }
+    }
+
+    /// One phase run with one client mode.
+    public struct PhaseResult: Sendable, Hashable, Codable {
+        public var mode: DrillClientMode
+        public var phase: DrillPhase
+        public var tally: DrillTally
+        public var elapsedSeconds: Double
+        /// GOAWAYs the fleet sent, by error code name (`NO_ERROR`...).
+        public var goawaysByCode: [String: Int] = [:]
+        /// GOAWAYs the fleet sent, by reason (`shutdown`, `max_requests`, `max_age`...).
+        public var goawaysByReason: [String: Int] = [:]
+        public var goawaysReceived = 0
+        public var connectionsOpened = 0
+        /// Connection drains (first GOAWAY to close), in milliseconds.
+        public var drainMs = Summary()
+        /// Restarts: drain begun to new server listening, in milliseconds.
+        public var restartMs = Summary()
+        public var hardKills = 0
+
+        public init(mode: DrillClientMode, phase: DrillPhase, tally: DrillTally, elapsedSeconds: Double) {
+            self.mode = mode
+            self.phase = phase
+            self.tally = tally
+            self.elapsedSeconds = elapsedSeconds
+        }
+    }
+
+    public struct Summary: Sendable, Hashable, Codable {
+        public var count = 0
+        public var p50 = 0.0
+        public var max = 0.0
+        public init() {}
+        public init(milliseconds values: [Double]) {
+            let sorted = values.sorted()
+            count = sorted.count
+            p50 = sorted.isEmpty ? 0 : sorted[(sorted.count - 1) / 2]
+            max = sorted.last ?? 0
+        }
+    }
+
+    public init(settings: Settings) {
+        self.settings = settings
+    }
+
+    /// All phases of one mode added up; the rate is requests over the summed load time.
+    public func total(for mode: DrillClientMode) -> DrillTally {
+        let rows = phases.filter { $0.mode == mode }
+        var t = rows.reduce(DrillTally()) { $0 + $1.tally }
+        let seconds = rows.reduce(0) { $0 + $1.elapsedSeconds }
+        t.rps = seconds > 0 ? Double(t.requests) / seconds : 0
+        return t
+    }
+
+    /// Decides the verdict from the rows.
+    public mutating func conclude() {
+        verdict = DrillVerdict(self)
+    }
+}
+
+/// Pass or fail, and why. The drill fails (exit 1) when a client held to "lose nothing"
+/// (`DrillClientMode.mustNotLose`) lost a request — silently, by failing one that was provably
+/// unprocessed or idempotent, by processing a POST twice, or by a false "not processed" — or when
+/// the accounting does not add up. The naive mode's losses are the comparison, not a failure.
+public struct DrillVerdict: Sendable, Hashable, Codable {
+    public var passed: Bool
+    public var reasons: [String]
+
+    public init(_ report: DrillReport) {
+        var reasons: [String] = []
+        for row in report.phases {
+            let where_ = "\(row.mode.rawValue) \(row.phase.rawValue)"
+            if !row.tally.addsUp {
+                reasons.append("\(where_): accounting does not add up (\(row.tally.requests) requests, \(row.tally.ok) ok, \(row.tally.failed) failed, \(row.tally.silent) silent)")
+            }
+            guard row.mode.mustNotLose else { continue }
+            for fate in DrillFate.allCases where fate.isLost {
+                let n = row.tally.fates[fate.rawValue] ?? 0
+                if n > 0 { reasons.append("\(where_): \(n) \(fate.rawValue.replacingUnderscores)") }
+            }
+        }
+        if report.phases.allSatisfy({ $0.tally.requests == 0 }) {
+            reasons.append("no request was issued")
+        }
+        self.passed = reasons.isEmpty
+        self.reasons = reasons
+    }
+
+    /// 0 when passed, 1 otherwise.
+    public var exitCode: Int32 { passed ? 0 : 1 }
+}
+
+extension String {
+    fileprivate var replacingUnderscores: String { String(map { $0 == "_" ? " " : $0 }) }
+}
+
+extension Duration {
+    /// Seconds as a `Double`.
+    public var drillSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import GoAwayTesting
+import Testing
+
+/// `goaway drill` as a user runs it: exit codes, one-line errors, the JSON document.
+@Suite("goaway drill (CLI)", .serialized)
+struct DrillCommandTests {
+    static var binary: String {
+        get throws {
+            guard let path = Peers.goawayBinary else { throw PeerError("goaway binary not built (swift build --build-tests)") }
+            return path
+        }
+    }
+
+    @Test(arguments: [
+        ["drill", "--phases", "reboot"],
+        ["drill", "--duration", "0.5"],
+        ["drill", "--mode", "sometimes"],
+        ["drill", "--servers", "1"],
+        ["drill", "-c", "0"],
+    ])
+    func badFlagIsOneLineAndExitTwo(_ args: [String]) async throws {
+        let drill = try PeerProcess(try Self.binary, args)
+        #expect(try await drill.wait(timeout: .seconds(20)) == 2)
+        #expect(drill.stderr.split(separator: "\n").count == 1, "\(drill.stderr)")
+        #expect(drill.stderr.hasPrefix("goaway: "))
+    }
+
+    @Test func shortJSONRunExitsZero() async throws {
+        let drill = try PeerProcess(try Self.binary, ["drill", "--duration", "1", "--phases", "storm,kill", "--mode", "goawaykit", "--json"])
+        #expect(try await drill.wait(timeout: .seconds(60)) == 0, "\(drill.stdout)\n\(drill.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(drill.stdout.utf8)) as? [String: Any]
+        let verdict = json?["verdict"] as? [String: Any]
+        #expect(verdict?["passed"] as? Bool == true)
+        #expect((json?["phases"] as? [Any])?.count == 2)
+    }
+}
