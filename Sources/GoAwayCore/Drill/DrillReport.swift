@@ -41,6 +41,9 @@ public struct DrillReport: Sendable, Hashable, Codable {
         /// Restarts: drain begun to new server listening, in milliseconds.
         public var restartMs = Summary()
         public var hardKills = 0
+        /// Parts of the phase that never finished (a restart, the client's shutdown...): a hang
+        /// in the stack under test. Any entry fails the drill.
+        public var stuck: [String] = []
 
         public init(mode: DrillClientMode, phase: DrillPhase, tally: DrillTally, elapsedSeconds: Double) {
             self.mode = mode
@@ -97,6 +100,7 @@ public struct DrillVerdict: Sendable, Hashable, Codable {
             if !row.tally.addsUp {
                 reasons.append("\(where_): accounting does not add up (\(row.tally.requests) requests, \(row.tally.ok) ok, \(row.tally.failed) failed, \(row.tally.silent) silent)")
             }
+            for what in row.stuck { reasons.append("\(where_): \(what)") }
             guard row.mode.mustNotLose else { continue }
             for fate in DrillFate.allCases where fate.isLost {
                 let n = row.tally.fates[fate.rawValue] ?? 0

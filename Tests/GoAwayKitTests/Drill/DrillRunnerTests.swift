@@ -3,11 +3,13 @@ import GoAwayTesting
 import HTTPTypes
 import Testing
 
-@Suite("goaway drill", .serialized)
+@Suite("goaway drill", .serialized, .timeLimit(.minutes(3)))
 struct DrillRunnerTests {
     /// The CI drill: every phase, both client modes, ~3 s of load per mode.
     @Test func shortDrillLosesNothingWithGoAwayKit() async throws {
-        let plan = DrillPlan(duration: .seconds(3), concurrency: 16)
+        // A debug build on a busy CI box serves a few hundred requests per phase: a storm of 20 per
+        // connection still sends many GOAWAYs.
+        let plan = DrillPlan(duration: .seconds(3), concurrency: 16, stormMaxRequests: 20)
         let report = try await DrillRunner(plan: plan).run()
         let verdict = try #require(report.verdict)
         #expect(verdict.passed, "\(verdict.reasons)\n\(report.renderText())")
