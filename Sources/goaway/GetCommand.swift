@@ -15,12 +15,19 @@ struct GetCommand: AsyncParsableCommand {
     @Flag(help: "Skip TLS certificate verification (tests only).") var insecure = false
     @Option(help: "PEM file with extra trust roots.") var cacert: [String] = []
     @Option(help: "Timeout in seconds.") var timeout: Double = 30
+    @Flag(help: "Print every frame both ways to stderr, then a verdict on any GOAWAY.") var trace = false
+    @Flag(help: "Show GOAWAY debug data (and cookie/authorization values in the trace) unredacted.") var showDebugData = false
 
     func run() async throws {
         var config = HTTP2ClientConfiguration()
         config.tls.insecure = insecure
         config.tls.trustRootFiles = cacert
         config.requestTimeout = .milliseconds(Int64(timeout * 1000))
+        config.revealDebugData = showDebugData
+        let printer = trace ? FrameTracePrinter(reveal: showDebugData) { line in
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        } : nil
+        config.frameTrace = printer?.trace
         let client = try HTTP2Client(endpoints: [url], configuration: config)
         let m = (method ?? (d == nil ? "GET" : "POST")).uppercased()
         guard let httpMethod = HTTPRequest.Method(m) else { throw ValidationError("bad method \(m)") }
@@ -39,10 +46,17 @@ struct GetCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data(chunk.readableBytesView))
             }
             await client.shutdown()
+            printVerdict(printer)
         } catch {
             await client.shutdown()
+            printVerdict(printer)
             FileHandle.standardError.write(Data("goaway get: \(error)\n".utf8))
             throw ExitCode(1)
         }
+    }
+
+    private func printVerdict(_ printer: FrameTracePrinter?) {
+        guard let printer else { return }
+        for line in printer.verdictLines { FileHandle.standardError.write(Data((line + "\n").utf8)) }
     }
 }

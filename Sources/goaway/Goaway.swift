@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,7 +10,7 @@ struct Goaway: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "goaway",
         abstract: "HTTP/2 GOAWAY without lost requests: a graceful server, a client that re-sends, and tools.",
-        subcommands: [DrillCommand.self, ServeCommand.self, ExplainCommand.self, LoadCommand.self, GetCommand.self]
+        subcommands: [DrillCommand.self, ServeCommand.self, LoadCommand.self, GetCommand.self, ProbeCommand.self, ExplainCommand.self]
     )
 
     /// Bad flags are a one-line reason and exit 2 (not ArgumentParser's 64 and a usage dump);
@@ -68,4 +69,19 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
     }
 
     static var defaultCompletionKind: CompletionKind { .default }
+}
+
+enum CPU {
+    /// CPUs in this process's affinity mask (what `taskset` allows), at least 1.
+    /// Read from /proc (`Cpus_allowed`): Glibc's sched_getaffinity is not visible to Swift.
+    static var available: Int {
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") })
+        {
+            let mask = line.dropFirst("Cpus_allowed:".count).filter { $0.isHexDigit }
+            let count = mask.reduce(0) { $0 + (Int(String($1), radix: 16) ?? 0).nonzeroBitCount }
+            if count > 0 { return count }
+        }
+        return max(1, System.coreCount)
+    }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GoAwayKit
 import Logging
+import NIOPosix
 import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc
@@ -39,12 +40,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Keepalive PING after this long without reads.") var keepaliveInterval = DurationArgument(argument: "off")!
     @Option(help: "Close when a keepalive PING is not acked within this.") var keepaliveTimeout = DurationArgument(argument: "20s")!
 
+    @Option(help: "Event loop threads (default: the CPUs this process may run on, so `taskset -c 0` means one).")
+    var threads: Int?
+
     @Flag(help: "Log lifecycle events (connections, GOAWAYs, drains) to stderr.") var verbose = false
     @Flag(help: "Show GOAWAY debug data verbatim in logs (redacted by default).") var showDebugData = false
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if maxRequests < 0 { throw ValidationError("--max-requests must be 0 or more") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func makeConfiguration() -> HTTP2Server.Configuration {
@@ -77,7 +82,8 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = makeConfiguration()
         do { try configuration.validate() } catch { CLI.fail("serve: \(error)") }
         let demo = DemoHandler(root: root)
-        let server = HTTP2Server(configuration: configuration, handler: demo.handle)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads ?? CPU.available)
+        let server = HTTP2Server(configuration: configuration, eventLoopGroup: group, handler: demo.handle)
         let scheme = tlsCert == nil ? "http" : "https"
         let host = self.host.contains(":") ? "[\(self.host)]" : self.host
 
@@ -93,7 +99,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             return shutdownAt
         }
-        let group = ServiceGroup(
+        let serviceGroup = ServiceGroup(
             configuration: .init(
                 services: [.init(service: server)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
@@ -101,7 +107,7 @@ struct ServeCommand: AsyncParsableCommand {
             )
         )
         do {
-            try await group.run()
+            try await serviceGroup.run()
         } catch let error as HTTP2ServerError {
             CLI.fail("serve: \(error.message)")
         } catch {

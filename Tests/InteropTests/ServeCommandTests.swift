@@ -27,11 +27,12 @@ struct ServeCommandTests {
         let port = try #require(Self.port(from: first))
 
         // A slow request in flight when SIGTERM arrives completes.
-        let curl = try PeerProcess("curl", ["-sS", "--http2-prior-knowledge", "http://127.0.0.1:\(port)/delay/800"])
-        try await Task.sleep(for: .milliseconds(300))
+        let curl = try PeerProcess("curl", ["-sS", "--http2-prior-knowledge", "http://127.0.0.1:\(port)/delay/1500"])
+        // Long enough for the request to reach the server even on a loaded machine.
+        try await Task.sleep(for: .milliseconds(700))
         serve.signal(SIGTERM)
         #expect(try await curl.wait(timeout: .seconds(20)) == 0, "\(curl.stderr)")
-        #expect(curl.stdout == "delayed 800 ms\n")
+        #expect(curl.stdout == "delayed 1500 ms\n")
         #expect(try await serve.wait(timeout: .seconds(20)) == 0, "\(serve.stderr)")
         let summary = serve.stdout.split(separator: "\n").last.map(String.init) ?? ""
         #expect(summary.hasPrefix("drained 1 connection, 1 in-flight request completed, 0 streams refused, in "), "\(summary)")

@@ -11,7 +11,7 @@ struct ServerDrainInteropTests {
     func nghttpSeesTwoPhaseDrain() async throws {
         try await withTestServer { server, port in
             let nghttp = try PeerProcess("nghttp", ["-v", "--no-dep", "http://127.0.0.1:\(port)/delay/1500"])
-            try await Task.sleep(for: .milliseconds(400))
+            try await Self.waitUntilAccepted(server)
             server.shutdownGracefully()
             try await nghttp.wait(timeout: .seconds(20))
             let out = nghttp.stdout
@@ -29,7 +29,28 @@ struct ServerDrainInteropTests {
             }
             #expect(order == ["GOAWAY(2147483647)", "PING", "GOAWAY(1)"], "\(out)")
             #expect(out.contains(":status: 200"), "request did not complete: \(out)")
+            try await Self.waitUntilClosed(server)
             #expect(server.statistics.requestsCompletedDuringDrain == 1)
+        }
+    }
+
+    /// A connection still in the kernel's accept queue when the listener closes is reset by the
+    /// kernel, not drained: tests that mean "in flight" wait until the server has the request.
+    static func waitUntilAccepted(_ server: HTTP2Server, requests: Int = 1) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while server.statistics.requests < requests {
+            guard ContinuousClock.now < deadline else { throw PeerError("the server never received the request") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+
+    /// The peer may exit before the server has seen the connection close.
+    static func waitUntilClosed(_ server: HTTP2Server, connections: Int = 1) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while server.statistics.connectionsClosed < connections {
+            guard ContinuousClock.now < deadline else { throw PeerError("the connection never closed") }
+            try await Task.sleep(for: .milliseconds(10))
         }
     }
 
@@ -87,7 +108,7 @@ struct ServerDrainInteropTests {
         try await withTestServer(config) { server, port in
             let client = try PeerProcess(Peers.python!, [Peers.script("h2_drain_client.py"), "--port", "\(port)", "--mode", "never-ack", "--path", "/delay/10000"])
             _ = try await client.waitForLine(containing: "request_sent", timeout: .seconds(10))
-            try await Task.sleep(for: .milliseconds(200))
+            try await Self.waitUntilAccepted(server)
             let shutdownAt = ContinuousClock.now
             server.shutdownGracefully()
             try await client.wait(timeout: .seconds(15))
@@ -114,7 +135,7 @@ struct ServerDrainInteropTests {
         try await withTestServer(config) { server, port in
             let client = try PeerProcess(Peers.python!, [Peers.script("h2_drain_client.py"), "--port", "\(port)", "--mode", "after-goaway", "--path", "/delay/1000"])
             _ = try await client.waitForLine(containing: "request_sent", timeout: .seconds(10))
-            try await Task.sleep(for: .milliseconds(200))
+            try await Self.waitUntilAccepted(server)
             server.shutdownGracefully()
             try await client.wait(timeout: .seconds(15))
             let events = Self.events(client.stdout)

@@ -15,6 +15,7 @@ struct ServerMetricsTests {
             let h2load = try PeerProcess("h2load", ["-n", "100", "-c", "10", "-m", "1", "http://127.0.0.1:\(port)/"])
             try await h2load.wait(timeout: .seconds(60))
             #expect(h2load.stdout.contains("100 succeeded, 0 failed"), "\(h2load.stdout)")
+            try await ServerDrainInteropTests.waitUntilClosed(server, connections: 10)
             // Each connection answers exactly 10 requests, then drains: 10 connections, each with its
             // notice; the final GOAWAY only where h2load had not already closed on the notice.
             #expect(metrics.counterTotal(label: "goaway_server_requests_total") == 100)

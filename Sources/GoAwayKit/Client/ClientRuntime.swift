@@ -357,6 +357,10 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                         if let ssl {
                             try sync.addHandler(NIOSSLClientHandler(context: ssl, serverHostname: endpoint.isLiteral ? nil : endpoint.host))
                         }
+                        if let trace = self.configuration.frameTrace {
+                            // Below NIOHTTP2Handler, above TLS: sees the plaintext frames both ways. Numbered from 1 for people.
+                            try sync.addHandler(FrameTraceHandler(connection: id.rawValue + 1, trace: trace, role: .client))
+                        }
                         try sync.addHandler(NIOHTTP2Handler(
                             mode: .client,
                             initialSettings: ClientConnectionHandler.initialSettings(window: window)))

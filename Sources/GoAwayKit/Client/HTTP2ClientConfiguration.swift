@@ -17,6 +17,9 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
     public var revealDebugData: Bool
     /// Our SETTINGS_INITIAL_WINDOW_SIZE and connection window target. Default 1 MiB.
     public var receiveWindow: Int
+    /// Every frame of every connection, both ways, with wire length and flags (`FrameTrace`).
+    /// Default `nil`: no tracing.
+    public var frameTrace: FrameTrace?
 
     public struct TLS: Sendable, Hashable {
         /// PEM files with extra trust roots (in addition to the system's when `useSystemRoots`).
@@ -40,7 +43,8 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
         keepaliveTimeout: Duration = .seconds(20),
         tls: TLS = .defaults,
         revealDebugData: Bool = false,
-        receiveWindow: Int = 1 << 20
+        receiveWindow: Int = 1 << 20,
+        frameTrace: FrameTrace? = nil
     ) {
         self.pool = pool
         self.connectTimeout = connectTimeout
@@ -50,6 +54,7 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
         self.tls = tls
         self.revealDebugData = revealDebugData
         self.receiveWindow = receiveWindow
+        self.frameTrace = frameTrace
     }
 
     public static var defaults: HTTP2ClientConfiguration { HTTP2ClientConfiguration() }

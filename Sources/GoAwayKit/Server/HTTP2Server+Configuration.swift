@@ -34,6 +34,8 @@ extension HTTP2Server {
         public var backlog: Int32
         /// Where counters go; `nil` (default) uses the process-wide `MetricsSystem.factory`.
         public var metricsFactory: (any MetricsFactory)?
+        /// Every frame of every connection, both ways (`FrameTrace`). Default `nil`: no tracing.
+        public var frameTrace: FrameTrace?
 
         public init(
             host: String = "127.0.0.1",
@@ -47,7 +49,8 @@ extension HTTP2Server {
             logger: Logger = Logger(label: "goaway.server", factory: { _ in SwiftLogNoOpLogHandler() }),
             showDebugData: Bool = false,
             backlog: Int32 = 256,
-            metricsFactory: (any MetricsFactory)? = nil
+            metricsFactory: (any MetricsFactory)? = nil,
+            frameTrace: FrameTrace? = nil
         ) {
             self.host = host
             self.port = port
@@ -61,6 +64,7 @@ extension HTTP2Server {
             self.showDebugData = showDebugData
             self.backlog = backlog
             self.metricsFactory = metricsFactory
+            self.frameTrace = frameTrace
         }
 
         public static var defaults: Configuration { Configuration() }

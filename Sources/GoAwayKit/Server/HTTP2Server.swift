@@ -131,13 +131,14 @@ public final class HTTP2Server: Service, Sendable {
             HTTP2Setting(parameter: .maxHeaderListSize, value: configuration.maxHeaderListSize),
             HTTP2Setting(parameter: .enablePush, value: 0),
         ]
+        let frameTrace = configuration.frameTrace
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: configuration.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try Self.configureConnection(channel: channel, runtime: runtime, settings: settings, sslContext: sslContext)
+                    try Self.configureConnection(channel: channel, runtime: runtime, settings: settings, sslContext: sslContext, frameTrace: frameTrace)
                 }
             }
         do {
@@ -161,7 +162,7 @@ public final class HTTP2Server: Service, Sendable {
         return "\(error)"
     }
 
-    private static func configureConnection(channel: any Channel, runtime: ServerRuntime, settings: HTTP2Settings, sslContext: NIOSSLContext?) throws {
+    private static func configureConnection(channel: any Channel, runtime: ServerRuntime, settings: HTTP2Settings, sslContext: NIOSSLContext?, frameTrace: FrameTrace?) throws {
         let sync = channel.pipeline.syncOperations
         if let sslContext {
             try sync.addHandler(NIOSSLServerHandler(context: sslContext))
@@ -169,9 +170,13 @@ public final class HTTP2Server: Service, Sendable {
         var connection = NIOHTTP2Handler.ConnectionConfiguration()
         connection.initialSettings = settings
         let goAwayWriter = RawGoAwayWriter()
+        let id = runtime.nextConnectionID()
+        if let frameTrace {
+            // Below the raw GOAWAY writer, so the trace shows both GOAWAYs of a drain.
+            try sync.addHandler(FrameTraceHandler(connection: id, trace: frameTrace, role: .server))
+        }
         try sync.addHandler(goAwayWriter)
         try sync.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
-        let id = runtime.nextConnectionID()
         let handler = ServerConnectionHandler(runtime: runtime, connectionID: id, now: channel.eventLoop.now, goAwayWriter: goAwayWriter)
         try sync.addHandler(handler)
         let accepting = runtime.register(

@@ -90,6 +90,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             context.flush()
         }
         run(core.started(now: now, jitter: runtime.jitter()))
+        if let reason = pendingShutdown {
+            pendingShutdown = nil
+            run(core.shutdownRequested(reason, now: now))
+        }
         logger.debug("connection started", metadata: ["goaway.remote": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
     }
 
@@ -325,9 +329,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     /// Starts the two-phase drain (no-op when already draining).
     func shutdown(reason: ShutdownReason) {
-        guard context != nil else { return }
+        guard context != nil, started else {
+            // Accepted while the server began shutting down, not yet active: drain once it is.
+            pendingShutdown = reason
+            return
+        }
         run(core.shutdownRequested(reason, now: now))
     }
+
+    private var pendingShutdown: ShutdownReason?
 
     private func run(_ actions: [ServerConnectionStateMachine.Action]) {
         guard !actions.isEmpty, let context else { return }
@@ -457,10 +467,16 @@ struct StreamResponder: Sendable {
     let streamID: HTTP2StreamID
 
     /// On the loop when we are already there (the common, non-suspending case), else hop.
-    private func onLoop<T: Sendable>(_ body: @escaping @Sendable (ServerConnectionHandler) -> T) async -> T {
+    /// `orElse` answers when the loop is gone (its group shut down under a running handler):
+    /// the connection is closed by then, so nothing can be written anyway.
+    private func onLoop<T: Sendable>(orElse fallback: T, _ body: @escaping @Sendable (ServerConnectionHandler) -> T) async -> T {
         if eventLoop.inEventLoop { return body(loopBound.value) }
         let loopBound = self.loopBound
-        return try! await eventLoop.submit { body(loopBound.value) }.get()
+        return (try? await eventLoop.submit { body(loopBound.value) }.get()) ?? fallback
+    }
+
+    private func onLoop(_ body: @escaping @Sendable (ServerConnectionHandler) -> Void) async {
+        await onLoop(orElse: (), body)
     }
 
     func respond(handler: HTTP2Server.Handler, request: HTTPRequest, body: RequestBody, context: RequestContext) async {
@@ -470,14 +486,14 @@ struct StreamResponder: Sendable {
             let response = try await handler(request, body, context)
             switch response.body {
             case .empty where response.trailers == nil:
-                _ = await onLoop { $0.writeHead(response.head, streamID: streamID, contentLength: 0, endStream: true) }
+                _ = await onLoop(orElse: false) { $0.writeHead(response.head, streamID: streamID, contentLength: 0, endStream: true) }
             case .buffer(let buffer) where response.trailers == nil:
-                _ = await onLoop {
+                await onLoop {
                     guard $0.writeHead(response.head, streamID: streamID, contentLength: buffer.readableBytes, endStream: false) else { return }
                     $0.writeData(buffer, streamID: streamID, endStream: true, promise: nil)
                 }
             case .empty, .buffer, .stream:
-                guard await onLoop({ $0.writeHead(response.head, streamID: streamID, contentLength: nil, endStream: false) }) else { return }
+                guard await onLoop(orElse: false, { $0.writeHead(response.head, streamID: streamID, contentLength: nil, endStream: false) }) else { return }
                 headSent.withLockedValue { $0 = true }
                 switch response.body {
                 case .buffer(let buffer): try await write(buffer)

@@ -211,8 +211,9 @@ struct ClientEventsAndEndpointsTests {
             .draining(connection: 0),
         ])
         #expect(events.contains(.connectionClosed(connection: 0)))
-        // Make before break: the third request was in flight, so a replacement opened.
-        #expect(events.contains(.connectionOpened(connection: 1, endpoint: endpoint)))
+        // Make before break: the third request was in flight, so a replacement was started at once
+        // (on a loaded machine it may still be connecting when the client shuts down).
+        #expect(events.contains(.connectionOpened(connection: 1, endpoint: endpoint)) || events.contains(.connectionClosed(connection: 1)))
         #expect(!events.contains { if case .requestResent = $0 { true } else { false } })
     }
 
