@@ -207,7 +207,9 @@ extension DrillFailure {
             self.init(code: "other", provablyUnprocessed: false)
             return
         }
-        self.init(code: e.code.description, provablyUnprocessed: e.code == .notProcessed || e.code == .connectionFailed)
+        self.init(
+            code: e.code.description, provablyUnprocessed: e.code == .notProcessed || e.code == .connectionFailed,
+            afterResponseBegan: e.code == .responseIncomplete || e.code == .streamReset)
     }
 }
 
