@@ -16,12 +16,16 @@
 /// | failed: provably unprocessed        | 0               | any        | failedUnprocessed  |
 /// | failed: provably unprocessed        | ≥ 1             | any        | falseClaim         |
 /// | failed: may have been processed     | ≥ 2             | no         | duplicated         |
+/// | failed after the response began     | otherwise       | any        | failedReported     |
 /// | failed: may have been processed     | otherwise       | yes        | failedIdempotent   |
 /// | failed: may have been processed     | otherwise       | no         | failedReported     |
+///
+/// A failure after the response began (`responseIncomplete`, `streamReset`) is reported, not lost:
+/// the caller already holds the response, so no client can re-send it transparently.
 public enum DrillFate: String, Sendable, Hashable, CaseIterable, Codable {
     case ok
     /// Failed with an error saying the server may have acted on it, and the method is not
-    /// idempotent: only the application can decide. Reported, not lost.
+    /// idempotent (or the response had begun): only the application can decide. Reported, not lost.
     case failedReported = "failed_reported"
     /// Failed although the method is idempotent, so re-sending it was safe (RFC 9110 §9.2.2).
     case failedIdempotent = "failed_idempotent"
@@ -63,8 +67,9 @@ public enum DrillFate: String, Sendable, Hashable, CaseIterable, Codable {
             return .ok
         case .failed(let failure) where failure.provablyUnprocessed:
             return timesProcessed == 0 ? .failedUnprocessed : .falseClaim
-        case .failed:
+        case .failed(let failure):
             if !idempotent && timesProcessed > 1 { return .duplicated }
+            if failure.afterResponseBegan { return .failedReported }
             return idempotent ? .failedIdempotent : .failedReported
         }
     }
@@ -85,9 +90,12 @@ public struct DrillFailure: Sendable, Hashable {
     public var code: String
     /// The client said the request never reached a server's application.
     public var provablyUnprocessed: Bool
-    public init(code: String, provablyUnprocessed: Bool) {
+    /// The response head had reached the caller when the request failed.
+    public var afterResponseBegan: Bool
+    public init(code: String, provablyUnprocessed: Bool, afterResponseBegan: Bool = false) {
         self.code = code
         self.provablyUnprocessed = provablyUnprocessed
+        self.afterResponseBegan = afterResponseBegan
     }
 }
 

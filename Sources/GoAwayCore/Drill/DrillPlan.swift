@@ -135,6 +135,9 @@ public enum DrillPhase: String, Sendable, Hashable, CaseIterable, Codable {
     case maxAgeRotation = "max-age"
     case hardKill = "hard-kill"
 
+    /// Every disruption in the phase is announced by GOAWAY (all but the hard kill).
+    public var onlyGoAway: Bool { self != .hardKill }
+
     /// Accepts the raw value and short forms (`restart`, `storm`, `kill`).
     public init?(flag: String) {
         switch flag.lowercased() {

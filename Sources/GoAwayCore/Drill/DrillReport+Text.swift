@@ -40,6 +40,7 @@ extension DrillReport {
         if let verdict {
             out.append(verdictLine(verdict))
             for reason in verdict.reasons { out.append("  - \(reason)") }
+            for warning in verdict.warnings { out.append("warning: \(warning)") }
         }
         return out.joined(separator: "\n")
     }

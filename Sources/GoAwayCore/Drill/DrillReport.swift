@@ -41,6 +41,9 @@ public struct DrillReport: Sendable, Hashable, Codable {
         /// Restarts: drain begun to new server listening, in milliseconds.
         public var restartMs = Summary()
         public var hardKills = 0
+        /// Parts of the phase that never finished (a restart, the client's shutdown...): a hang
+        /// in the stack under test. Any entry fails the drill.
+        public var stuck: [String] = []
 
         public init(mode: DrillClientMode, phase: DrillPhase, tally: DrillTally, elapsedSeconds: Double) {
             self.mode = mode
@@ -86,18 +89,29 @@ public struct DrillReport: Sendable, Hashable, Codable {
 /// (`DrillClientMode.mustNotLose`) lost a request — silently, by failing one that was provably
 /// unprocessed or idempotent, by processing a POST twice, or by a false "not processed" — or when
 /// the accounting does not add up. The naive mode's losses are the comparison, not a failure.
+///
+/// Warnings do not fail the drill: a request that failed in a phase whose only disruption is
+/// GOAWAY (restart, storm, max age) was reported with a typed error, yet a GOAWAY should cost
+/// nothing at all — worth a bug report.
 public struct DrillVerdict: Sendable, Hashable, Codable {
     public var passed: Bool
     public var reasons: [String]
+    public var warnings: [String] = []
 
     public init(_ report: DrillReport) {
         var reasons: [String] = []
+        var warnings: [String] = []
         for row in report.phases {
             let where_ = "\(row.mode.rawValue) \(row.phase.rawValue)"
             if !row.tally.addsUp {
                 reasons.append("\(where_): accounting does not add up (\(row.tally.requests) requests, \(row.tally.ok) ok, \(row.tally.failed) failed, \(row.tally.silent) silent)")
             }
+            for what in row.stuck { reasons.append("\(where_): \(what)") }
             guard row.mode.mustNotLose else { continue }
+            if row.phase.onlyGoAway, row.tally.failed > 0 {
+                let errors = row.tally.errors.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                warnings.append("\(where_): \(row.tally.failed) failed with a typed error (\(errors)) although only GOAWAY disrupted it")
+            }
             for fate in DrillFate.allCases where fate.isLost {
                 let n = row.tally.fates[fate.rawValue] ?? 0
                 if n > 0 { reasons.append("\(where_): \(n) \(fate.rawValue.replacingUnderscores)") }
@@ -108,6 +122,7 @@ public struct DrillVerdict: Sendable, Hashable, Codable {
         }
         self.passed = reasons.isEmpty
         self.reasons = reasons
+        self.warnings = warnings
     }
 
     /// 0 when passed, 1 otherwise.

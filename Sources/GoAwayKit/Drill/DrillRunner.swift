@@ -42,6 +42,13 @@ public struct DrillRunner: Sendable {
     private final class Shared: Sendable {
         let ledger = Mutex(DrillLedger())
         let counts = Mutex((issued: 0, ok: 0, failed: 0))
+
+        func record(id: Int, kind: DrillRequestKind, _ answer: Answer) {
+            ledger.withLock { $0.record(id: id, idempotent: kind.idempotent, outcome: answer.outcome, latencyNanoseconds: answer.latency) }
+            counts.withLock { c in
+                if case .response = answer.outcome { c.ok += 1 } else { c.failed += 1 }
+            }
+        }
     }
 
     func runPhase(mode: DrillClientMode, phase: DrillPhase, progress: (@Sendable (DrillProgress) -> Void)?) async throws -> DrillReport.PhaseResult {
@@ -98,36 +105,44 @@ public struct DrillRunner: Sendable {
         }
 
         let concurrency = plan.concurrency
-        let load = Task {
-            await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<concurrency {
-                    group.addTask {
-                        while ContinuousClock.now < deadline, !Task.isCancelled {
-                            let id = shared.counts.withLock { c -> Int in
-                                defer { c.issued += 1 }
-                                return c.issued
-                            }
-                            await Self.issue(id: id, client: client, shared: shared)
+        let inFlight = InFlightRequests<Answer>()
+        let watchdogTask = Task { [watchdog] in
+            try await Task.sleep(until: deadline + watchdog, clock: .continuous)
+            inFlight.fire(Answer(outcome: .hung, latency: nil))
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    while ContinuousClock.now < deadline {
+                        let id = shared.counts.withLock { c -> Int in
+                            defer { c.issued += 1 }
+                            return c.issued
                         }
+                        let kind = DrillRequestKind.forRequest(id)
+                        let answer = await inFlight.run(id: id) { await Self.issue(id: id, kind: kind, client: client) }
+                        shared.record(id: id, kind: kind, answer)
                     }
                 }
             }
         }
-        let watchdogTask = Task { [watchdog] in
-            try await Task.sleep(until: deadline + watchdog, clock: .continuous)
-            load.cancel()
-        }
-        await load.value
         watchdogTask.cancel()
         let elapsed = ContinuousClock.now - start
-        await stepsTask.value
+        // Everything below is bounded too: a restart, shutdown or stop that never ends is reported.
+        var stuck: [String] = []
+        if await bounded(until: ContinuousClock.now + .seconds(30), { await stepsTask.value }) == nil {
+            stuck.append("a fleet step (restart, kill or start) did not finish within 30 s")
+        }
         progressTask?.cancel()
 
         // Before the client's and the fleet's own shutdown add GOAWAYs that are not the phase's.
         let stats = client.stats
         let seen = fleet.observations.snapshot
-        await client.shutdown()
-        await fleet.stop()
+        if await bounded(until: ContinuousClock.now + .seconds(20), { await client.shutdown() }) == nil {
+            stuck.append("the client's shutdown did not return within 20 s")
+        }
+        if await bounded(until: ContinuousClock.now + .seconds(30), { await fleet.stop() }) == nil {
+            stuck.append("the fleet did not stop within 30 s")
+        }
 
         let issued = shared.counts.withLock { $0.issued }
         let ledger = shared.ledger.withLock { ledger in
@@ -148,35 +163,29 @@ public struct DrillRunner: Sendable {
         result.drainMs = .init(milliseconds: seen.drainsMs)
         result.restartMs = .init(milliseconds: seen.restartsMs)
         result.hardKills = seen.kills
+        result.stuck = stuck
         return result
     }
 
-    /// One request of the mix; records its outcome.
-    private static func issue(id: Int, client: HTTP2Client, shared: Shared) async {
-        let kind = DrillRequestKind.forRequest(id)
+    struct Answer: Sendable {
+        var outcome: DrillClientOutcome
+        var latency: Int64?
+    }
+
+    /// One request of the mix.
+    private static func issue(id: Int, kind: DrillRequestKind, client: HTTP2Client) async -> Answer {
         var head = HTTPRequest(method: HTTPRequest.Method(kind.method)!, scheme: nil, authority: nil, path: kind.path)
         head.headerFields[.drillID] = String(id)
         let payload = kind.bodySize > 0 ? payload(id: id, size: kind.bodySize) : nil
         let began = ContinuousClock.now
-        let outcome: DrillClientOutcome
-        var latency: Int64?
         do {
             let response = try await client.execute(head, body: payload.map { .bytes($0) } ?? .empty)
             let bytes = try await response.body.collect(upTo: 1 << 20)
-            latency = (ContinuousClock.now - began).nanosecondsClamped
             var matched = response.status == .ok && response.head.headerFields[.drillID] == String(id)
             if kind.path == "/echo" { matched = matched && bytes == payload }
-            outcome = .response(matched: matched)
+            return Answer(outcome: .response(matched: matched), latency: (ContinuousClock.now - began).nanosecondsClamped)
         } catch {
-            if Task.isCancelled {
-                outcome = .hung  // the watchdog gave up on it
-            } else {
-                outcome = .failed(DrillFailure(error))
-            }
-        }
-        shared.ledger.withLock { $0.record(id: id, idempotent: kind.idempotent, outcome: outcome, latencyNanoseconds: latency) }
-        shared.counts.withLock { c in
-            if case .response = outcome { c.ok += 1 } else { c.failed += 1 }
+            return Answer(outcome: .failed(DrillFailure(error)), latency: nil)
         }
     }
 
@@ -198,7 +207,9 @@ extension DrillFailure {
             self.init(code: "other", provablyUnprocessed: false)
             return
         }
-        self.init(code: e.code.description, provablyUnprocessed: e.code == .notProcessed || e.code == .connectionFailed)
+        self.init(
+            code: e.code.description, provablyUnprocessed: e.code == .notProcessed || e.code == .connectionFailed,
+            afterResponseBegan: e.code == .responseIncomplete || e.code == .streamReset)
     }
 }
 

@@ -5,6 +5,7 @@ import Testing
 struct DrillAccountingTests {
     static let unprocessed = DrillFailure(code: "not_processed", provablyUnprocessed: true)
     static let possibly = DrillFailure(code: "possibly_processed", provablyUnprocessed: false)
+    static let midResponse = DrillFailure(code: "response_incomplete", provablyUnprocessed: false, afterResponseBegan: true)
 
     struct Row: Sendable, CustomStringConvertible {
         var outcome: DrillClientOutcome
@@ -28,6 +29,8 @@ struct DrillAccountingTests {
         Row(outcome: .failed(possibly), processed: 0, idempotent: false, fate: .failedReported),
         Row(outcome: .failed(possibly), processed: 2, idempotent: false, fate: .duplicated),
         Row(outcome: .failed(possibly), processed: 1, idempotent: true, fate: .failedIdempotent),
+        Row(outcome: .failed(midResponse), processed: 1, idempotent: true, fate: .failedReported),
+        Row(outcome: .failed(midResponse), processed: 2, idempotent: false, fate: .duplicated),
     ]
 
     @Test(arguments: table) func fate(_ row: Row) {

@@ -50,6 +50,19 @@ struct DrillVerdictTests {
         #expect(r.renderText().contains("PASS: goawaykit lost 0 of 103 (3 failed with a typed error); naive lost 10 of 100"))
     }
 
+    @Test func failuresInGoAwayOnlyPhasesAreWarnings() {
+        var r = DrillReport(settings: .init(DrillPlan(phases: [.rollingRestart, .hardKill])))
+        r.phases = [
+            .init(mode: .goAwayKit, phase: .rollingRestart, tally: tally(ok: 10, fates: [.failedReported: 1]), elapsedSeconds: 1),
+            .init(mode: .goAwayKit, phase: .hardKill, tally: tally(ok: 10, fates: [.failedReported: 2]), elapsedSeconds: 1),
+            .init(mode: .naive, phase: .rollingRestart, tally: tally(ok: 10, fates: [.failedUnprocessed: 1]), elapsedSeconds: 1),
+        ]
+        r.conclude()
+        #expect(r.verdict?.passed == true)
+        #expect(r.verdict?.warnings == ["goawaykit rolling-restart: 1 failed with a typed error (possibly_processed=1) although only GOAWAY disrupted it"])
+        #expect(r.renderText().contains("warning: goawaykit rolling-restart"))
+    }
+
     @Test func failsWhenGoAwayKitFailsAnUnprocessedRequest() {
         let r = report(goAwayKit: tally(ok: 100, fates: [.failedUnprocessed: 1]), naive: tally(ok: 100))
         #expect(r.verdict?.passed == false)

@@ -23,6 +23,8 @@ config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1Connecti
 let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
 
 actor Tally {
+    let n: Int
+    init(n: Int) { self.n = n }
     var issued = 0, ok = 0, failed = 0
     var errors: [String: Int] = [:]
     func next() -> Bool {
@@ -36,7 +38,7 @@ actor Tally {
         errors[String(describing: e).prefix(60).description, default: 0] += 1
     }
 }
-let tally = Tally()
+let tally = Tally(n: n)
 let start = ContinuousClock.now
 await withTaskGroup(of: Void.self) { group in
     for _ in 0..<c {
