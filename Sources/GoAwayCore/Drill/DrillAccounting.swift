@@ -152,9 +152,7 @@ public struct DrillLedger: Sendable {
 
     /// Nearest-rank percentile in milliseconds (0 for no samples).
     public static func percentile(_ sorted: [Int64], _ p: Double) -> Double {
-        guard !sorted.isEmpty else { return 0 }
-        let rank = Int((p * Double(sorted.count)).rounded(.up))
-        return Double(sorted[min(sorted.count - 1, max(0, rank - 1))]) / 1e6
+        Latency.percentileMs(sorted, p)
     }
 }
 

@@ -190,11 +190,7 @@ public struct LoadRunner: Sendable {
             r.elapsed_s = elapsed.seconds
             r.rps = elapsed.seconds > 0 ? Double(t.done) / elapsed.seconds : 0
             let sorted = t.latenciesNs.sorted()
-            func pct(_ p: Double) -> Double {
-                guard !sorted.isEmpty else { return 0 }
-                let i = min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)
-                return Double(sorted[max(0, i)]) / 1e6
-            }
+            func pct(_ p: Double) -> Double { Latency.percentileMs(sorted, p) }
             r.latency_ms = Report.Latency(p50: pct(0.5), p90: pct(0.9), p99: pct(0.99), max: Double(sorted.last ?? 0) / 1e6)
             return r
         }
