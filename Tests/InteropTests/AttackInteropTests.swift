@@ -32,17 +32,27 @@ struct AttackInteropTests {
         Case(attack: "slow-headers", code: enhanceYourCalm, debug: "header_timeout", reason: .headerTimeout),
     ]
 
-    static func configuration() -> HTTP2Server.Configuration {
+    /// The header timeout is 1 s for the slowloris cases only: on a loaded 2-core machine a
+    /// starved event loop can look like a slow peer at 1 s, never at the 10 s default.
+    static func configuration(headerTimeout: Duration = .seconds(10)) -> HTTP2Server.Configuration {
         var config = HTTP2Server.Configuration()
-        config.protection.headerTimeout = .seconds(1)
+        config.protection.headerTimeout = headerTimeout
         return config
+    }
+
+    /// The honest client: 600 requests that each take 20 ms, 8 at a time on 2 connections, so it
+    /// is still running when the attack starts 300 ms in (at least 1.5 s in all).
+    static let honestRequests = 600
+    static func honestClient(port: Int) throws -> PeerProcess {
+        try PeerProcess("h2load", ["-n", "\(honestRequests)", "-c", "2", "-m", "4", "http://127.0.0.1:\(port)/delay/20"])
     }
 
     @Test("Attack: the attacker gets its GOAWAY and is closed; an honest client loses nothing",
           .enabled(if: Peers.available("python-h2", "h2load")), arguments: cases)
     func attack(_ c: Case) async throws {
-        try await withTestServer(Self.configuration()) { server, port in
-            let honest = try PeerProcess("h2load", ["-c", "2", "-m", "4", "-D", "3", "--warm-up-time=0", "http://127.0.0.1:\(port)/"])
+        let slow = c.reason == .headerTimeout
+        try await withTestServer(Self.configuration(headerTimeout: slow ? .seconds(1) : .seconds(10))) { server, port in
+            let honest = try Self.honestClient(port: port)
             try await Task.sleep(for: .milliseconds(300))
             let attacker = try PeerProcess(Peers.python!, [Peers.script("attack_client.py"), "--port", "\(port)", "--attack", c.attack, "--max-time", "10"] + c.extra)
             try await attacker.wait(timeout: .seconds(20))
@@ -67,7 +77,7 @@ struct AttackInteropTests {
         var config = Self.configuration()
         config.protection.sendStallTimeout = .milliseconds(500)
         try await withTestServer(config) { server, port in
-            let honest = try PeerProcess("h2load", ["-c", "2", "-m", "4", "-D", "3", "--warm-up-time=0", "http://127.0.0.1:\(port)/"])
+            let honest = try Self.honestClient(port: port)
             try await Task.sleep(for: .milliseconds(300))
             let started = ContinuousClock.now
             let attacker = try PeerProcess(Peers.python!, [Peers.script("attack_client.py"), "--port", "\(port)", "--attack", "stall", "--path", "/bytes/10000000", "--max-time", "10"])
@@ -130,25 +140,17 @@ struct AttackInteropTests {
 
     /// h2load's summary is written as it exits; the pipe may deliver it a moment later.
     static func waitForSummary(_ h2load: PeerProcess) async throws {
-        try await h2load.wait(timeout: .seconds(30))
+        try await h2load.wait(timeout: .seconds(90))
         for _ in 0..<100 where !h2load.stdout.contains("status codes:") {
             try await Task.sleep(for: .milliseconds(50))
         }
     }
 
     static func expectAllSucceeded(_ out: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        // "requests: 12345 total, 12345 started, 12345 done, 12345 succeeded, 0 failed, 0 errored, 0 timeout"
-        guard let line = out.split(separator: "\n").first(where: { $0.hasPrefix("requests:") }) else {
-            Issue.record("no h2load summary: \(out)", sourceLocation: sourceLocation)
-            return
-        }
-        let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
-        #expect(numbers.count == 7, "\(line)", sourceLocation: sourceLocation)
-        if numbers.count == 7 {
-            #expect(numbers[3] > 0 && numbers[3] == numbers[2], "honest requests all succeeded: \(out)", sourceLocation: sourceLocation)
-            #expect(numbers[4] == 0 && numbers[5] == 0 && numbers[6] == 0, "\(line)", sourceLocation: sourceLocation)
-        }
-        #expect(out.contains("status codes:") && !out.contains(" 0 2xx"), "\(out)", sourceLocation: sourceLocation)
+        let n = honestRequests
+        #expect(out.contains("\(n) total, \(n) started, \(n) done, \(n) succeeded, 0 failed, 0 errored, 0 timeout"),
+                "honest requests all succeeded: \(out)", sourceLocation: sourceLocation)
+        #expect(out.contains("status codes: \(n) 2xx"), "\(out)", sourceLocation: sourceLocation)
     }
 
     struct PeerEvent: Decodable {

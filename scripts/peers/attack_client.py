@@ -53,6 +53,7 @@ def main():
     enc = hpack.Encoder()
     sock = socket.create_connection((args.host, args.port), timeout=args.max_time)
     closed = threading.Event()
+    settings_acked = threading.Event()
     ack_pings = args.attack not in ("stall",)
 
     def send(data):
@@ -95,6 +96,7 @@ def main():
                          debug=payload[8:].decode("latin-1"))
                 elif ftype == SETTINGS and not flags & ACK and a != "slow-preface":
                     send(frame(SETTINGS, ACK, 0))
+                    settings_acked.set()
                 elif ftype == PING and not flags & ACK and ack_pings:
                     send(frame(PING, ACK, 0, payload))
                 elif ftype == HEADERS:
@@ -155,7 +157,8 @@ def main():
                             ("x-big", "a" * args.size)], huffman=False)
         send(frame(HEADERS, END_STREAM, 1, block[:16384]) + frame(CONTINUATION, END_HEADERS, 1, block[16384:]))
     elif a == "slow-headers":
-        time.sleep(0.2)
+        # After our SETTINGS ack: a frame between HEADERS and its CONTINUATION is a protocol error.
+        settings_acked.wait(args.max_time)
         send(frame(HEADERS, END_STREAM, 1, request_block("/")[:3]))
     elif a == "stall":
         send(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(args.path)))

@@ -95,7 +95,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     private var started = false
     private func start(context: ChannelHandlerContext) {
-        guard !started else { return }
+        // `closed`: a peer that sent everything and left before we were active is already done.
+        guard !started, !closed else { return }
         started = true
         // Raise the connection window to the configured size (SETTINGS only covers streams).
         let extra = runtime.configuration.initialWindowSize - 65535
