@@ -4,7 +4,7 @@ package (installed with `h2`). One attack per run; a reader thread reports what 
 back, one JSON object per line: {"t": seconds since connect, "event": ...}. Every wait is bounded
 by --max-time; loopback only.
 
-Attacks (--attack):
+Attacks (--attack; `all` runs the floods in turn for --duration at --rate, for benchmarks):
   rapid-reset     HEADERS then RST_STREAM(CANCEL), over and over (CVE-2023-44487)
   continuation    HEADERS without END_HEADERS, then endless small CONTINUATION frames (CVE-2024-27316)
   ping-flood      open a slow request, then PING after PING
@@ -39,8 +39,27 @@ def main():
     ap.add_argument("--size", type=int, default=20000, help="header-size: header block bytes")
     ap.add_argument("--path", default="/")
     ap.add_argument("--max-time", type=float, default=20.0)
+    ap.add_argument("--duration", type=float, default=10.0, help="--attack all: keep attacking this long")
+    ap.add_argument("--rate", type=float, default=20.0, help="--attack all: at most this many attacks per second")
     args = ap.parse_args()
+    if args.attack != "all":
+        attack_once(args, args.attack)
+        return
+    # One process, every flood in turn on a fresh connection each time (scripts/bench-attack).
+    floods = ["rapid-reset", "continuation", "ping-flood", "settings-flood", "empty-data", "window-update", "header-size"]
+    end = time.monotonic() + args.duration
+    i = 0
+    while time.monotonic() < end:
+        began = time.monotonic()
+        try:
+            attack_once(args, floods[i % len(floods)])
+        except OSError as e:
+            print(json.dumps({"event": "error", "error": repr(e)}), flush=True)
+        i += 1
+        time.sleep(max(0.0, 1.0 / args.rate - (time.monotonic() - began)))
 
+
+def attack_once(args, a):
     start = time.monotonic()
     lock = threading.Lock()
 
@@ -49,12 +68,11 @@ def main():
         with lock:
             print(json.dumps(kw), flush=True)
 
-    a = args.attack
     enc = hpack.Encoder()
     sock = socket.create_connection((args.host, args.port), timeout=args.max_time)
     closed = threading.Event()
     settings_acked = threading.Event()
-    ack_pings = args.attack not in ("stall",)
+    ack_pings = a not in ("stall",)
 
     def send(data):
         try:
@@ -169,6 +187,7 @@ def main():
         sys.exit(2)
     emit("attack_sent")
     t.join(args.max_time)
+    sock.close()
 
 
 if __name__ == "__main__":
