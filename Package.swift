@@ -56,6 +56,19 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // Fuzzing: the harness (a library), the libFuzzer target (scripts/fuzz builds it with
+        // -sanitize=fuzzer; a plain build makes a corpus replayer), and a test replaying Fuzz/corpus.
+        .target(
+            name: "GoAwayFuzzing",
+            dependencies: [
+                "GoAwayKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            path: "Fuzz/Harness"
+        ),
+        .executableTarget(name: "goaway-fuzz", dependencies: ["GoAwayFuzzing"], path: "Fuzz/Target"),
+        .testTarget(name: "FuzzCorpusTests", dependencies: ["GoAwayFuzzing"]),
         .testTarget(name: "GoAwayCoreTests", dependencies: ["GoAwayCore"], exclude: ["Explain/Golden"]),
         .testTarget(
             name: "GoAwayKitTests",

@@ -30,11 +30,9 @@ public struct GoAwayDebugData: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { redacted }
 
-    /// Tokens that carry no secrets and tell the user what happened; shown even when redacting.
-    public static let wellKnown: Set<String> = [
-        "too_many_pings", "max_age", "max_requests", "idle_timeout", "shutdown", "graceful_shutdown",
-        "keepalive_timeout", "ping_ack_timeout", "rapid_reset", "continuation_flood", "ping_flood",
-        "settings_flood", "empty_frames", "window_update_abuse", "header_timeout", "max_connections",
-        "drain", "server_shutdown",
-    ]
+    /// Tokens that carry no secrets and tell the user what happened; shown even when redacting:
+    /// every `ShutdownReason` our server sends, plus tokens other stacks send.
+    public static let wellKnown: Set<String> = Set(ShutdownReason.allCases.map(\.rawValue)).union([
+        "too_many_pings", "graceful_shutdown", "ping_ack_timeout", "drain", "server_shutdown",
+    ])
 }

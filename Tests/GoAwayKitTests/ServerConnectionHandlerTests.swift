@@ -29,14 +29,11 @@ struct ServerConnectionHandlerTests {
             configuration.connection = policy
             let runtime = ServerRuntime(configuration: configuration, handler: handler)
             self.runtime = runtime
+            let settings = HTTP2Server.settings(for: configuration)
             let (server, client, recorder, loop) = (self.server, self.client, self.recorder, self.loop)
             self.handler = try await loop.executeInContext {
-                let writer = RawGoAwayWriter()
-                let h = ServerConnectionHandler(runtime: runtime, connectionID: 1, now: loop.now, goAwayWriter: writer)
-                try server.pipeline.syncOperations.addHandler(writer)
-                try server.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .server))
-                try server.pipeline.syncOperations.addHandler(h)
-                _ = runtime.register(id: 1, channel: server, handler: NIOLoopBound(h, eventLoop: loop), remote: "test")
+                // The server's own pipeline (RawGoAwayWriter, InboundFrameScanner, NIOHTTP2Handler, ours).
+                let h = try HTTP2Server.configureConnection(channel: server, runtime: runtime, settings: settings, sslContext: nil)
                 try client.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .client))
                 try client.pipeline.syncOperations.addHandler(recorder)
                 return NIOLoopBound(h, eventLoop: loop)

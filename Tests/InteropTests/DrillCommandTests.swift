@@ -3,7 +3,7 @@ import GoAwayTesting
 import Testing
 
 /// `goaway drill` as a user runs it: exit codes, one-line errors, the JSON document.
-@Suite("goaway drill (CLI)", .serialized)
+@Suite("goaway drill (CLI)", .serialized, .exclusive)
 struct DrillCommandTests {
     static var binary: String {
         get throws {

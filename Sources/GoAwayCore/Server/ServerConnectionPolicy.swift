@@ -71,6 +71,42 @@ public enum ShutdownReason: String, Sendable, Hashable, CaseIterable {
     case peerGoAway = "peer_goaway"
     /// A protocol or internal error ended the connection.
     case error
+
+    // Protections (see `ServerProtectionPolicy`): the connection is ended at once, not drained.
+    /// Too many RST_STREAM frames or stream errors (Rapid Reset, CVE-2023-44487; MadeYouReset).
+    case rapidReset = "rapid_reset"
+    /// A header block split over too many CONTINUATION frames (CVE-2024-27316 and kin).
+    case continuationFlood = "continuation_flood"
+    /// Too many PING frames (or their acks piling up unread).
+    case pingFlood = "ping_flood"
+    /// Too many SETTINGS frames (or their acks piling up unread).
+    case settingsFlood = "settings_flood"
+    /// Too many PRIORITY (or ALTSVC / ORIGIN) frames.
+    case priorityFlood = "priority_flood"
+    /// Too many DATA frames in a row without payload or END_STREAM.
+    case emptyFrames = "empty_frames"
+    /// More WINDOW_UPDATE frames than the data we sent can explain.
+    case windowUpdateAbuse = "window_update_abuse"
+    /// A header block larger than SETTINGS_MAX_HEADER_LIST_SIZE.
+    case headerListSize = "header_list_size"
+    /// The preface, or a frame or header block once begun, did not arrive in time (slowloris).
+    case headerTimeout = "header_timeout"
+    /// Over the connection limit: the oldest idle connection is drained (NO_ERROR), or, when none is
+    /// idle, the new one is refused (ENHANCE_YOUR_CALM).
+    case maxConnections = "max_connections"
+    /// A response made no progress for the send-stall timeout: the peer stopped reading.
+    case sendTimeout = "send_timeout"
+
+    /// Whether the connection ended because a protection limit was hit (counted as an attack).
+    public var isProtection: Bool {
+        switch self {
+        case .rapidReset, .continuationFlood, .pingFlood, .settingsFlood, .priorityFlood, .emptyFrames,
+            .windowUpdateAbuse, .headerListSize, .headerTimeout, .maxConnections, .sendTimeout:
+            true
+        case .shutdown, .maxAge, .maxRequests, .idle, .keepaliveTimeout, .tooManyPings, .peerGoAway, .error:
+            false
+        }
+    }
 }
 
 /// The timers a server connection runs. The shell keeps at most one of each kind.
@@ -81,4 +117,8 @@ public enum ServerConnectionTimer: Sendable, Hashable, CaseIterable {
     case grace
     case keepalive
     case keepaliveAck
+    /// Waiting for the preface, or for the rest of a frame or header block (`headerTimeout`).
+    case header
+    /// Checks that responses waiting on the peer make progress (`sendStallTimeout`).
+    case stall
 }

@@ -259,6 +259,9 @@ public struct ServerConnectionStateMachine: Sendable {
             if now < due { return [.schedule(.keepalive, at: due)] }
             keepaliveAckPending = true
             return [.sendPing(payload: Self.keepalivePingPayload), .schedule(.keepaliveAck, at: now + policy.keepaliveTimeout)]
+        case .header, .stall:
+            // Protection timers: the shell asks `AbuseDetector`, which needs its own inputs.
+            return []
         case .keepaliveAck:
             guard keepaliveAckPending else { return [] }
             // The peer is gone or wedged: a drain would wait on it again, so end now.
@@ -275,6 +278,32 @@ public struct ServerConnectionStateMachine: Sendable {
                 .close(reason: .keepaliveTimeout, drainStarted: drainStarted),
             ]
         }
+    }
+
+    // MARK: Protections
+
+    /// A protection limit was hit (see `AbuseDetector`): one GOAWAY naming it, then close at once.
+    /// No notice round: the peer is hostile or broken, and a drain would wait on it. The
+    /// last-stream-id is the highest stream we may have acted on, or the final GOAWAY's if one went
+    /// out (never raised). A no-op once closed.
+    public mutating func abort(_ reason: ShutdownReason, now: Instant) -> [Action] {
+        let lastID: StreamID
+        let drainStarted: Instant?
+        switch state {
+        case .closed:
+            return []
+        case .active:
+            (lastID, drainStarted) = (highestPeerStreamID, nil)
+        case .notified(_, let since):
+            (lastID, drainStarted) = (highestPeerStreamID, since)
+        case .draining(_, let id, let since):
+            (lastID, drainStarted) = (id, since)
+        }
+        state = .closed
+        return [
+            .sendGoAway(lastStreamID: lastID, code: AbuseDetector.code(for: reason), debugData: reason.rawValue, reason: reason),
+            .close(reason: reason, drainStarted: drainStarted),
+        ]
     }
 
     /// The channel went away (peer closed, error, or our own close completed).

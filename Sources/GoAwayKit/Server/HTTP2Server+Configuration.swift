@@ -26,6 +26,9 @@ extension HTTP2Server {
         /// When and how connections end: idle timeout, max age and its grace, max requests,
         /// ping-ack timeout, drain grace, keepalive. See `ServerConnectionPolicy` for defaults.
         public var connection: ServerConnectionPolicy
+        /// Limits against hostile or broken peers (rapid reset, floods, slowloris, stalls, too many
+        /// connections), on by default. See `ServerProtectionPolicy` and docs/protections.md.
+        public var protection: ServerProtectionPolicy
         /// Lifecycle logging at `.debug`; no-op by default.
         public var logger: Logger
         /// Show GOAWAY debug data verbatim in events and logs. Default `false` (redacted).
@@ -46,6 +49,7 @@ extension HTTP2Server {
             maxFrameSize: Int = 16384,
             maxHeaderListSize: Int = 16384,
             connection: ServerConnectionPolicy = .defaults,
+            protection: ServerProtectionPolicy = .defaults,
             logger: Logger = Logger(label: "goaway.server", factory: { _ in SwiftLogNoOpLogHandler() }),
             showDebugData: Bool = false,
             backlog: Int32 = 256,
@@ -60,6 +64,7 @@ extension HTTP2Server {
             self.maxFrameSize = maxFrameSize
             self.maxHeaderListSize = maxHeaderListSize
             self.connection = connection
+            self.protection = protection
             self.logger = logger
             self.showDebugData = showDebugData
             self.backlog = backlog
@@ -86,6 +91,7 @@ extension HTTP2Server {
             for (name, d) in [("pingAckTimeout", connection.pingAckTimeout), ("drainGrace", connection.drainGrace), ("maxAgeGrace", connection.maxAgeGrace), ("keepaliveTimeout", connection.keepaliveTimeout)] {
                 if d < .zero { throw bad("\(name) must not be negative") }
             }
+            if let problem = protection.problems.first { throw bad("protection.\(problem)") }
         }
     }
 

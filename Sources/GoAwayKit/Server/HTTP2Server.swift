@@ -124,21 +124,14 @@ public final class HTTP2Server: Service, Sendable {
     private func bind(sslContext: NIOSSLContext?) async throws -> any Channel {
         let runtime = self.runtime
         let configuration = self.configuration
-        let settings: HTTP2Settings = [
-            HTTP2Setting(parameter: .maxConcurrentStreams, value: configuration.maxConcurrentStreams),
-            HTTP2Setting(parameter: .initialWindowSize, value: configuration.initialWindowSize),
-            HTTP2Setting(parameter: .maxFrameSize, value: configuration.maxFrameSize),
-            HTTP2Setting(parameter: .maxHeaderListSize, value: configuration.maxHeaderListSize),
-            HTTP2Setting(parameter: .enablePush, value: 0),
-        ]
-        let frameTrace = configuration.frameTrace
+        let settings = Self.settings(for: configuration)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: configuration.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try Self.configureConnection(channel: channel, runtime: runtime, settings: settings, sslContext: sslContext, frameTrace: frameTrace)
+                    try Self.configureConnection(channel: channel, runtime: runtime, settings: settings, sslContext: sslContext)
                 }
             }
         do {
@@ -162,32 +155,76 @@ public final class HTTP2Server: Service, Sendable {
         return "\(error)"
     }
 
-    private static func configureConnection(channel: any Channel, runtime: ServerRuntime, settings: HTTP2Settings, sslContext: NIOSSLContext?, frameTrace: FrameTrace?) throws {
+    static func settings(for configuration: Configuration) -> HTTP2Settings {
+        [
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: configuration.maxConcurrentStreams),
+            HTTP2Setting(parameter: .initialWindowSize, value: configuration.initialWindowSize),
+            HTTP2Setting(parameter: .maxFrameSize, value: configuration.maxFrameSize),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: configuration.maxHeaderListSize),
+            HTTP2Setting(parameter: .enablePush, value: 0),
+        ]
+    }
+
+    /// Installs one connection's handlers, exactly as the listener does, on any channel (an
+    /// `EmbeddedChannel` in the fuzz target). h2c only; no listener, no events consumer.
+    @_spi(Testing) public static func installConnectionPipeline(on channel: any Channel, configuration: Configuration, handler: @escaping Handler) throws {
+        let runtime = ServerRuntime(configuration: configuration, handler: handler)
+        try configureConnection(channel: channel, runtime: runtime, settings: settings(for: configuration), sslContext: nil)
+    }
+
+    /// The pipeline of one connection: [TLS] → RawGoAwayWriter → InboundFrameScanner →
+    /// NIOHTTP2Handler → ServerConnectionHandler.
+    @discardableResult
+    static func configureConnection(channel: any Channel, runtime: ServerRuntime, settings: HTTP2Settings, sslContext: NIOSSLContext?) throws -> ServerConnectionHandler {
         let sync = channel.pipeline.syncOperations
         if let sslContext {
             try sync.addHandler(NIOSSLServerHandler(context: sslContext))
         }
-        var connection = NIOHTTP2Handler.ConnectionConfiguration()
-        connection.initialSettings = settings
+        let (connection, stream) = nioConfiguration(settings: settings, protection: runtime.configuration.protection)
         let goAwayWriter = RawGoAwayWriter()
         let id = runtime.nextConnectionID()
-        if let frameTrace {
+        if let frameTrace = runtime.configuration.frameTrace {
             // Below the raw GOAWAY writer, so the trace shows both GOAWAYs of a drain.
             try sync.addHandler(FrameTraceHandler(connection: id, trace: frameTrace, role: .server))
         }
+        let frameScanner = InboundFrameScanner()
         try sync.addHandler(goAwayWriter)
-        try sync.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
-        let handler = ServerConnectionHandler(runtime: runtime, connectionID: id, now: channel.eventLoop.now, goAwayWriter: goAwayWriter)
-        try sync.addHandler(handler)
-        let accepting = runtime.register(
+        try sync.addHandler(frameScanner)
+        try sync.addHandler(NIOHTTP2Handler(mode: .server, frameDelegate: goAwayWriter, connectionConfiguration: connection, streamConfiguration: stream))
+        let handler = ServerConnectionHandler(runtime: runtime, connectionID: id, now: channel.eventLoop.now, goAwayWriter: goAwayWriter, frameScanner: frameScanner)
+        let admission = runtime.register(
             id: id,
             channel: channel,
             handler: NIOLoopBound(handler, eventLoop: channel.eventLoop),
+            activity: handler.activity,
             remote: channel.remoteAddress.map { "\($0)" } ?? "?"
         )
-        if !accepting {
+        // Before the handler is added, so it refuses as soon as it starts (after the server preface).
+        if admission == .refused { handler.refuseOnStart = true }
+        try sync.addHandler(handler)
+        if admission == .shuttingDown {
             // Raced with shutdown: drain this one too.
             handler.shutdown(reason: .shutdown)
         }
+        return handler
+    }
+
+    /// swift-nio-http2's share of the protections: its limits, set from our policy.
+    static func nioConfiguration(settings: HTTP2Settings, protection p: ServerProtectionPolicy) -> (NIOHTTP2Handler.ConnectionConfiguration, NIOHTTP2Handler.StreamConfiguration) {
+        var connection = NIOHTTP2Handler.ConnectionConfiguration()
+        connection.initialSettings = settings
+        connection.maximumSequentialEmptyDataFrames = p.maximumSequentialEmptyDataFrames
+        connection.maximumBufferedControlFrames = p.maximumBufferedControlFrames
+        connection.maximumSequentialContinuationFrames = p.maximumSequentialContinuationFrames
+        connection.maximumRecentlyResetStreams = p.maximumRecentlyResetStreams
+        connection.maximumConnectionGlitches = p.maximumConnectionGlitches
+        connection.controlFrameRateLimit.maximumCount = p.controlFrameRateLimit.maximumCount
+        connection.controlFrameRateLimit.windowLength = .nanoseconds(p.controlFrameRateLimit.window.nanosecondsClamped)
+        var stream = NIOHTTP2Handler.StreamConfiguration()
+        stream.streamResetFrameRateLimit.maximumCount = p.resetFrameRateLimit.maximumCount
+        stream.streamResetFrameRateLimit.windowLength = .nanoseconds(p.resetFrameRateLimit.window.nanosecondsClamped)
+        stream.streamErrorRateLimit.maximumCount = p.streamErrorRateLimit.maximumCount
+        stream.streamErrorRateLimit.windowLength = .nanoseconds(p.streamErrorRateLimit.window.nanosecondsClamped)
+        return (connection, stream)
     }
 }

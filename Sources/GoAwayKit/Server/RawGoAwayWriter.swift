@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP2
 
 /// Writes GOAWAY frames as bytes *below* `NIOHTTP2Handler`, so its state machine does not see them.
 ///
@@ -9,17 +10,62 @@ import NIOCore
 /// decision in `ServerConnectionStateMachine`: streams between the two GOAWAYs are served, streams
 /// above the final id get an explicit RST_STREAM(REFUSED_STREAM). GOAWAY carries no HPACK or
 /// flow-control state, so bypassing the handler is safe.
-final class RawGoAwayWriter: ChannelOutboundHandler, RemovableChannelHandler {
+///
+/// It also stands in for swift-nio-http2's own GOAWAY on a connection error. NIOHTTP2Handler writes
+/// that GOAWAY without debug data, then reports the error; as its frame delegate we learn the next
+/// bytes it writes are that GOAWAY and hold them. `ServerConnectionHandler.errorCaught`, called
+/// right after, either replaces them with our GOAWAY naming the limit (`rapid_reset`…), or lets
+/// them go (`releaseHeldGoAway`). A peer sees exactly one GOAWAY either way.
+final class RawGoAwayWriter: ChannelOutboundHandler, RemovableChannelHandler, NIOHTTP2FrameDelegate {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private var context: ChannelHandlerContext?
+    /// NIOHTTP2Handler announced a GOAWAY: its next write is that frame.
+    private var nextWriteIsLibraryGoAway = false
+    private var heldGoAway: (data: NIOAny, promise: EventLoopPromise<Void>?)?
+    /// Our last GOAWAY is out and the close is under way: later library GOAWAYs are dropped.
+    private var closing = false
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
-    /// Writes and flushes one GOAWAY frame on stream 0 (RFC 9113 §6.8).
+    // NIOHTTP2FrameDelegate: called for each frame NIOHTTP2Handler encodes, just before its write.
+    // We never send GOAWAY through NIOHTTP2Handler, so a GOAWAY here is its connection-error one.
+    func wroteFrame(_ frame: HTTP2Frame) {
+        if case .goAway = frame.payload { nextWriteIsLibraryGoAway = true }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard nextWriteIsLibraryGoAway else {
+            context.write(data, promise: promise)
+            return
+        }
+        nextWriteIsLibraryGoAway = false
+        if closing {
+            promise?.succeed(())
+            return
+        }
+        heldGoAway = (data, promise)
+        // errorCaught follows synchronously; should it not, the frame still goes out.
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute { loopBound.value.releaseHeldGoAway() }
+    }
+
+    /// Sends swift-nio-http2's GOAWAY as it wrote it (for errors we do not name).
+    func releaseHeldGoAway() {
+        guard let held = heldGoAway, let context else { return }
+        heldGoAway = nil
+        context.writeAndFlush(held.data, promise: held.promise)
+    }
+
+    /// Writes and flushes one GOAWAY frame on stream 0 (RFC 9113 §6.8), in place of a held
+    /// swift-nio-http2 GOAWAY if there is one.
     func writeGoAway(lastStreamID: Int32, errorCode: UInt32, debugData: [UInt8]) {
+        if let held = heldGoAway {
+            heldGoAway = nil
+            held.promise?.succeed(())
+        }
         guard let context else { return }
         var buffer = context.channel.allocator.buffer(capacity: 17 + debugData.count)
         Self.encodeGoAway(into: &buffer, lastStreamID: lastStreamID, errorCode: errorCode, debugData: debugData)
@@ -33,7 +79,13 @@ final class RawGoAwayWriter: ChannelOutboundHandler, RemovableChannelHandler {
     /// Deferred with `execute`: the close is often decided inside NIOHTTP2Handler's own write of a
     /// stream's last frame (its StreamClosedEvent), before that frame has been passed down; closing
     /// synchronously there would drop the frame.
-    func closeAfterPendingWrites(deadline: TimeAmount) {
+    ///
+    /// `halfCloseFirst` (protections): a FIN right behind our last frame, then the full close after
+    /// a short linger or the peer's own close. A full close while the peer is still sending (a
+    /// flood) has unread input and sends RST, which can make the peer's kernel drop the GOAWAY.
+    /// Channels without half-close close at once.
+    func closeAfterPendingWrites(deadline: TimeAmount, halfCloseFirst: Bool = false) {
+        closing = true
         guard let context else { return }
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.eventLoop.execute {
@@ -41,10 +93,26 @@ final class RawGoAwayWriter: ChannelOutboundHandler, RemovableChannelHandler {
             let forced = context.eventLoop.scheduleTask(in: deadline) { loopBound.value.close(promise: nil) }
             context.writeAndFlush(NIOAny(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
                 forced.cancel()
-                loopBound.value.close(promise: nil)
+                guard halfCloseFirst else {
+                    loopBound.value.close(promise: nil)
+                    return
+                }
+                let eventLoop = loopBound.value.eventLoop
+                let halfClosed = eventLoop.makePromise(of: Void.self)
+                loopBound.value.close(mode: .output, promise: halfClosed)
+                halfClosed.futureResult.whenComplete { result in
+                    if case .success = result {
+                        eventLoop.scheduleTask(in: Self.linger) { loopBound.value.close(promise: nil) }
+                    } else {
+                        loopBound.value.close(promise: nil)
+                    }
+                }
             }
         }
     }
+
+    /// How long a half-closed connection waits for the peer's close before closing fully.
+    static let linger: TimeAmount = .seconds(1)
 
     static func encodeGoAway(into buffer: inout ByteBuffer, lastStreamID: Int32, errorCode: UInt32, debugData: [UInt8]) {
         let length = 8 + debugData.count

@@ -33,12 +33,24 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         var responseEnded = false
         /// Body bytes the handler consumed that we have not yet returned with WINDOW_UPDATE.
         var consumedNotAcked = 0
+        /// A streamed body write waits on the peer (flow-control window or socket).
+        var writePending = false
     }
 
     private let runtime: ServerRuntime
     private let goAwayWriter: RawGoAwayWriter
+    private let frameScanner: InboundFrameScanner
     let connectionID: Int
     private var core: ServerConnectionStateMachine
+    /// Protections: counts in, verdicts out (`AbuseDetector`); verdicts end the connection via `core.abort`.
+    private var protection: AbuseDetector
+    private var frameCounts = PeerFrameCounts()
+    /// Streams closed and blocked writes completed: the stall check's progress counter.
+    private var sendProgress = 0
+    /// Whether this connection has no open stream, for the server's connection limit (read off-loop).
+    let activity = ConnectionActivity()
+    /// Over the connection limit with nothing idle to shed: refuse once started.
+    var refuseOnStart = false
     private var streams: [HTTP2StreamID: StreamState] = [:]
     private var timers: [ServerConnectionTimer: Scheduled<Void>] = [:]
     private var context: ChannelHandlerContext?
@@ -51,11 +63,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var closing: (reason: ShutdownReason?, drainStarted: Instant?)?
     private var logger: Logger
 
-    init(runtime: ServerRuntime, connectionID: Int, now: NIODeadline, goAwayWriter: RawGoAwayWriter) {
+    init(runtime: ServerRuntime, connectionID: Int, now: NIODeadline, goAwayWriter: RawGoAwayWriter, frameScanner: InboundFrameScanner) {
         self.runtime = runtime
         self.goAwayWriter = goAwayWriter
+        self.frameScanner = frameScanner
         self.connectionID = connectionID
         self.core = ServerConnectionStateMachine(policy: runtime.configuration.connection, now: Self.instant(now))
+        self.protection = AbuseDetector(policy: runtime.configuration.protection, now: Self.instant(now))
         var logger = runtime.configuration.logger
         logger[metadataKey: "goaway.connection"] = "\(connectionID)"
         self.logger = logger
@@ -81,7 +95,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     private var started = false
     private func start(context: ChannelHandlerContext) {
-        guard !started else { return }
+        // `closed`: a peer that sent everything and left before we were active is already done.
+        guard !started, !closed else { return }
         started = true
         // Raise the connection window to the configured size (SETTINGS only covers streams).
         let extra = runtime.configuration.initialWindowSize - 65535
@@ -89,12 +104,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: extra))), promise: nil)
             context.flush()
         }
+        let now = self.now
         run(core.started(now: now, jitter: runtime.jitter()))
+        if case .schedule(let at) = protection.started(now: now) { run([.schedule(.header, at: at)]) }
         if let reason = pendingShutdown {
             pendingShutdown = nil
             run(core.shutdownRequested(reason, now: now))
         }
         logger.debug("connection started", metadata: ["goaway.remote": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
+        if refuseOnStart { abortForAbuse(.maxConnections) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -140,6 +158,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         case .data(let data):
             receivedData(data, streamID: frame.streamID, context: context)
         case .rstStream(let code):
+            frameCounts.resets += 1
             // StreamClosedEvent follows and cleans up; failing the body now wakes a reading handler.
             if var stream = streams[frame.streamID] {
                 stream.body?.finish(throwing: StreamResetError(code: Int(code.networkCode)))
@@ -148,17 +167,31 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
                 streams[frame.streamID] = stream
             }
         case .ping(let data, let ack):
+            if !ack { frameCounts.pings += 1 }
             run(ack ? core.pingAckReceived(payload: data.integer, now: now) : core.pingReceived(now: now))
         case .goAway(let lastStreamID, let code, _):
             run(core.peerGoAwayReceived(lastStreamID: StreamID(Int32(lastStreamID)), code: CoreErrorCode(UInt32(code.networkCode)), now: now))
-        case .settings, .windowUpdate, .priority, .pushPromise, .alternativeService, .origin:
+        case .settings:
+            frameCounts.settings += 1
+        case .windowUpdate:
+            frameCounts.windowUpdates += 1
+        case .priority, .alternativeService, .origin:
+            frameCounts.priorities += 1
+        case .pushPromise:
             break
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         inReadLoop = false
+        let now = self.now
         core.readActivity(now: now)
+        let scanner = frameScanner.scanner
+        switch protection.readBatchEnded(counts: frameCounts, waitingForFrame: scanner.isWaiting, framesCompleted: scanner.framesCompleted, now: now) {
+        case .none: break
+        case .scheduleHeaderTimer(let at): run([.schedule(.header, at: at)])
+        case .abuse(let reason): abortForAbuse(reason)
+        }
         if flushPending {
             flushPending = false
             context.flush()
@@ -192,6 +225,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             return
         }
         runtime.requestReceived()
+        if case .schedule(let at) = protection.streamOpened(now: now) { run([.schedule(.stall, at: at)]) }
 
         let body: RequestBody
         var state = StreamState(body: nil, task: nil, requestEnded: payload.endStream)
@@ -211,6 +245,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             }
         }
         streams[streamID] = state
+        if streams.count == 1 { activity.idle = false }
         run(actions)
 
         let requestContext = RequestContext(
@@ -283,6 +318,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     private func streamClosed(_ streamID: HTTP2StreamID, reason: NIOHTTP2.HTTP2ErrorCode?) {
         guard let stream = streams.removeValue(forKey: streamID) else { return }
+        sendProgress &+= 1
+        if streams.isEmpty { activity.idle = true }
         if !stream.responseEnded {
             stream.body?.finish(throwing: StreamResetError(code: Int(reason?.networkCode ?? 8)))
             stream.task?.cancel()
@@ -304,12 +341,42 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             logger.debug("stream error", metadata: ["goaway.stream": "\(streamError.streamID)", "goaway.error": "\(streamError.baseError)"])
             return
         }
-        // A connection error: NIOHTTP2Handler has sent GOAWAY with the error's code; we close.
+        // A limit swift-nio-http2 enforces: our GOAWAY, naming it, replaces the one it just wrote.
+        if let limit = Self.libraryLimit(for: error) {
+            logger.debug("protection limit", metadata: ["goaway.error": "\(error)"])
+            abortForAbuse(AbuseDetector.reason(for: limit, counts: frameCounts))
+            return
+        }
+        // Another connection error: NIOHTTP2Handler's GOAWAY with the error's code goes out; we close.
+        goAwayWriter.releaseHeldGoAway()
         logger.debug("connection error", metadata: ["goaway.error": "\(error)"])
         if let code = (error as? any NIOHTTP2Error).flatMap({ Self.goAwayCode(for: $0) }) {
             runtime.goAwaySent(connectionID: connectionID, lastStreamID: -1, code: code, reason: .error, debugData: "")
         }
         context.close(promise: nil)
+    }
+
+    static func libraryLimit(for error: any Error) -> LibraryLimit? {
+        switch error {
+        case is NIOHTTP2Errors.ExcessiveRSTFrames: .resetFrames
+        case is NIOHTTP2Errors.ExcessiveStreamErrors: .streamErrors
+        case is NIOHTTP2Errors.ExcessiveNumberOfGlitches: .glitches
+        case is NIOHTTP2Errors.ExcessiveControlFrames: .controlFrames
+        case is NIOHTTP2Errors.ExcessiveOutboundFrameBuffering: .outboundBuffering
+        case is NIOHTTP2Errors.ExcessiveContinuationFrames: .continuationFrames
+        case is NIOHTTP2Errors.ExcessiveEmptyDataFrames: .emptyDataFrames
+        case is NIOHTTP2Errors.ExcessivelyLargeHeaderBlock: .headerBlockTooLarge
+        default: nil
+        }
+    }
+
+    /// A protection limit was hit: GOAWAY naming it, counted as an attack, close.
+    private func abortForAbuse(_ reason: ShutdownReason) {
+        let actions = core.abort(reason, now: now)
+        guard !actions.isEmpty else { return }
+        runtime.attackDetected(reason)
+        logger.debug("protection", metadata: ["goaway.reason": "\(reason.rawValue)"])
+        run(actions)
     }
 
     private static func goAwayCode(for error: any NIOHTTP2Error) -> CoreErrorCode? {
@@ -361,11 +428,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
                 writeFrame(HTTP2Frame(streamID: HTTP2StreamID(id.rawValue), payload: .rstStream(.refusedStream)), context: context)
             case .close(let reason, let drainStarted):
                 closing = (reason, drainStarted)
+                frameScanner.discardInput = true
                 for (_, t) in timers { t.cancel() }
                 timers.removeAll()
                 flushPending = false
                 context.flush()
-                goAwayWriter.closeAfterPendingWrites(deadline: .seconds(2))
+                goAwayWriter.closeAfterPendingWrites(deadline: .seconds(2), halfCloseFirst: reason?.isProtection ?? false)
             }
         }
         flushIfOutsideRead(context: context)
@@ -373,7 +441,23 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     private func timerFired(_ timer: ServerConnectionTimer) {
         timers.removeValue(forKey: timer)
-        run(core.timerFired(timer, now: now))
+        let outcome: AbuseDetector.OnTimer
+        switch timer {
+        case .header:
+            outcome = protection.headerTimerFired(waitingForFrame: frameScanner.scanner.isWaiting, now: now)
+        case .stall:
+            var blocked = 0
+            for (_, stream) in streams where stream.writePending || stream.responseEnded { blocked += 1 }
+            outcome = protection.stallTimerFired(blocked: blocked, progress: sendProgress, openStreams: streams.count, now: now)
+        default:
+            run(core.timerFired(timer, now: now))
+            return
+        }
+        switch outcome {
+        case .none: break
+        case .schedule(let at): run([.schedule(timer, at: at)])
+        case .abuse(let reason): abortForAbuse(reason)
+        }
     }
 
     // MARK: Writing responses (called on the event loop by StreamResponder)
@@ -388,6 +472,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             flushPending = false
             context.flush()
         }
+    }
+
+    private func writeSettled(_ streamID: HTTP2StreamID) {
+        sendProgress &+= 1
+        streams[streamID]?.writePending = false
     }
 
     /// Whether the stream can still take response frames.
@@ -412,6 +501,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             return
         }
         let resetAfter = endStream && markResponseEnded(streamID)
+        protection.dataSent(bytes: buffer.readableBytes)
+        if let promise, !endStream {
+            // Streamed writes wait on the peer; the stall check watches them settle.
+            streams[streamID]?.writePending = true
+            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            promise.futureResult.whenComplete { _ in loopBound.value.writeSettled(streamID) }
+        }
         writeFrame(HTTP2Frame(streamID: streamID, payload: .data(.init(data: .byteBuffer(buffer), endStream: endStream))), context: context, promise: promise)
         if resetAfter { resetUnfinishedRequest(streamID, context: context) }
         flushIfOutsideRead(context: context)

@@ -2,6 +2,7 @@ import GoAwayCore
 import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
+import Synchronization
 
 /// What a server reports as it runs: one `AsyncStream` of these per server (`HTTP2Server.events`).
 public enum ServerEvent: Sendable, Equatable {
@@ -30,6 +31,18 @@ public struct ServerStatistics: Sendable, Equatable {
     public var goAwaysSent: [ShutdownReason: Int] = [:]
     /// The longest drain seen.
     public var longestDrain: Duration = .zero
+    /// Protection limits hit, by reason (`rapid_reset`, `max_connections`…).
+    public var attacksDetected: [ShutdownReason: Int] = [:]
+}
+
+/// Whether a connection has no open stream: written on its event loop at the 0↔1 transitions,
+/// read by the server's registry when it needs an idle connection to shed.
+final class ConnectionActivity: Sendable {
+    private let idleFlag = Atomic<Bool>(true)
+    var idle: Bool {
+        get { idleFlag.load(ordering: .relaxed) }
+        set { idleFlag.store(newValue, ordering: .relaxed) }
+    }
 }
 
 /// State shared by all connections of one server. Sendable: immutable fields plus a lock-guarded
@@ -52,6 +65,9 @@ final class ServerRuntime: Sendable {
     struct ConnectionEntry: Sendable {
         var channel: any Channel
         var handler: NIOLoopBound<ServerConnectionHandler>
+        var activity: ConnectionActivity
+        /// Shed for the connection limit: draining, not to be picked again.
+        var shed = false
     }
 
     private let state = NIOLockedValueBox(Mutable())
@@ -78,16 +94,57 @@ final class ServerRuntime: Sendable {
         }
     }
 
-    /// Returns false when shutdown has begun: the caller then drains the new connection at once.
-    func register(id: Int, channel: any Channel, handler: NIOLoopBound<ServerConnectionHandler>, remote: String) -> Bool {
-        let accepting = state.withLockedValue { s -> Bool in
+    enum Admission: Equatable {
+        case accepted
+        /// Shutdown has begun: drain the new connection at once.
+        case shuttingDown
+        /// Over `maxConnections` with nothing idle to shed: refuse it.
+        case refused
+    }
+
+    /// Registers a new connection. Over the connection limit, the oldest idle connection is shed
+    /// (drained, GOAWAY `max_connections`), or, with none idle, the new one is refused.
+    func register(id: Int, channel: any Channel, handler: NIOLoopBound<ServerConnectionHandler>, activity: ConnectionActivity, remote: String) -> Admission {
+        let maxConnections = configuration.protection.maxConnections
+        let (admission, shed) = state.withLockedValue { s -> (Admission, ConnectionEntry?) in
             s.stats.connectionsAccepted += 1
-            s.connections[id] = ConnectionEntry(channel: channel, handler: handler)
-            return !s.shuttingDown
+            let decision: ConnectionLimiter.Decision =
+                if maxConnections != nil, s.connections.count >= maxConnections! {
+                    ConnectionLimiter.connectionAccepted(
+                        newID: id,
+                        open: s.connections.map { .init(id: $0.key, idle: $0.value.activity.idle, leaving: $0.value.shed) },
+                        maxConnections: maxConnections
+                    )
+                } else {
+                    .accept
+                }
+            s.connections[id] = ConnectionEntry(channel: channel, handler: handler, activity: activity)
+            if s.shuttingDown { return (.shuttingDown, nil) }
+            switch decision {
+            case .accept:
+                return (.accepted, nil)
+            case .shed(let victim):
+                s.connections[victim]?.shed = true
+                s.stats.attacksDetected[.maxConnections, default: 0] += 1
+                return (.accepted, s.connections[victim])
+            case .refuse:
+                return (.refused, nil)
+            }
         }
         metrics.connectionsAccepted.increment()
         emit(.connectionAccepted(connectionID: id, remote: remote))
-        return accepting
+        if let shed {
+            metrics.attackDetected(.maxConnections)
+            let handler = shed.handler
+            shed.channel.eventLoop.execute { handler.value.shutdown(reason: .maxConnections) }
+        }
+        return admission
+    }
+
+    /// A protection limit ended a connection (counted by reason).
+    func attackDetected(_ reason: ShutdownReason) {
+        state.withLockedValue { $0.stats.attacksDetected[reason, default: 0] += 1 }
+        metrics.attackDetected(reason)
     }
 
     func connectionClosed(id: Int, reason: ShutdownReason?, drainStarted: Instant?, now: Instant, completedDuringDrain: Int) {
@@ -188,6 +245,11 @@ struct ServerMetrics: Sendable {
         requests = Counter(label: "goaway_server_requests_total", factory: factory)
         streamsRefused = Counter(label: "goaway_server_streams_refused_total", factory: factory)
         drainDuration = Metrics.Timer(label: "goaway_server_drain_duration_seconds", factory: factory)
+    }
+
+    /// `goaway_server_attacks_total{kind}`: protection limits hit. Rare: looked up each time.
+    func attackDetected(_ reason: ShutdownReason) {
+        Counter(label: "goaway_server_attacks_total", dimensions: [("kind", reason.rawValue)], factory: factory).increment()
     }
 
     /// By code and reason; rare enough that looking the counter up each time costs nothing.

@@ -24,7 +24,7 @@ func withOwnServer<T: Sendable>(
 }
 
 /// The client against our own server (max requests per connection), the headline test.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.serialized, .exclusive, .timeLimit(.minutes(3)))
 struct ClientOwnServerTests {
     @Test func tenThousandRequestsAtC32MaxTenPerConnection() async throws {
         let policy = ServerConnectionPolicy(maxRequestsPerConnection: 10, pingAckTimeout: .milliseconds(200), drainGrace: .seconds(5))

@@ -3,7 +3,7 @@ import GoAwayTesting
 import HTTPTypes
 import Testing
 
-@Suite("goaway drill", .serialized, .timeLimit(.minutes(3)))
+@Suite("goaway drill", .serialized, .exclusive, .timeLimit(.minutes(3)))
 struct DrillRunnerTests {
     /// The CI drill: every phase, both client modes, ~3 s of load per mode.
     @Test func shortDrillLosesNothingWithGoAwayKit() async throws {

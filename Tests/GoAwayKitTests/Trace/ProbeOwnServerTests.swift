@@ -4,7 +4,7 @@ import Testing
 
 /// `goaway probe` against our server with known limits: each must come back within 10%
 /// (plus a little for a loaded machine's scheduling).
-@Suite(.serialized, .timeLimit(.minutes(2)))
+@Suite(.serialized, .exclusive, .timeLimit(.minutes(2)))
 struct ProbeOwnServerTests {
     static func within(_ m: ProbeAnalysis.Measure, _ expected: Duration, low: Double = 0.9, high: Double = 1.1) -> Bool {
         guard case .measured(let d) = m else { return false }

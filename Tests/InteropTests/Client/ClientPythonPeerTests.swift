@@ -7,7 +7,7 @@ import Testing
 
 /// The client against the scripted Python h2 server: GOAWAY every N, REFUSED_STREAM, abrupt close.
 /// Every test checks that the counts add up: each request succeeded or failed with a typed error.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.serialized, .exclusive, .timeLimit(.minutes(3)))
 struct ClientPythonPeerTests {
     func load(
         _ port: Int, n: Int, c: Int, resend: Bool = true, method: String = "GET", body: [UInt8]? = nil,

@@ -5,7 +5,7 @@ import HTTPTypes
 import Testing
 
 /// The client against real servers: nghttpd, nginx (keepalive_requests + reload loop), Node http2.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.serialized, .exclusive, .timeLimit(.minutes(3)))
 struct ClientRealPeerTests {
     func load(_ url: String, n: Int, c: Int, duration: Duration? = nil) async throws -> LoadRunner.Report {
         let options = LoadRunner.Options(urls: [url], requests: n, concurrency: c, duration: duration, requestTimeout: .seconds(20))

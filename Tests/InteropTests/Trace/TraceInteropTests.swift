@@ -5,7 +5,7 @@ import HTTPTypes
 import Testing
 
 /// The frame trace against real peers, and `goaway get --trace` / `goaway probe` as users run them.
-@Suite("frame trace and probe (interop)", .serialized, .timeLimit(.minutes(3)))
+@Suite("frame trace and probe (interop)", .serialized, .exclusive, .timeLimit(.minutes(3)))
 struct TraceInteropTests {
     static var binary: String {
         get throws {

@@ -1,0 +1,184 @@
+/// Frames the peer sent that the protections count. The shell bumps these integers as frames
+/// arrive (no clock, no allocation); the detector reads them once per read batch.
+public struct PeerFrameCounts: Sendable, Hashable {
+    public var pings = 0
+    public var settings = 0
+    public var priorities = 0
+    public var windowUpdates = 0
+    public var resets = 0
+    public init(pings: Int = 0, settings: Int = 0, priorities: Int = 0, windowUpdates: Int = 0, resets: Int = 0) {
+        self.pings = pings
+        self.settings = settings
+        self.priorities = priorities
+        self.windowUpdates = windowUpdates
+        self.resets = resets
+    }
+}
+
+/// A limit swift-nio-http2 enforced; the shell names it from the error type NIOHTTP2Handler raised.
+public enum LibraryLimit: Sendable, Hashable, CaseIterable {
+    /// `ExcessiveRSTFrames`
+    case resetFrames
+    /// `ExcessiveStreamErrors`
+    case streamErrors
+    /// `ExcessiveNumberOfGlitches`
+    case glitches
+    /// `ExcessiveControlFrames` (PING, SETTINGS, PRIORITY, ALTSVC, ORIGIN together)
+    case controlFrames
+    /// `ExcessiveOutboundFrameBuffering`: control-frame replies pile up because the peer does not read.
+    case outboundBuffering
+    /// `ExcessiveContinuationFrames`
+    case continuationFrames
+    /// `ExcessiveEmptyDataFrames`
+    case emptyDataFrames
+    /// `ExcessivelyLargeHeaderBlock`
+    case headerBlockTooLarge
+}
+
+/// Decides when a peer is abusing the connection. A value type: counts and instants in, a
+/// `ShutdownReason` (the GOAWAY's debug-data token) out. Owned by `ServerConnectionStateMachine`,
+/// which turns a verdict into "GOAWAY(highest stream, code, token), close".
+///
+/// ```
+///   frames ──(shell counts)──► readBatchEnded ──► window-update budget exceeded? ──► abuse
+///   scanner: mid-frame / header block open at batch end ──► header timer armed (if not)
+///   header timer ──► still waiting and no frame completed for headerTimeout? ──► abuse
+///   stall timer ──► responses blocked at two checks in a row with no progress? ──► abuse
+///   NIOHTTP2Handler error ──► libraryLimit ──► reason by frame counts ──► abuse
+/// ```
+public struct AbuseDetector: Sendable {
+    public let policy: ServerProtectionPolicy
+    public private(set) var streamsOpened = 0
+    /// DATA writes and bytes we sent (the WINDOW_UPDATE budget grows with them).
+    public private(set) var dataWritesSent = 0
+    public private(set) var dataBytesSent = 0
+    /// When a frame last completed (or the connection started): the header timeout counts from here.
+    private var lastFrameCompleted: Instant
+    private var framesCompletedSeen = 0
+    private(set) var headerTimerArmed = false
+    /// What the last stall check saw: blocked responses and the progress counter then.
+    private var stallSnapshot: (blocked: Bool, progress: Int) = (false, 0)
+    private(set) var stallTimerArmed = false
+
+    public init(policy: ServerProtectionPolicy, now: Instant) {
+        self.policy = policy
+        self.lastFrameCompleted = now
+    }
+
+    public enum TimerAction: Sendable, Equatable {
+        case none
+        case schedule(Instant)
+    }
+
+    /// The connection started: it waits for the preface.
+    public mutating func started(now: Instant) -> TimerAction {
+        guard let timeout = policy.headerTimeout else { return .none }
+        headerTimerArmed = true
+        return .schedule(now + timeout)
+    }
+
+    public mutating func streamOpened(now: Instant) -> TimerAction {
+        streamsOpened += 1
+        guard let timeout = policy.sendStallTimeout, !stallTimerArmed else { return .none }
+        stallTimerArmed = true
+        stallSnapshot = (false, 0)
+        return .schedule(now + timeout)
+    }
+
+    public mutating func dataSent(bytes: Int) {
+        dataWritesSent += 1
+        dataBytesSent += bytes
+    }
+
+    /// WINDOW_UPDATE frames an honest peer could have sent so far; `nil` when unlimited.
+    public var windowUpdateBudget: Int? {
+        guard let allowance = policy.windowUpdateAllowance else { return nil }
+        let frames = dataWritesSent + dataBytesSent / 16384
+        return allowance + 2 * streamsOpened + policy.windowUpdatesPerDataFrame * frames
+    }
+
+    public enum OnReadBatch: Sendable, Equatable {
+        case none
+        case scheduleHeaderTimer(at: Instant)
+        case abuse(ShutdownReason)
+    }
+
+    /// End of one read batch. `waitingForFrame`: the bytes end inside a frame or an open header
+    /// block (or before the preface is complete). `framesCompleted`: the scanner's running count.
+    public mutating func readBatchEnded(counts: PeerFrameCounts, waitingForFrame: Bool, framesCompleted: Int, now: Instant) -> OnReadBatch {
+        if let budget = windowUpdateBudget, counts.windowUpdates > budget {
+            return .abuse(.windowUpdateAbuse)
+        }
+        if framesCompleted != framesCompletedSeen {
+            framesCompletedSeen = framesCompleted
+            lastFrameCompleted = now
+        }
+        // The timer is left armed when the wait ends: it re-checks when it fires, which costs one
+        // wake-up instead of a cancel and a re-arm per batch.
+        guard waitingForFrame, !headerTimerArmed, let timeout = policy.headerTimeout else { return .none }
+        headerTimerArmed = true
+        return .scheduleHeaderTimer(at: lastFrameCompleted + timeout)
+    }
+
+    public enum OnTimer: Sendable, Equatable {
+        case none
+        case schedule(Instant)
+        case abuse(ShutdownReason)
+    }
+
+    public mutating func headerTimerFired(waitingForFrame: Bool, now: Instant) -> OnTimer {
+        headerTimerArmed = false
+        guard waitingForFrame, let timeout = policy.headerTimeout else { return .none }
+        let due = lastFrameCompleted + timeout
+        if now < due {
+            headerTimerArmed = true
+            return .schedule(due)
+        }
+        return .abuse(.headerTimeout)
+    }
+
+    /// `blocked`: responses waiting on the peer (a write not yet taken, or a finished response whose
+    /// stream has not closed). `progress`: the shell's running count of such waits that ended.
+    /// Stalled when blocked at two checks in a row with no progress between them.
+    public mutating func stallTimerFired(blocked: Int, progress: Int, openStreams: Int, now: Instant) -> OnTimer {
+        stallTimerArmed = false
+        guard let timeout = policy.sendStallTimeout else { return .none }
+        if blocked > 0, stallSnapshot.blocked, stallSnapshot.progress == progress {
+            return .abuse(.sendTimeout)
+        }
+        stallSnapshot = (blocked > 0, progress)
+        guard openStreams > 0 else { return .none }
+        stallTimerArmed = true
+        return .schedule(now + timeout)
+    }
+
+    /// Which token a swift-nio-http2 limit becomes. Control-frame limits are named after the frame
+    /// the peer sent most of (swift-nio-http2 counts them together).
+    public static func reason(for limit: LibraryLimit, counts: PeerFrameCounts) -> ShutdownReason {
+        switch limit {
+        case .resetFrames, .streamErrors, .glitches: .rapidReset
+        case .continuationFrames: .continuationFlood
+        case .emptyDataFrames: .emptyFrames
+        case .headerBlockTooLarge: .headerListSize
+        case .controlFrames, .outboundBuffering:
+            if counts.priorities > counts.pings && counts.priorities > counts.settings {
+                .priorityFlood
+            } else if counts.settings > counts.pings {
+                .settingsFlood
+            } else {
+                .pingFlood
+            }
+        }
+    }
+
+    /// The GOAWAY error code for a protection reason.
+    public static func code(for reason: ShutdownReason) -> HTTP2ErrorCode {
+        switch reason {
+        case .headerListSize: .protocolError
+        case .sendTimeout: .noError
+        case .tooManyPings: .enhanceYourCalm
+        case .error: .internalError
+        default: reason.isProtection ? .enhanceYourCalm : .noError
+        }
+    }
+}
