@@ -58,7 +58,7 @@ struct AttackInteropTests {
             try await attacker.wait(timeout: .seconds(20))
             try await Self.waitForSummary(honest)
 
-            let events = Self.events(attacker.stdout)
+            let events = RawPeerEvent.parse(attacker.stdout)
             let goaways = events.filter { $0.event == "goaway" }
             #expect(goaways.count == 1, "exactly one GOAWAY: \(attacker.stdout)")
             #expect(goaways.first?.error_code == c.code, "\(attacker.stdout)")
@@ -84,7 +84,7 @@ struct AttackInteropTests {
             try await attacker.wait(timeout: .seconds(20))
             let elapsed = ContinuousClock.now - started
             try await Self.waitForSummary(honest)
-            let events = Self.events(attacker.stdout)
+            let events = RawPeerEvent.parse(attacker.stdout)
             let goaways = events.filter { $0.event == "goaway" }
             #expect(goaways.map(\.debug) == ["send_timeout"], "\(attacker.stdout)")
             #expect(goaways.first?.error_code == 0)
@@ -124,16 +124,16 @@ struct AttackInteropTests {
             let fifth = try idle()
             for p in [first, second, third, fourth, fifth] { try await p.wait(timeout: .seconds(15)) }
 
-            let shed = Self.events(first.stdout).filter { $0.event == "goaway" }
+            let shed = RawPeerEvent.parse(first.stdout).filter { $0.event == "goaway" }
             #expect(shed.first?.debug == "max_connections" && shed.first?.error_code == 0, "\(first.stdout)")
-            #expect(Self.events(third.stdout).first { $0.event == "goaway" }?.debug == "max_connections", "\(third.stdout)")
-            let refused = Self.events(fifth.stdout).filter { $0.event == "goaway" }
+            #expect(RawPeerEvent.parse(third.stdout).first { $0.event == "goaway" }?.debug == "max_connections", "\(third.stdout)")
+            let refused = RawPeerEvent.parse(fifth.stdout).filter { $0.event == "goaway" }
             #expect(refused.first?.error_code == Self.enhanceYourCalm && refused.first?.last_stream_id == 0, "\(fifth.stdout)")
             #expect(refused.first?.debug == "max_connections")
             // The busy ones were never shed and got their responses.
-            #expect(Self.events(second.stdout).contains { $0.event == "response" }, "\(second.stdout)")
-            #expect(!Self.events(second.stdout).contains { $0.event == "goaway" }, "\(second.stdout)")
-            #expect(Self.events(fourth.stdout).contains { $0.event == "response" }, "\(fourth.stdout)")
+            #expect(RawPeerEvent.parse(second.stdout).contains { $0.event == "response" }, "\(second.stdout)")
+            #expect(!RawPeerEvent.parse(second.stdout).contains { $0.event == "goaway" }, "\(second.stdout)")
+            #expect(RawPeerEvent.parse(fourth.stdout).contains { $0.event == "response" }, "\(fourth.stdout)")
             #expect(server.statistics.attacksDetected[.maxConnections, default: 0] == 3)
         }
     }
@@ -151,17 +151,5 @@ struct AttackInteropTests {
         #expect(out.contains("\(n) total, \(n) started, \(n) done, \(n) succeeded, 0 failed, 0 errored, 0 timeout"),
                 "honest requests all succeeded: \(out)", sourceLocation: sourceLocation)
         #expect(out.contains("status codes: \(n) 2xx"), "\(out)", sourceLocation: sourceLocation)
-    }
-
-    struct PeerEvent: Decodable {
-        var event: String
-        var stream: Int?
-        var last_stream_id: Int?
-        var error_code: Int?
-        var debug: String?
-    }
-
-    static func events(_ text: String) -> [PeerEvent] {
-        text.split(separator: "\n").compactMap { try? JSONDecoder().decode(PeerEvent.self, from: Data($0.utf8)) }
     }
 }

@@ -113,7 +113,7 @@ struct ServerDrainInteropTests {
             server.shutdownGracefully()
             try await client.wait(timeout: .seconds(15))
             let elapsed = ContinuousClock.now - shutdownAt
-            let events = Self.events(client.stdout)
+            let events = RawPeerEvent.parse(client.stdout)
             let goaways = events.filter { $0.event == "goaway" }
             #expect(goaways.map(\.last_stream_id) == [2147483647, 1], "\(client.stdout)")
             #expect(goaways.allSatisfy { $0.stream == 0 })
@@ -138,7 +138,7 @@ struct ServerDrainInteropTests {
             try await Self.waitUntilAccepted(server)
             server.shutdownGracefully()
             try await client.wait(timeout: .seconds(15))
-            let events = Self.events(client.stdout)
+            let events = RawPeerEvent.parse(client.stdout)
             #expect(events.contains { $0.event == "late_request_sent" }, "\(client.stdout)")
             // What came back for stream 101: only a reset, never a response.
             var lateOutcomes: [String] = []
@@ -153,19 +153,5 @@ struct ServerDrainInteropTests {
             #expect(server.statistics.requests == 1, "the late stream must never reach the handler")
             #expect(server.statistics.streamsRefused >= 1)
         }
-    }
-
-    /// One line of `scripts/peers/h2_drain_client.py` output.
-    struct PeerEvent: Decodable {
-        var event: String
-        var t: Double?
-        var stream: Int?
-        var last_stream_id: Int?
-        var error_code: Int?
-        var status: Int?
-    }
-
-    static func events(_ text: String) -> [PeerEvent] {
-        text.split(separator: "\n").compactMap { try? JSONDecoder().decode(PeerEvent.self, from: Data($0.utf8)) }
     }
 }

@@ -17,17 +17,12 @@ Attacks (--attack; `all` runs the floods in turn for --duration at --rate, for b
   idle            preface and SETTINGS, then nothing (holds a connection for max-connections tests)
   stall           GET --path (a large response), never send WINDOW_UPDATE, keep the socket open
 """
-import argparse, json, socket, struct, sys, threading, time
+import argparse, json, os, socket, struct, sys, threading, time
 
 import hpack
 
-DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = 0, 1, 2, 3, 4, 6, 7, 8, 9
-END_STREAM, ACK, END_HEADERS = 0x1, 0x1, 0x4
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-
-
-def frame(ftype, flags, stream, payload=b""):
-    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + struct.pack(">I", stream) + payload
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rawh2 import *  # noqa: E402,F403  frame types, flags, frame(), split_frames(), emitter()
 
 
 def main():
@@ -61,12 +56,7 @@ def main():
 
 def attack_once(args, a):
     start = time.monotonic()
-    lock = threading.Lock()
-
-    def emit(event, **kw):
-        kw.update({"t": round(time.monotonic() - start, 4), "event": event})
-        with lock:
-            print(json.dumps(kw), flush=True)
+    emit = emitter()
 
     enc = hpack.Encoder()
     sock = socket.create_connection((args.host, args.port), timeout=args.max_time)
@@ -100,18 +90,11 @@ def attack_once(args, a):
                 closed.set()
                 return
             buf += data
-            while len(buf) >= 9:
-                length = int.from_bytes(buf[0:3], "big")
-                if len(buf) < 9 + length:
-                    break
-                ftype, flags = buf[3], buf[4]
-                stream = int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
-                payload = buf[9:9 + length]
-                buf = buf[9 + length:]
+            frames, buf = split_frames(buf)
+            for ftype, flags, stream, payload in frames:
                 if ftype == GOAWAY:
-                    last, code = struct.unpack(">II", payload[:8])
-                    emit("goaway", stream=stream, last_stream_id=last & 0x7FFFFFFF, error_code=code,
-                         debug=payload[8:].decode("latin-1"))
+                    last, code, debug = goaway_fields(payload)
+                    emit("goaway", stream=stream, last_stream_id=last, error_code=code, debug=debug)
                 elif ftype == SETTINGS and not flags & ACK and a != "slow-preface":
                     send(frame(SETTINGS, ACK, 0))
                     settings_acked.set()

@@ -10,16 +10,12 @@ Modes:
   after-goaway  send one request, ack PINGs; once a GOAWAY with a real last-stream-id (< 2^31-1)
                 arrives, open a new stream (101) anyway and report what happens to it.
 """
-import argparse, json, socket, struct, sys, time
+import argparse, json, os, socket, struct, sys, time
 
 import hpack
 
-MAX_ID = 2**31 - 1
-DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = 0, 1, 3, 4, 6, 7, 8, 9
-END_STREAM, END_HEADERS, ACK = 0x1, 0x4, 0x1
-
-def frame(ftype, flags, stream, payload=b""):
-    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + struct.pack(">I", stream) + payload
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rawh2 import *  # noqa: E402,F403  frame types, flags, frame(), split_frames(), emitter()
 
 def main():
     ap = argparse.ArgumentParser()
@@ -31,9 +27,7 @@ def main():
     args = ap.parse_args()
 
     start = time.monotonic()
-    def emit(event, **kw):
-        kw.update({"t": round(time.monotonic() - start, 4), "event": event})
-        print(json.dumps(kw), flush=True)
+    emit = emitter()
 
     enc, dec = hpack.Encoder(), hpack.Decoder()
     sock = socket.create_connection((args.host, args.port), timeout=args.max_time)
@@ -61,14 +55,8 @@ def main():
             emit("closed", how="eof")
             return
         buf += data
-        while len(buf) >= 9:
-            length = int.from_bytes(buf[0:3], "big")
-            if len(buf) < 9 + length:
-                break
-            ftype, flags = buf[3], buf[4]
-            stream = int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
-            payload = buf[9:9 + length]
-            buf = buf[9 + length:]
+        frames, buf = split_frames(buf)
+        for ftype, flags, stream, payload in frames:
             if ftype == SETTINGS and not flags & ACK:
                 sock.sendall(frame(SETTINGS, ACK, 0))
             elif ftype == PING and not flags & ACK:
@@ -76,9 +64,8 @@ def main():
                 if args.mode != "never-ack":
                     sock.sendall(frame(PING, ACK, 0, payload))
             elif ftype == GOAWAY:
-                last, code = struct.unpack(">II", payload[:8])
-                emit("goaway", stream=stream, last_stream_id=last & 0x7FFFFFFF, error_code=code,
-                     debug=payload[8:].decode("latin-1"))
+                last, code, debug = goaway_fields(payload)
+                emit("goaway", stream=stream, last_stream_id=last, error_code=code, debug=debug)
                 if args.mode == "after-goaway" and last < MAX_ID and not late_sent:
                     late_sent = True
                     request(101, "/")

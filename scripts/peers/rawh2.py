@@ -1,0 +1,46 @@
+"""Raw HTTP/2 framing for the test peers that must break the rules (drain clients, attackers,
+hostile servers): frame types, flags, a frame encoder, a splitter for received bytes and a JSON
+line emitter. HPACK comes from the `hpack` package (installed with `h2`)."""
+import json, struct, threading, time
+
+DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = range(10)
+END_STREAM, ACK, END_HEADERS = 0x1, 0x1, 0x4
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+MAX_ID = 2**31 - 1
+
+
+def frame(ftype, flags, stream, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + struct.pack(">I", stream) + payload
+
+
+def split_frames(buf):
+    """Complete frames at the front of `buf`: ([(type, flags, stream, payload)], rest)."""
+    frames = []
+    while len(buf) >= 9:
+        length = int.from_bytes(buf[0:3], "big")
+        if len(buf) < 9 + length:
+            break
+        ftype, flags = buf[3], buf[4]
+        stream = int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
+        frames.append((ftype, flags, stream, buf[9:9 + length]))
+        buf = buf[9 + length:]
+    return frames, buf
+
+
+def goaway_fields(payload):
+    """(last_stream_id, error_code, debug text) of a GOAWAY payload."""
+    last, code = struct.unpack(">II", payload[:8])
+    return last & 0x7FFFFFFF, code, payload[8:].decode("latin-1")
+
+
+def emitter():
+    """A thread-safe function printing one JSON object per line: {"t": seconds since now, "event": ...}."""
+    start = time.monotonic()
+    lock = threading.Lock()
+
+    def emit(event, **kw):
+        kw.update({"t": round(time.monotonic() - start, 4), "event": event})
+        with lock:
+            print(json.dumps(kw), flush=True)
+
+    return emit
