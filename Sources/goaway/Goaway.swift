@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GoAwayKit
 import NIOCore
 #if canImport(Glibc)
 import Glibc
@@ -54,8 +55,11 @@ enum CLI {
 /// A duration flag: `30` (seconds), `1.5s`, `250ms`, `5m`, `1h`; `0` or `off` disables where allowed.
 struct DurationArgument: ExpressibleByArgument, Sendable {
     var duration: Duration?
+    /// As typed, for `--help`'s defaults.
+    var text: String
 
     init?(argument: String) {
+        self.text = argument
         let text = argument.lowercased()
         if text == "off" || text == "none" { duration = nil; return }
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
@@ -68,7 +72,29 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
         duration = seconds == 0 ? nil : .milliseconds(Int64((seconds * 1000).rounded()))
     }
 
+    var defaultValueDescription: String { text }
+
     static var defaultCompletionKind: CompletionKind { .default }
+}
+
+/// A rate limit on the command line: `COUNT/DURATION`, e.g. `200/30s`.
+struct RateLimitArgument: ExpressibleByArgument, Sendable {
+    var limit: ServerProtectionPolicy.RateLimit
+
+    init?(argument: String) {
+        let parts = argument.split(separator: "/", maxSplits: 1)
+        guard parts.count == 2, let count = Int(parts[0]), count >= 1,
+            let window = DurationArgument(argument: String(parts[1]))?.duration
+        else { return nil }
+        limit = .init(maximumCount: count, window: window)
+    }
+
+    init(_ limit: ServerProtectionPolicy.RateLimit) { self.limit = limit }
+
+    var defaultValueDescription: String {
+        let s = limit.window.seconds
+        return "\(limit.maximumCount)/" + (s == s.rounded() ? "\(Int(s))s" : "\(Int((s * 1000).rounded()))ms")
+    }
 }
 
 enum CPU {

@@ -40,6 +40,24 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Keepalive PING after this long without reads.") var keepaliveInterval = DurationArgument(argument: "off")!
     @Option(help: "Close when a keepalive PING is not acked within this.") var keepaliveTimeout = DurationArgument(argument: "20s")!
 
+    // Protections (docs/protections.md). Each ends the offending connection with a GOAWAY naming it.
+    @Option(help: "Open connections allowed; over it the oldest idle one is drained (0 = no limit).")
+    var maxConnections = ServerProtectionPolicy.defaults.maxConnections ?? 0
+    @Option(help: "The preface, or a frame or header block once begun, must arrive within this (slowloris).")
+    var headerTimeout = DurationArgument(argument: "10s")!
+    @Option(help: "Close a connection whose response makes no progress for this long (peer stopped reading).")
+    var sendStallTimeout = DurationArgument(argument: "30s")!
+    @Option(help: "Inbound RST_STREAM frames allowed per window (Rapid Reset), COUNT/DURATION.")
+    var resetRateLimit = RateLimitArgument(ServerProtectionPolicy.defaults.resetFrameRateLimit)
+    @Option(help: "Inbound PING/SETTINGS/PRIORITY frames allowed per window, COUNT/DURATION.")
+    var controlFrameRateLimit = RateLimitArgument(ServerProtectionPolicy.defaults.controlFrameRateLimit)
+    @Option(help: "CONTINUATION frames allowed in one header block.")
+    var maxContinuationFrames = ServerProtectionPolicy.defaults.maximumSequentialContinuationFrames
+    @Option(help: "DATA frames in a row without payload or END_STREAM.")
+    var maxEmptyDataFrames = ServerProtectionPolicy.defaults.maximumSequentialEmptyDataFrames
+    @Option(help: "WINDOW_UPDATE frames allowed beyond what the data sent explains (0 = no limit).")
+    var windowUpdateAllowance = ServerProtectionPolicy.defaults.windowUpdateAllowance ?? 0
+
     @Option(help: "Event loop threads (default: the CPUs this process may run on, so `taskset -c 0` means one).")
     var threads: Int?
 
@@ -50,6 +68,8 @@ struct ServeCommand: AsyncParsableCommand {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if maxRequests < 0 { throw ValidationError("--max-requests must be 0 or more") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if maxConnections < 0 { throw ValidationError("--max-connections must be 0 or more") }
+        if windowUpdateAllowance < 0 { throw ValidationError("--window-update-allowance must be 0 or more") }
     }
 
     func makeConfiguration() -> HTTP2Server.Configuration {
@@ -62,6 +82,15 @@ struct ServeCommand: AsyncParsableCommand {
         policy.drainGrace = drainGrace.duration ?? .zero
         policy.keepaliveInterval = keepaliveInterval.duration
         policy.keepaliveTimeout = keepaliveTimeout.duration ?? .seconds(20)
+        var protection = ServerProtectionPolicy()
+        protection.maxConnections = maxConnections > 0 ? maxConnections : nil
+        protection.headerTimeout = headerTimeout.duration
+        protection.sendStallTimeout = sendStallTimeout.duration
+        protection.resetFrameRateLimit = resetRateLimit.limit
+        protection.controlFrameRateLimit = controlFrameRateLimit.limit
+        protection.maximumSequentialContinuationFrames = maxContinuationFrames
+        protection.maximumSequentialEmptyDataFrames = maxEmptyDataFrames
+        protection.windowUpdateAllowance = windowUpdateAllowance > 0 ? windowUpdateAllowance : nil
         var logger = Logger(label: "goaway.serve", factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = verbose ? .debug : .warning
         return HTTP2Server.Configuration(
@@ -73,6 +102,7 @@ struct ServeCommand: AsyncParsableCommand {
             maxFrameSize: maxFrameSize,
             maxHeaderListSize: maxHeaderListSize,
             connection: policy,
+            protection: protection,
             logger: logger,
             showDebugData: showDebugData
         )
@@ -121,6 +151,11 @@ struct ServeCommand: AsyncParsableCommand {
         let drained = plural(stats.connectionsDrained, "connection")
         let completed = plural(stats.requestsCompletedDuringDrain, "in-flight request")
         let refused = plural(stats.streamsRefused, "stream")
-        CLI.printFlushed("drained \(drained), \(completed) completed, \(refused) refused, in \(seconds)s (\(stats.requests) requests served)")
+        var summary = "drained \(drained), \(completed) completed, \(refused) refused, in \(seconds)s (\(stats.requests) requests served)"
+        if !stats.attacksDetected.isEmpty {
+            let kinds = stats.attacksDetected.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }
+            summary += "; protections: " + kinds.joined(separator: ", ")
+        }
+        CLI.printFlushed(summary)
     }
 }

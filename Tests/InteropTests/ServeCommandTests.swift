@@ -38,6 +38,32 @@ struct ServeCommandTests {
         #expect(summary.hasPrefix("drained 1 connection, 1 in-flight request completed, 0 streams refused, in "), "\(summary)")
     }
 
+    @Test("protection flags reach the server: a slow preface meets --header-timeout, and the summary counts it",
+          .enabled(if: Peers.available("python-h2")))
+    func protectionFlags() async throws {
+        let serve = try PeerProcess(try Self.binary, ["serve", "--port", "0", "--header-timeout", "400ms", "--reset-rate-limit", "50/10s"])
+        let port = try #require(Self.port(from: try await serve.waitForLine(containing: "listening on", timeout: .seconds(20))))
+        let started = ContinuousClock.now
+        let attacker = try PeerProcess(Peers.python!, [Peers.script("attack_client.py"), "--port", "\(port)", "--attack", "slow-preface", "--max-time", "10"])
+        try await attacker.wait(timeout: .seconds(20))
+        let goaways = RawPeerEvent.parse(attacker.stdout).filter { $0.event == "goaway" }
+        #expect(goaways.map(\.debug) == ["header_timeout"], "\(attacker.stdout)")
+        // 400 ms, not the default 10 s (checked between 1x and 2x of the limit, plus scheduling).
+        #expect(ContinuousClock.now - started < .seconds(5))
+        serve.signal(SIGTERM)
+        #expect(try await serve.wait(timeout: .seconds(20)) == 0, "\(serve.stderr)")
+        let summary = serve.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(summary.hasSuffix("; protections: header_timeout 1"), "\(summary)")
+    }
+
+    @Test(arguments: [["--reset-rate-limit", "0/30s"], ["--control-frame-rate-limit", "10"], ["--header-timeout", "soon"], ["--max-connections", "-1"]])
+    func badProtectionFlagIsOneLineAndExitTwo(arguments: [String]) async throws {
+        let serve = try PeerProcess(try Self.binary, ["serve"] + arguments)
+        #expect(try await serve.wait(timeout: .seconds(20)) == 2)
+        #expect(serve.stderr.split(separator: "\n").count == 1, "\(serve.stderr)")
+        #expect(serve.stderr.hasPrefix("goaway: "))
+    }
+
     @Test func badFlagIsOneLineAndExitTwo() async throws {
         let serve = try PeerProcess(try Self.binary, ["serve", "--max-requests", "lots"])
         #expect(try await serve.wait(timeout: .seconds(20)) == 2)
