@@ -65,6 +65,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var keepaliveInterval: TimeAmount?
     private var keepaliveTask: RepeatedTask?
     private var pingOutstandingSince: NIODeadline?
+    /// The stream of the frame `channelRead` is handling, and whether its `StreamClosedEvent` came
+    /// while it did. NIOHTTP2Handler queues that event before it passes the frame on, and delivers
+    /// its queue after every frame *we write*: a WINDOW_UPDATE or HEADERS written from `channelRead`
+    /// used to close a stream whose last DATA frame we had not handled yet (`responseIncomplete`).
+    private var readingStream: HTTP2StreamID?
+    private var closedWhileReading = false
 
     init(id: ConnectionID, delegate: ClientConnectionDelegate, logger: Logger, window: Int, keepaliveInterval: Duration?, keepaliveTimeout: Duration) {
         self.id = id
@@ -269,6 +275,18 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        let outer = (readingStream, closedWhileReading)
+        readingStream = frame.streamID
+        closedWhileReading = false
+        handle(frame, context: context)
+        if closedWhileReading, let st = streams.removeValue(forKey: frame.streamID) {
+            byRequest[st.request.id] = nil
+            finish(st, streamID: frame.streamID, resetCode: nil, cutOffDetail: "the stream closed before the response ended")
+        }
+        (readingStream, closedWhileReading) = outer
+    }
+
+    private func handle(_ frame: HTTP2Frame, context: ChannelHandlerContext) {
         switch frame.payload {
         case .settings(.settings(let settings)):
             let limit = settings.last(where: { $0.parameter == .maxConcurrentStreams }).map { $0.value }
@@ -305,7 +323,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let closedEvent = event as? StreamClosedEvent, let st = streams.removeValue(forKey: closedEvent.streamID) {
+        if let closedEvent = event as? StreamClosedEvent, closedEvent.streamID == readingStream {
+            // The frame being read closed its stream, and something we wrote while handling it
+            // (WINDOW_UPDATE, the next request's HEADERS) made NIOHTTP2Handler deliver the event
+            // before we finished with that frame: judge the stream after the frame.
+            closedWhileReading = true
+        } else if let closedEvent = event as? StreamClosedEvent, let st = streams.removeValue(forKey: closedEvent.streamID) {
             // Streams above a GOAWAY's last-id arrive here with reason CANCEL; never trust that code.
             byRequest[st.request.id] = nil
             finish(st, streamID: closedEvent.streamID, resetCode: nil, cutOffDetail: "the stream closed before the response ended")
@@ -347,26 +370,32 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     private func receivedData(_ body: HTTP2Frame.FramePayload.Data, streamID: HTTP2StreamID, context: ChannelHandlerContext) {
         guard case .byteBuffer(let buffer) = body.data else { return }
-        let n = buffer.readableBytes
+        // Padding counts against the windows too (RFC 9113 §6.1): the pad length octet and the pad.
+        let n = buffer.readableBytes + (body.paddingBytes.map { $0 + 1 } ?? 0)
+        // The stream first, the connection window after: no write before the frame is handled.
+        if var st = streams[streamID], st.responded {
+            if buffer.readableBytes > 0 { st.body?.yield(buffer) }
+            if body.endStream {
+                complete(streamID)
+            } else {
+                st.unacked += n
+                if st.unacked >= window / 2 {
+                    let increment = st.unacked
+                    st.unacked = 0
+                    streams[streamID] = st
+                    context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
+                    needsFlush = true
+                } else {
+                    streams[streamID] = st
+                }
+            }
+        }
         connectionUnacked += n
         if connectionUnacked >= window / 2 {
             context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: connectionUnacked))), promise: nil)
             connectionUnacked = 0
             needsFlush = true
         }
-        guard var st = streams[streamID], st.responded else { return }
-        if n > 0 { st.body?.yield(buffer) }
-        if body.endStream {
-            complete(streamID)
-            return
-        }
-        st.unacked += n
-        if st.unacked >= window / 2 {
-            context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .windowUpdate(windowSizeIncrement: st.unacked))), promise: nil)
-            st.unacked = 0
-            needsFlush = true
-        }
-        streams[streamID] = st
     }
 
     private func complete(_ streamID: HTTP2StreamID) {
