@@ -70,6 +70,13 @@ public enum ClientPeers {
         return (p, port)
     }
 
+    /// `scripts/peers/hostile_server.py --mode <mode>` (plain python3 is enough: no h2 needed).
+    public static func hostileServer(_ mode: String, _ arguments: [String] = []) async throws -> (PeerProcess, Int) {
+        guard let python = Peers.python ?? Peers.path("python3") else { throw PeerError("no python3") }
+        let p = try PeerProcess(python, ["-u", Peers.script("hostile_server.py"), "--port", "0", "--mode", mode] + arguments)
+        return (p, try await listeningPort(of: p))
+    }
+
     /// `scripts/peers/goaway_every_n_server.py` with `arguments`; returns the process and its port.
     public static func pythonServer(_ arguments: [String]) async throws -> (PeerProcess, Int) {
         guard let python = Peers.python else { throw PeerError("no python with h2 (GOAWAY_PYTHON or .venv)") }

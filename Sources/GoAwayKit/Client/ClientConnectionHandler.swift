@@ -12,12 +12,14 @@ protocol ClientConnectionDelegate: AnyObject, Sendable {
     func settingsChanged(_ id: ConnectionID, maxConcurrentStreams: Int)
     func goAwayReceived(_ id: ConnectionID, lastStreamID: HTTP2StreamID, code: NIOHTTP2.HTTP2ErrorCode, debugData: [UInt8])
     /// The request's stream ended before a response head: the pool decides about a re-send.
-    func streamFailed(_ request: RequestID, streamID: HTTP2StreamID?, lastStreamID: HTTP2StreamID?, resetCode: NIOHTTP2.HTTP2ErrorCode?)
+    /// `cause`: why the connection failed, when it did (for the error's detail).
+    func streamFailed(_ request: RequestID, streamID: HTTP2StreamID?, lastStreamID: HTTP2StreamID?, resetCode: NIOHTTP2.HTTP2ErrorCode?, cause: String?)
     /// Returns false when nobody waits for it any more (cancelled, timed out): reset the stream.
     func responseHead(_ request: RequestID, _ response: HTTP2ClientResponse) -> Bool
     /// The stream is over (complete, or cut off after the head): free its slot.
     func streamDone(_ request: RequestID)
-    func connectionClosed(_ id: ConnectionID)
+    /// `cause`: why it failed, if it did (protocol error, missing ack).
+    func connectionClosed(_ id: ConnectionID, cause: String?)
 }
 
 /// One HTTP/2 connection of the client: sits right after `NIOHTTP2Handler` and handles every
@@ -34,6 +36,14 @@ protocol ClientConnectionDelegate: AnyObject, Sendable {
 /// Flow control: with no multiplexer nobody returns receive window, so this handler sends
 /// WINDOW_UPDATE (stream and connection) when half the window is consumed. The response body is
 /// delivered without back-pressure (the window is returned on receipt).
+///
+/// Protections (HTTP2ClientConfiguration): the server must ack our SETTINGS within
+/// `settingsAckTimeout` (else GOAWAY(SETTINGS_TIMEOUT) and close) and our keepalive PINGs within
+/// `keepaliveTimeout`; a body beyond `maxResponseBodySize` resets its stream (`responseTooLarge`).
+/// swift-nio-http2 enforces the rest: header list size (our SETTINGS), CONTINUATION floods, control
+/// frame floods (PING/SETTINGS: 200 per 30 s), empty DATA floods, undecodable bytes — each a
+/// connection error that lands in `errorCaught`. Why a connection died is kept and named in the
+/// errors of the requests it takes down.
 final class ClientConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTP2Frame
     typealias OutboundIn = HTTP2Frame
@@ -44,6 +54,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         var body: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
         var responded = false
         var unacked = 0
+        var received = 0
         var uploadTask: Task<Void, Never>?
     }
 
@@ -52,6 +63,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     let logger: Logger
     let window: Int
     let keepaliveTimeout: TimeAmount
+    let settingsAckTimeout: TimeAmount
+    let maxBodySize: Int?
     private var context: ChannelHandlerContext?
     private var streams: [HTTP2StreamID: StreamState] = [:]
     private var byRequest: [RequestID: HTTP2StreamID] = [:]
@@ -65,6 +78,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var keepaliveInterval: TimeAmount?
     private var keepaliveTask: RepeatedTask?
     private var pingOutstandingSince: NIODeadline?
+    private var settingsAckTimer: Scheduled<Void>?
+    /// Why the connection failed (protocol error, missing ack); named in the errors it causes.
+    private var failure: String?
     /// The stream of the frame `channelRead` is handling, and whether its `StreamClosedEvent` came
     /// while it did. NIOHTTP2Handler queues that event before it passes the frame on, and delivers
     /// its queue after every frame *we write*: a WINDOW_UPDATE or HEADERS written from `channelRead`
@@ -72,22 +88,24 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var readingStream: HTTP2StreamID?
     private var closedWhileReading = false
 
-    init(id: ConnectionID, delegate: ClientConnectionDelegate, logger: Logger, window: Int, keepaliveInterval: Duration?, keepaliveTimeout: Duration) {
+    init(id: ConnectionID, delegate: ClientConnectionDelegate, logger: Logger, configuration: HTTP2ClientConfiguration, keepaliveInterval: Duration?) {
         self.id = id
         self.delegate = delegate
         self.logger = logger
-        self.window = window
+        self.window = configuration.receiveWindow
         self.keepaliveInterval = keepaliveInterval.map { .nanoseconds($0.nanosecondsClamped) }
-        self.keepaliveTimeout = .nanoseconds(keepaliveTimeout.nanosecondsClamped)
+        self.keepaliveTimeout = .nanoseconds(configuration.keepaliveTimeout.nanosecondsClamped)
+        self.settingsAckTimeout = .nanoseconds(configuration.settingsAckTimeout.nanosecondsClamped)
+        self.maxBodySize = configuration.maxResponseBodySize
     }
 
-    /// Our SETTINGS: no push, our receive window.
-    static func initialSettings(window: Int) -> HTTP2Settings {
+    /// Our SETTINGS: no push, our receive window, the largest response header list we accept.
+    static func initialSettings(_ configuration: HTTP2ClientConfiguration) -> HTTP2Settings {
         [
             HTTP2Setting(parameter: .enablePush, value: 0),
             HTTP2Setting(parameter: .maxConcurrentStreams, value: 0),
-            HTTP2Setting(parameter: .initialWindowSize, value: min(window, Int(Int32.max))),
-            HTTP2Setting(parameter: .maxHeaderListSize, value: 1 << 16),
+            HTTP2Setting(parameter: .initialWindowSize, value: min(configuration.receiveWindow, Int(Int32.max))),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: min(max(configuration.maxResponseHeaderListSize, 0), Int(UInt32.max))),
         ]
     }
 
@@ -111,18 +129,32 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         if window > 65_535 {
             context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: window - 65_535))), promise: nil)
         }
-        delegate.connectionActive(id, handler: NIOLoopBound(self, eventLoop: context.eventLoop))
+        let box = NIOLoopBound(self, eventLoop: context.eventLoop)
+        settingsAckTimer = context.eventLoop.scheduleTask(in: settingsAckTimeout) {
+            box.value.failConnection(.settingsTimeout, because: "no SETTINGS ack within \(box.value.settingsAckTimeout)")
+        }
+        delegate.connectionActive(id, handler: box)
         scheduleKeepalive()
+    }
+
+    /// Ends the connection for a reason of ours: GOAWAY(code) (we accept no pushes: last-id 0), close.
+    private func failConnection(_ code: NIOHTTP2.HTTP2ErrorCode, because reason: String) {
+        guard let context, !closed else { return }
+        logger.debug("connection failed", metadata: ["goaway.connection": "\(id)", "goaway.error": "\(reason)"])
+        failure = failure ?? reason
+        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: .rootStream, errorCode: code, opaqueData: nil))), promise: nil)
+        context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
         keepaliveTask?.cancel()
+        settingsAckTimer?.cancel()
         let pending = streams
         streams.removeAll()
         byRequest.removeAll()
         // The pool learns first that this connection is gone, so the re-sends below go elsewhere.
-        delegate.connectionClosed(id)
+        delegate.connectionClosed(id, cause: failure)
         for (sid, st) in pending.sorted(by: { $0.key < $1.key }) {
             finish(st, streamID: sid, resetCode: nil, cutOffDetail: "the connection closed before the response ended")
         }
@@ -139,6 +171,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             return
         }
         logger.debug("connection error", metadata: ["goaway.connection": "\(id)", "goaway.error": "\(error)"])
+        failure = failure ?? "connection error: \(error)"
         context.close(promise: nil)
     }
 
@@ -153,7 +186,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// Opens a stream for the request, or reports it never sent when this connection cannot.
     func start(_ request: PendingRequest, flush: Bool = true) {
         guard let context, !closed, lastStreamID == nil, nextStreamID < Int32.max - 2 else {
-            delegate.streamFailed(request.id, streamID: nil, lastStreamID: lastStreamID, resetCode: nil)
+            delegate.streamFailed(request.id, streamID: nil, lastStreamID: lastStreamID, resetCode: nil, cause: failure)
             return
         }
         let sid = HTTP2StreamID(nextStreamID)
@@ -187,7 +220,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         byRequest[st.request.id] = nil
         st.uploadTask?.cancel()
         logger.debug("headers not sent", metadata: ["goaway.connection": "\(id)", "goaway.stream": "\(sid)", "goaway.error": "\(error)"])
-        delegate.streamFailed(st.request.id, streamID: nil, lastStreamID: lastStreamID, resetCode: nil)
+        delegate.streamFailed(st.request.id, streamID: nil, lastStreamID: lastStreamID, resetCode: nil, cause: failure)
     }
 
     /// Streams a body; waits for each DATA write (flow control and TCP back-pressure).
@@ -223,12 +256,23 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         if let context { flushSoon(context) }
     }
 
+    /// Nobody reads the response body any more: RST_STREAM(CANCEL), free the slot.
+    private func bodyAbandoned(_ sid: HTTP2StreamID) {
+        guard let st = streams[sid], st.responded else { return }
+        streams[sid] = nil
+        byRequest[st.request.id] = nil
+        st.uploadTask?.cancel()
+        resetStreamOnly(sid, code: .cancel)
+        if let context { flushSoon(context) }
+        delegate.streamDone(st.request.id)
+    }
+
     private func resetStream(_ sid: HTTP2StreamID, code: NIOHTTP2.HTTP2ErrorCode) {
         guard let context, !closed, let st = streams.removeValue(forKey: sid) else { return }
         byRequest[st.request.id] = nil
         st.body?.finish(throwing: HTTP2ClientError(.cancelled, detail: "request body failed"))
         if !st.responded {
-            delegate.streamFailed(st.request.id, streamID: sid, lastStreamID: lastStreamID, resetCode: nil)
+            delegate.streamFailed(st.request.id, streamID: sid, lastStreamID: lastStreamID, resetCode: nil, cause: failure)
         } else {
             delegate.streamDone(st.request.id)
         }
@@ -262,6 +306,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         guard let context, !closed else { return }
         if let since = pingOutstandingSince {
             if NIODeadline.now() - since > keepaliveTimeout {
+                failure = failure ?? "no PING ack within \(keepaliveTimeout)"
                 logger.debug("keepalive timeout", metadata: ["goaway.connection": "\(id)"])
                 context.close(promise: nil)
             }
@@ -310,6 +355,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             guard let st = streams.removeValue(forKey: frame.streamID) else { break }
             byRequest[st.request.id] = nil
             finish(st, streamID: frame.streamID, resetCode: code, cutOffDetail: "the server reset the stream")
+        case .settings(.ack):
+            settingsAckTimer?.cancel()
+            settingsAckTimer = nil
         case .ping(_, ack: true):
             pingOutstandingSince = nil
         default:
@@ -352,6 +400,15 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         }
         if head.status.kind == .informational { return }
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, throwing: (any Error).self)
+        if let loop = context?.eventLoop {
+            // The caller stopped reading (task cancelled, body dropped): reset the stream so it
+            // does not hold its slot, and the connection, forever.
+            let box = NIOLoopBound(self, eventLoop: loop)
+            continuation.onTermination = { termination in
+                guard case .cancelled = termination else { return }
+                loop.execute { box.value.bodyAbandoned(streamID) }
+            }
+        }
         st.responded = true
         st.body = continuation
         streams[streamID] = st
@@ -365,7 +422,21 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             delegate.streamDone(st.request.id)
             return
         }
+        if let maxBodySize, let length = head.headerFields[.contentLength].flatMap({ Int($0) }), length > maxBodySize {
+            tooLarge(streamID, detail: "content-length \(length) exceeds \(maxBodySize) bytes (maxResponseBodySize)")
+            return
+        }
         if headers.endStream { complete(streamID) }
+    }
+
+    /// The body outgrew `maxResponseBodySize`: the caller's body fails, the stream (only) is reset.
+    private func tooLarge(_ streamID: HTTP2StreamID, detail: String) {
+        guard let st = streams.removeValue(forKey: streamID) else { return }
+        byRequest[st.request.id] = nil
+        st.uploadTask?.cancel()
+        st.body?.finish(throwing: HTTP2ClientError(.responseTooLarge, detail: detail))
+        resetStreamOnly(streamID, code: .cancel)
+        delegate.streamDone(st.request.id)
     }
 
     private func receivedData(_ body: HTTP2Frame.FramePayload.Data, streamID: HTTP2StreamID, context: ChannelHandlerContext) {
@@ -374,10 +445,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         let n = buffer.readableBytes + (body.paddingBytes.map { $0 + 1 } ?? 0)
         // The stream first, the connection window after: no write before the frame is handled.
         if var st = streams[streamID], st.responded {
-            if buffer.readableBytes > 0 { st.body?.yield(buffer) }
-            if body.endStream {
+            st.received += buffer.readableBytes
+            if let maxBodySize, st.received > maxBodySize {
+                tooLarge(streamID, detail: "response body exceeds \(maxBodySize) bytes (maxResponseBodySize)")
+            } else if body.endStream {
+                if buffer.readableBytes > 0 { st.body?.yield(buffer) }
                 complete(streamID)
             } else {
+                if buffer.readableBytes > 0 { st.body?.yield(buffer) }
                 st.unacked += n
                 if st.unacked >= window / 2 {
                     let increment = st.unacked
@@ -411,11 +486,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         st.uploadTask?.cancel()
         if st.responded {
             st.body?.finish(throwing: HTTP2ClientError(
-                resetCode == nil ? .responseIncomplete : .streamReset, detail: cutOffDetail,
+                resetCode == nil ? .responseIncomplete : .streamReset, detail: failure.map { "\(cutOffDetail) (\($0))" } ?? cutOffDetail,
                 resetCode: resetCode.map { GoAwayCore.HTTP2ErrorCode(nio: $0) }))
             delegate.streamDone(st.request.id)
         } else {
-            delegate.streamFailed(st.request.id, streamID: streamID, lastStreamID: lastStreamID, resetCode: resetCode)
+            delegate.streamFailed(st.request.id, streamID: streamID, lastStreamID: lastStreamID, resetCode: resetCode, cause: failure)
         }
     }
 

@@ -20,6 +20,17 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
     /// Every frame of every connection, both ways, with wire length and flags (`FrameTrace`).
     /// Default `nil`: no tracing.
     public var frameTrace: FrameTrace?
+    /// Time for the server to acknowledge our SETTINGS (RFC 9113 §6.5.3); then the connection ends
+    /// with GOAWAY(SETTINGS_TIMEOUT). Ours (swift-nio-http2 has no such timer). Default 10 s.
+    public var settingsAckTimeout: Duration
+    /// Our SETTINGS_MAX_HEADER_LIST_SIZE: a response header block larger than this is a connection
+    /// error. Enforced by swift-nio-http2 (its frame decoder, also across CONTINUATION frames, of
+    /// which it allows 5 in a row). Default 64 KiB.
+    public var maxResponseHeaderListSize: Int
+    /// A response body longer than this fails with `responseTooLarge` (its stream is reset with
+    /// CANCEL, the connection stays). Ours. Default `nil`: no limit (bodies stream; `collect(upTo:)`
+    /// has its own).
+    public var maxResponseBodySize: Int?
 
     public struct TLS: Sendable, Hashable {
         /// PEM files with extra trust roots (in addition to the system's when `useSystemRoots`).
@@ -44,7 +55,10 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
         tls: TLS = .defaults,
         revealDebugData: Bool = false,
         receiveWindow: Int = 1 << 20,
-        frameTrace: FrameTrace? = nil
+        frameTrace: FrameTrace? = nil,
+        settingsAckTimeout: Duration = .seconds(10),
+        maxResponseHeaderListSize: Int = 1 << 16,
+        maxResponseBodySize: Int? = nil
     ) {
         self.pool = pool
         self.connectTimeout = connectTimeout
@@ -55,6 +69,9 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
         self.revealDebugData = revealDebugData
         self.receiveWindow = receiveWindow
         self.frameTrace = frameTrace
+        self.settingsAckTimeout = settingsAckTimeout
+        self.maxResponseHeaderListSize = maxResponseHeaderListSize
+        self.maxResponseBodySize = maxResponseBodySize
     }
 
     public static var defaults: HTTP2ClientConfiguration { HTTP2ClientConfiguration() }
