@@ -154,12 +154,16 @@ struct ClientHostilePeerTests {
     }
 
     /// GOAWAY(0) then GOAWAY(stream): the raise is a connection error in swift-nio-http2; the GET
-    /// was above last-id 0 (never processed), so it is re-sent until the budget says `notProcessed`.
+    /// was above last-id 0 (never processed), so it bounces from connection to connection until
+    /// the bounce cap (`maxUnsentRequeues`, here 5) says `notProcessed`.
     @Test func raisedLastStreamIDIsTypedAndBounded() async throws {
         let (server, port) = try await ClientPeers.hostileServer("raise-last-id")
         defer { server.kill() }
-        let o = try await Self.against(port)
+        var config = Self.config()
+        config.pool.retry.maxUnsentRequeues = 5
+        let o = try await Self.against(port, config)
         #expect(o.error?.code == .notProcessed, "\(String(describing: o.error))")
+        #expect(o.opened <= 8, "one connection per bounce, bounded")
         #expect(o.elapsed < .seconds(5))
     }
 
