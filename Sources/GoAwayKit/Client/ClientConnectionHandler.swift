@@ -55,6 +55,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         var responded = false
         var unacked = 0
         var received = 0
+        /// When the response head or the latest DATA arrived (for `responseIdleTimeout`).
+        var lastData = NIODeadline.distantPast
         var uploadTask: Task<Void, Never>?
     }
 
@@ -65,6 +67,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     let keepaliveTimeout: TimeAmount
     let settingsAckTimeout: TimeAmount
     let maxBodySize: Int?
+    let idleTimeout: TimeAmount?
     private var context: ChannelHandlerContext?
     private var streams: [HTTP2StreamID: StreamState] = [:]
     private var byRequest: [RequestID: HTTP2StreamID] = [:]
@@ -79,6 +82,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var keepaliveTask: RepeatedTask?
     private var pingOutstandingSince: NIODeadline?
     private var settingsAckTimer: Scheduled<Void>?
+    private var idleSweep: RepeatedTask?
     /// Why the connection failed (protocol error, missing ack); named in the errors it causes.
     private var failure: String?
     /// The stream of the frame `channelRead` is handling, and whether its `StreamClosedEvent` came
@@ -97,6 +101,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         self.keepaliveTimeout = .nanoseconds(configuration.keepaliveTimeout.nanosecondsClamped)
         self.settingsAckTimeout = .nanoseconds(configuration.settingsAckTimeout.nanosecondsClamped)
         self.maxBodySize = configuration.maxResponseBodySize
+        self.idleTimeout = configuration.responseIdleTimeout.map { .nanoseconds($0.nanosecondsClamped) }
     }
 
     /// Our SETTINGS: no push, our receive window, the largest response header list we accept.
@@ -150,6 +155,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         closed = true
         keepaliveTask?.cancel()
         settingsAckTimer?.cancel()
+        idleSweep?.cancel()
         let pending = streams
         streams.removeAll()
         byRequest.removeAll()
@@ -258,13 +264,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     /// Nobody reads the response body any more: RST_STREAM(CANCEL), free the slot.
     private func bodyAbandoned(_ sid: HTTP2StreamID) {
-        guard let st = streams[sid], st.responded else { return }
-        streams[sid] = nil
-        byRequest[st.request.id] = nil
-        st.uploadTask?.cancel()
-        resetStreamOnly(sid, code: .cancel)
+        guard streams[sid]?.responded == true else { return }
+        failBody(sid, HTTP2ClientError(.cancelled, detail: "nobody reads the response body any more"))
         if let context { flushSoon(context) }
-        delegate.streamDone(st.request.id)
     }
 
     private func resetStream(_ sid: HTTP2StreamID, code: NIOHTTP2.HTTP2ErrorCode) {
@@ -411,7 +413,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         }
         st.responded = true
         st.body = continuation
+        st.lastData = .now()
         streams[streamID] = st
+        startIdleSweep()
         let response = HTTP2ClientResponse(head: head, body: HTTP2ResponseBody(stream: stream))
         if !delegate.responseHead(st.request.id, response) {
             streams[streamID] = nil
@@ -431,12 +435,35 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     /// The body outgrew `maxResponseBodySize`: the caller's body fails, the stream (only) is reset.
     private func tooLarge(_ streamID: HTTP2StreamID, detail: String) {
+        failBody(streamID, HTTP2ClientError(.responseTooLarge, detail: detail))
+    }
+
+    /// Ends a response body with `error` and resets its stream (only); frees the slot.
+    private func failBody(_ streamID: HTTP2StreamID, _ error: HTTP2ClientError) {
         guard let st = streams.removeValue(forKey: streamID) else { return }
         byRequest[st.request.id] = nil
         st.uploadTask?.cancel()
-        st.body?.finish(throwing: HTTP2ClientError(.responseTooLarge, detail: detail))
+        st.body?.finish(throwing: error)
         resetStreamOnly(streamID, code: .cancel)
         delegate.streamDone(st.request.id)
+    }
+
+    /// With `responseIdleTimeout`, a sweep every quarter of it fails the bodies that went quiet.
+    private func startIdleSweep() {
+        guard let idleTimeout, idleSweep == nil, let context, !closed else { return }
+        let box = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let every = TimeAmount.nanoseconds(max(idleTimeout.nanoseconds / 4, 1_000_000))
+        idleSweep = context.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { _ in box.value.sweepIdle() }
+    }
+
+    private func sweepIdle() {
+        guard let idleTimeout, let context else { return }
+        let now = NIODeadline.now()
+        let quiet = streams.filter { $0.value.responded && now - $0.value.lastData > idleTimeout }.keys.sorted()
+        for sid in quiet {
+            failBody(sid, HTTP2ClientError(.requestTimeout, detail: "no response data within \(idleTimeout) (responseIdleTimeout)"))
+        }
+        if !quiet.isEmpty { flushSoon(context) }
     }
 
     private func receivedData(_ body: HTTP2Frame.FramePayload.Data, streamID: HTTP2StreamID, context: ChannelHandlerContext) {
@@ -446,6 +473,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         // The stream first, the connection window after: no write before the frame is handled.
         if var st = streams[streamID], st.responded {
             st.received += buffer.readableBytes
+            if idleTimeout != nil { st.lastData = .now() }
             if let maxBodySize, st.received > maxBodySize {
                 tooLarge(streamID, detail: "response body exceeds \(maxBodySize) bytes (maxResponseBodySize)")
             } else if body.endStream {

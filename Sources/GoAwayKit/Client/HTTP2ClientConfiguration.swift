@@ -8,6 +8,11 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
     public var connectTimeout: Duration
     /// Whole request, re-sends included, until the response head. `nil`: none (default).
     public var requestTimeout: Duration?
+    /// After the response head, the longest wait for the next piece of the body; then the stream is
+    /// reset and the body fails with `requestTimeout`. Ours. `nil`: none (default), because a
+    /// streaming response may idle legitimately; `goaway load` and `goaway get` set it to their
+    /// timeout, so with `requestTimeout` every wait of a request has a deadline.
+    public var responseIdleTimeout: Duration?
     /// Bodies of one-shot streams are kept up to this many bytes so they can be re-sent. Default 1 MiB.
     public var maxReplayBufferSize: Int
     /// Time to wait for a keepalive PING ack before closing the connection. Default 20 s.
@@ -58,7 +63,8 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
         frameTrace: FrameTrace? = nil,
         settingsAckTimeout: Duration = .seconds(10),
         maxResponseHeaderListSize: Int = 1 << 16,
-        maxResponseBodySize: Int? = nil
+        maxResponseBodySize: Int? = nil,
+        responseIdleTimeout: Duration? = nil
     ) {
         self.pool = pool
         self.connectTimeout = connectTimeout
@@ -72,6 +78,7 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
         self.settingsAckTimeout = settingsAckTimeout
         self.maxResponseHeaderListSize = maxResponseHeaderListSize
         self.maxResponseBodySize = maxResponseBodySize
+        self.responseIdleTimeout = responseIdleTimeout
     }
 
     public static var defaults: HTTP2ClientConfiguration { HTTP2ClientConfiguration() }

@@ -153,6 +153,27 @@ struct ClientHostilePeerTests {
         #expect(opened == 1 && closed == 1)
     }
 
+    /// A head and then silence: `responseIdleTimeout` fails the body with `requestTimeout`, resets
+    /// only that stream, and the next request still uses the same connection.
+    @Test func silentBodyEndsInTheIdleTimeout() async throws {
+        let (server, port) = try await ClientPeers.hostileServer("head-only")
+        defer { server.kill() }
+        var config = Self.config()
+        config.responseIdleTimeout = .milliseconds(300)
+        let o = try await Self.against(port, config) { client in
+            for _ in 0..<2 {
+                let response = try await client.execute(Self.get)
+                let began = ContinuousClock.now
+                await #expect(throws: HTTP2ClientError(.requestTimeout, detail: "no response data within 300 ms (responseIdleTimeout)")) {
+                    for try await _ in response.body {}
+                }
+                #expect(ContinuousClock.now - began < .seconds(3))
+            }
+        }
+        #expect(o.error == nil)
+        #expect(o.opened == 1)
+    }
+
     /// GOAWAY(0) then GOAWAY(stream): the raise is a connection error in swift-nio-http2; the GET
     /// was above last-id 0 (never processed), so it bounces from connection to connection until
     /// the bounce cap (`maxUnsentRequeues`, here 5) says `notProcessed`.
