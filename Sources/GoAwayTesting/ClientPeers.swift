@@ -53,6 +53,30 @@ public enum ClientPeers {
         throw PeerError("\(process.commandLine): no LISTENING line within \(timeout)\nstdout: \(process.stdout)\nstderr: \(process.stderr)")
     }
 
+    /// The built `goaway` executable, or a thrown `PeerError` saying how to build it.
+    public static func goaway() throws -> String {
+        guard let path = Peers.goawayBinary else { throw PeerError("goaway binary not built (swift build --build-tests)") }
+        return path
+    }
+
+    /// `goaway serve --port 0` with `arguments`; returns the process and its port.
+    public static func goawayServe(_ arguments: [String]) async throws -> (PeerProcess, Int) {
+        let p = try PeerProcess(try goaway(), ["serve", "--port", "0"] + arguments)
+        let first = try await p.waitForLine(containing: "listening on", timeout: .seconds(20))
+        guard let port = first.split(separator: ":").last.flatMap({ Int($0) }) else {
+            p.kill()
+            throw PeerError("goaway serve: no port in '\(first)'")
+        }
+        return (p, port)
+    }
+
+    /// `scripts/peers/hostile_server.py --mode <mode>` (plain python3 is enough: no h2 needed).
+    public static func hostileServer(_ mode: String, _ arguments: [String] = []) async throws -> (PeerProcess, Int) {
+        guard let python = Peers.python ?? Peers.path("python3") else { throw PeerError("no python3") }
+        let p = try PeerProcess(python, ["-u", Peers.script("hostile_server.py"), "--port", "0", "--mode", mode] + arguments)
+        return (p, try await listeningPort(of: p))
+    }
+
     /// `scripts/peers/goaway_every_n_server.py` with `arguments`; returns the process and its port.
     public static func pythonServer(_ arguments: [String]) async throws -> (PeerProcess, Int) {
         guard let python = Peers.python else { throw PeerError("no python with h2 (GOAWAY_PYTHON or .venv)") }

@@ -23,6 +23,7 @@ struct GetCommand: AsyncParsableCommand {
         config.tls.insecure = insecure
         config.tls.trustRootFiles = cacert
         config.requestTimeout = .milliseconds(Int64(timeout * 1000))
+        config.responseIdleTimeout = config.requestTimeout
         config.revealDebugData = showDebugData
         let printer = trace ? FrameTracePrinter(reveal: showDebugData) { line in
             FileHandle.standardError.write(Data((line + "\n").utf8))

@@ -16,6 +16,7 @@ Behaviours (combinable):
   --max-streams S    SETTINGS_MAX_CONCURRENT_STREAMS (default 100).
   --goaway-first     send GOAWAY(last-id 0) before our SETTINGS on every other connection.
   --debug-data TEXT  debug data of the --every GOAWAY (default max_requests).
+  --log-requests     print `REQUEST <method> <stream>` as each request arrives (tests wait for it).
   --raise-last-id    follow the --every GOAWAY with a second one whose last-stream-id is higher
                      (a protocol violation the client must survive).
 Responses: 200, body `ok <path> <request body bytes>\n`. Every connection logs a summary line to
@@ -111,6 +112,8 @@ class Conn:
             sid = ev.stream_id
             self.seen += 1
             self.headers[sid] = dict(ev.headers)
+            if self.args.log_requests:
+                print(f"REQUEST {self.headers[sid].get(':method')} {sid}", flush=True)
             self.bodies[sid] = 0
             if self.goaway_last is not None and sid > self.goaway_last:
                 return  # not processed: the client must re-send it elsewhere
@@ -202,6 +205,7 @@ async def main():
     p.add_argument("--goaway-first", action="store_true")
     p.add_argument("--debug-data", default="max_requests")
     p.add_argument("--raise-last-id", action="store_true")
+    p.add_argument("--log-requests", action="store_true")
     args = p.parse_args()
     counter = {"n": 0}
 

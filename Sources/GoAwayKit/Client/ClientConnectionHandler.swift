@@ -12,12 +12,14 @@ protocol ClientConnectionDelegate: AnyObject, Sendable {
     func settingsChanged(_ id: ConnectionID, maxConcurrentStreams: Int)
     func goAwayReceived(_ id: ConnectionID, lastStreamID: HTTP2StreamID, code: NIOHTTP2.HTTP2ErrorCode, debugData: [UInt8])
     /// The request's stream ended before a response head: the pool decides about a re-send.
-    func streamFailed(_ request: RequestID, streamID: HTTP2StreamID?, lastStreamID: HTTP2StreamID?, resetCode: NIOHTTP2.HTTP2ErrorCode?)
+    /// `cause`: why the connection failed, when it did (for the error's detail).
+    func streamFailed(_ request: RequestID, streamID: HTTP2StreamID?, lastStreamID: HTTP2StreamID?, resetCode: NIOHTTP2.HTTP2ErrorCode?, cause: String?)
     /// Returns false when nobody waits for it any more (cancelled, timed out): reset the stream.
     func responseHead(_ request: RequestID, _ response: HTTP2ClientResponse) -> Bool
     /// The stream is over (complete, or cut off after the head): free its slot.
     func streamDone(_ request: RequestID)
-    func connectionClosed(_ id: ConnectionID)
+    /// `cause`: why it failed, if it did (protocol error, missing ack).
+    func connectionClosed(_ id: ConnectionID, cause: String?)
 }
 
 /// One HTTP/2 connection of the client: sits right after `NIOHTTP2Handler` and handles every
@@ -34,6 +36,14 @@ protocol ClientConnectionDelegate: AnyObject, Sendable {
 /// Flow control: with no multiplexer nobody returns receive window, so this handler sends
 /// WINDOW_UPDATE (stream and connection) when half the window is consumed. The response body is
 /// delivered without back-pressure (the window is returned on receipt).
+///
+/// Protections (HTTP2ClientConfiguration): the server must ack our SETTINGS within
+/// `settingsAckTimeout` (else GOAWAY(SETTINGS_TIMEOUT) and close) and our keepalive PINGs within
+/// `keepaliveTimeout`; a body beyond `maxResponseBodySize` resets its stream (`responseTooLarge`).
+/// swift-nio-http2 enforces the rest: header list size (our SETTINGS), CONTINUATION floods, control
+/// frame floods (PING/SETTINGS: 200 per 30 s), empty DATA floods, undecodable bytes — each a
+/// connection error that lands in `errorCaught`. Why a connection died is kept and named in the
+/// errors of the requests it takes down.
 final class ClientConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTP2Frame
     typealias OutboundIn = HTTP2Frame
@@ -44,6 +54,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         var body: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
         var responded = false
         var unacked = 0
+        var received = 0
+        /// When the response head or the latest DATA arrived (for `responseIdleTimeout`).
+        var lastData = NIODeadline.distantPast
         var uploadTask: Task<Void, Never>?
     }
 
@@ -52,6 +65,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     let logger: Logger
     let window: Int
     let keepaliveTimeout: TimeAmount
+    let settingsAckTimeout: TimeAmount
+    let maxBodySize: Int?
+    let idleTimeout: TimeAmount?
     private var context: ChannelHandlerContext?
     private var streams: [HTTP2StreamID: StreamState] = [:]
     private var byRequest: [RequestID: HTTP2StreamID] = [:]
@@ -65,23 +81,36 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var keepaliveInterval: TimeAmount?
     private var keepaliveTask: RepeatedTask?
     private var pingOutstandingSince: NIODeadline?
+    private var settingsAckTimer: Scheduled<Void>?
+    private var idleSweep: RepeatedTask?
+    /// Why the connection failed (protocol error, missing ack); named in the errors it causes.
+    private var failure: String?
+    /// The stream of the frame `channelRead` is handling, and whether its `StreamClosedEvent` came
+    /// while it did. NIOHTTP2Handler queues that event before it passes the frame on, and delivers
+    /// its queue after every frame *we write*: a WINDOW_UPDATE or HEADERS written from `channelRead`
+    /// used to close a stream whose last DATA frame we had not handled yet (`responseIncomplete`).
+    private var readingStream: HTTP2StreamID?
+    private var closedWhileReading = false
 
-    init(id: ConnectionID, delegate: ClientConnectionDelegate, logger: Logger, window: Int, keepaliveInterval: Duration?, keepaliveTimeout: Duration) {
+    init(id: ConnectionID, delegate: ClientConnectionDelegate, logger: Logger, configuration: HTTP2ClientConfiguration, keepaliveInterval: Duration?) {
         self.id = id
         self.delegate = delegate
         self.logger = logger
-        self.window = window
+        self.window = configuration.receiveWindow
         self.keepaliveInterval = keepaliveInterval.map { .nanoseconds($0.nanosecondsClamped) }
-        self.keepaliveTimeout = .nanoseconds(keepaliveTimeout.nanosecondsClamped)
+        self.keepaliveTimeout = .nanoseconds(configuration.keepaliveTimeout.nanosecondsClamped)
+        self.settingsAckTimeout = .nanoseconds(configuration.settingsAckTimeout.nanosecondsClamped)
+        self.maxBodySize = configuration.maxResponseBodySize
+        self.idleTimeout = configuration.responseIdleTimeout.map { .nanoseconds($0.nanosecondsClamped) }
     }
 
-    /// Our SETTINGS: no push, our receive window.
-    static func initialSettings(window: Int) -> HTTP2Settings {
+    /// Our SETTINGS: no push, our receive window, the largest response header list we accept.
+    static func initialSettings(_ configuration: HTTP2ClientConfiguration) -> HTTP2Settings {
         [
             HTTP2Setting(parameter: .enablePush, value: 0),
             HTTP2Setting(parameter: .maxConcurrentStreams, value: 0),
-            HTTP2Setting(parameter: .initialWindowSize, value: min(window, Int(Int32.max))),
-            HTTP2Setting(parameter: .maxHeaderListSize, value: 1 << 16),
+            HTTP2Setting(parameter: .initialWindowSize, value: min(configuration.receiveWindow, Int(Int32.max))),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: min(max(configuration.maxResponseHeaderListSize, 0), Int(UInt32.max))),
         ]
     }
 
@@ -105,18 +134,33 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         if window > 65_535 {
             context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: window - 65_535))), promise: nil)
         }
-        delegate.connectionActive(id, handler: NIOLoopBound(self, eventLoop: context.eventLoop))
+        let box = NIOLoopBound(self, eventLoop: context.eventLoop)
+        settingsAckTimer = context.eventLoop.scheduleTask(in: settingsAckTimeout) {
+            box.value.failConnection(.settingsTimeout, because: "no SETTINGS ack within \(box.value.settingsAckTimeout)")
+        }
+        delegate.connectionActive(id, handler: box)
         scheduleKeepalive()
+    }
+
+    /// Ends the connection for a reason of ours: GOAWAY(code) (we accept no pushes: last-id 0), close.
+    private func failConnection(_ code: NIOHTTP2.HTTP2ErrorCode, because reason: String) {
+        guard let context, !closed else { return }
+        logger.debug("connection failed", metadata: ["goaway.connection": "\(id)", "goaway.error": "\(reason)"])
+        failure = failure ?? reason
+        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: .rootStream, errorCode: code, opaqueData: nil))), promise: nil)
+        context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
         keepaliveTask?.cancel()
+        settingsAckTimer?.cancel()
+        idleSweep?.cancel()
         let pending = streams
         streams.removeAll()
         byRequest.removeAll()
         // The pool learns first that this connection is gone, so the re-sends below go elsewhere.
-        delegate.connectionClosed(id)
+        delegate.connectionClosed(id, cause: failure)
         for (sid, st) in pending.sorted(by: { $0.key < $1.key }) {
             finish(st, streamID: sid, resetCode: nil, cutOffDetail: "the connection closed before the response ended")
         }
@@ -133,6 +177,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             return
         }
         logger.debug("connection error", metadata: ["goaway.connection": "\(id)", "goaway.error": "\(error)"])
+        failure = failure ?? "connection error: \(error)"
         context.close(promise: nil)
     }
 
@@ -147,7 +192,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// Opens a stream for the request, or reports it never sent when this connection cannot.
     func start(_ request: PendingRequest, flush: Bool = true) {
         guard let context, !closed, lastStreamID == nil, nextStreamID < Int32.max - 2 else {
-            delegate.streamFailed(request.id, streamID: nil, lastStreamID: lastStreamID, resetCode: nil)
+            delegate.streamFailed(request.id, streamID: nil, lastStreamID: lastStreamID, resetCode: nil, cause: failure)
             return
         }
         let sid = HTTP2StreamID(nextStreamID)
@@ -181,7 +226,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         byRequest[st.request.id] = nil
         st.uploadTask?.cancel()
         logger.debug("headers not sent", metadata: ["goaway.connection": "\(id)", "goaway.stream": "\(sid)", "goaway.error": "\(error)"])
-        delegate.streamFailed(st.request.id, streamID: nil, lastStreamID: lastStreamID, resetCode: nil)
+        delegate.streamFailed(st.request.id, streamID: nil, lastStreamID: lastStreamID, resetCode: nil, cause: failure)
     }
 
     /// Streams a body; waits for each DATA write (flow control and TCP back-pressure).
@@ -217,12 +262,19 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         if let context { flushSoon(context) }
     }
 
+    /// Nobody reads the response body any more: RST_STREAM(CANCEL), free the slot.
+    private func bodyAbandoned(_ sid: HTTP2StreamID) {
+        guard streams[sid]?.responded == true else { return }
+        failBody(sid, HTTP2ClientError(.cancelled, detail: "nobody reads the response body any more"))
+        if let context { flushSoon(context) }
+    }
+
     private func resetStream(_ sid: HTTP2StreamID, code: NIOHTTP2.HTTP2ErrorCode) {
         guard let context, !closed, let st = streams.removeValue(forKey: sid) else { return }
         byRequest[st.request.id] = nil
         st.body?.finish(throwing: HTTP2ClientError(.cancelled, detail: "request body failed"))
         if !st.responded {
-            delegate.streamFailed(st.request.id, streamID: sid, lastStreamID: lastStreamID, resetCode: nil)
+            delegate.streamFailed(st.request.id, streamID: sid, lastStreamID: lastStreamID, resetCode: nil, cause: failure)
         } else {
             delegate.streamDone(st.request.id)
         }
@@ -256,6 +308,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         guard let context, !closed else { return }
         if let since = pingOutstandingSince {
             if NIODeadline.now() - since > keepaliveTimeout {
+                failure = failure ?? "no PING ack within \(keepaliveTimeout)"
                 logger.debug("keepalive timeout", metadata: ["goaway.connection": "\(id)"])
                 context.close(promise: nil)
             }
@@ -269,6 +322,18 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        let outer = (readingStream, closedWhileReading)
+        readingStream = frame.streamID
+        closedWhileReading = false
+        handle(frame, context: context)
+        if closedWhileReading, let st = streams.removeValue(forKey: frame.streamID) {
+            byRequest[st.request.id] = nil
+            finish(st, streamID: frame.streamID, resetCode: nil, cutOffDetail: "the stream closed before the response ended")
+        }
+        (readingStream, closedWhileReading) = outer
+    }
+
+    private func handle(_ frame: HTTP2Frame, context: ChannelHandlerContext) {
         switch frame.payload {
         case .settings(.settings(let settings)):
             let limit = settings.last(where: { $0.parameter == .maxConcurrentStreams }).map { $0.value }
@@ -292,6 +357,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             guard let st = streams.removeValue(forKey: frame.streamID) else { break }
             byRequest[st.request.id] = nil
             finish(st, streamID: frame.streamID, resetCode: code, cutOffDetail: "the server reset the stream")
+        case .settings(.ack):
+            settingsAckTimer?.cancel()
+            settingsAckTimer = nil
         case .ping(_, ack: true):
             pingOutstandingSince = nil
         default:
@@ -305,7 +373,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let closedEvent = event as? StreamClosedEvent, let st = streams.removeValue(forKey: closedEvent.streamID) {
+        if let closedEvent = event as? StreamClosedEvent, closedEvent.streamID == readingStream {
+            // The frame being read closed its stream, and something we wrote while handling it
+            // (WINDOW_UPDATE, the next request's HEADERS) made NIOHTTP2Handler deliver the event
+            // before we finished with that frame: judge the stream after the frame.
+            closedWhileReading = true
+        } else if let closedEvent = event as? StreamClosedEvent, let st = streams.removeValue(forKey: closedEvent.streamID) {
             // Streams above a GOAWAY's last-id arrive here with reason CANCEL; never trust that code.
             byRequest[st.request.id] = nil
             finish(st, streamID: closedEvent.streamID, resetCode: nil, cutOffDetail: "the stream closed before the response ended")
@@ -329,9 +402,20 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         }
         if head.status.kind == .informational { return }
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, throwing: (any Error).self)
+        if let loop = context?.eventLoop {
+            // The caller stopped reading (task cancelled, body dropped): reset the stream so it
+            // does not hold its slot, and the connection, forever.
+            let box = NIOLoopBound(self, eventLoop: loop)
+            continuation.onTermination = { termination in
+                guard case .cancelled = termination else { return }
+                loop.execute { box.value.bodyAbandoned(streamID) }
+            }
+        }
         st.responded = true
         st.body = continuation
+        st.lastData = .now()
         streams[streamID] = st
+        startIdleSweep()
         let response = HTTP2ClientResponse(head: head, body: HTTP2ResponseBody(stream: stream))
         if !delegate.responseHead(st.request.id, response) {
             streams[streamID] = nil
@@ -342,31 +426,79 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             delegate.streamDone(st.request.id)
             return
         }
+        if let maxBodySize, let length = head.headerFields[.contentLength].flatMap({ Int($0) }), length > maxBodySize {
+            tooLarge(streamID, detail: "content-length \(length) exceeds \(maxBodySize) bytes (maxResponseBodySize)")
+            return
+        }
         if headers.endStream { complete(streamID) }
+    }
+
+    /// The body outgrew `maxResponseBodySize`: the caller's body fails, the stream (only) is reset.
+    private func tooLarge(_ streamID: HTTP2StreamID, detail: String) {
+        failBody(streamID, HTTP2ClientError(.responseTooLarge, detail: detail))
+    }
+
+    /// Ends a response body with `error` and resets its stream (only); frees the slot.
+    private func failBody(_ streamID: HTTP2StreamID, _ error: HTTP2ClientError) {
+        guard let st = streams.removeValue(forKey: streamID) else { return }
+        byRequest[st.request.id] = nil
+        st.uploadTask?.cancel()
+        st.body?.finish(throwing: error)
+        resetStreamOnly(streamID, code: .cancel)
+        delegate.streamDone(st.request.id)
+    }
+
+    /// With `responseIdleTimeout`, a sweep every quarter of it fails the bodies that went quiet.
+    private func startIdleSweep() {
+        guard let idleTimeout, idleSweep == nil, let context, !closed else { return }
+        let box = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let every = TimeAmount.nanoseconds(max(idleTimeout.nanoseconds / 4, 1_000_000))
+        idleSweep = context.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { _ in box.value.sweepIdle() }
+    }
+
+    private func sweepIdle() {
+        guard let idleTimeout, let context else { return }
+        let now = NIODeadline.now()
+        let quiet = streams.filter { $0.value.responded && now - $0.value.lastData > idleTimeout }.keys.sorted()
+        for sid in quiet {
+            failBody(sid, HTTP2ClientError(.requestTimeout, detail: "no response data within \(idleTimeout) (responseIdleTimeout)"))
+        }
+        if !quiet.isEmpty { flushSoon(context) }
     }
 
     private func receivedData(_ body: HTTP2Frame.FramePayload.Data, streamID: HTTP2StreamID, context: ChannelHandlerContext) {
         guard case .byteBuffer(let buffer) = body.data else { return }
-        let n = buffer.readableBytes
+        // Padding counts against the windows too (RFC 9113 §6.1): the pad length octet and the pad.
+        let n = buffer.readableBytes + (body.paddingBytes.map { $0 + 1 } ?? 0)
+        // The stream first, the connection window after: no write before the frame is handled.
+        if var st = streams[streamID], st.responded {
+            st.received += buffer.readableBytes
+            if idleTimeout != nil { st.lastData = .now() }
+            if let maxBodySize, st.received > maxBodySize {
+                tooLarge(streamID, detail: "response body exceeds \(maxBodySize) bytes (maxResponseBodySize)")
+            } else if body.endStream {
+                if buffer.readableBytes > 0 { st.body?.yield(buffer) }
+                complete(streamID)
+            } else {
+                if buffer.readableBytes > 0 { st.body?.yield(buffer) }
+                st.unacked += n
+                if st.unacked >= window / 2 {
+                    let increment = st.unacked
+                    st.unacked = 0
+                    streams[streamID] = st
+                    context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
+                    needsFlush = true
+                } else {
+                    streams[streamID] = st
+                }
+            }
+        }
         connectionUnacked += n
         if connectionUnacked >= window / 2 {
             context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: connectionUnacked))), promise: nil)
             connectionUnacked = 0
             needsFlush = true
         }
-        guard var st = streams[streamID], st.responded else { return }
-        if n > 0 { st.body?.yield(buffer) }
-        if body.endStream {
-            complete(streamID)
-            return
-        }
-        st.unacked += n
-        if st.unacked >= window / 2 {
-            context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .windowUpdate(windowSizeIncrement: st.unacked))), promise: nil)
-            st.unacked = 0
-            needsFlush = true
-        }
-        streams[streamID] = st
     }
 
     private func complete(_ streamID: HTTP2StreamID) {
@@ -382,11 +514,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         st.uploadTask?.cancel()
         if st.responded {
             st.body?.finish(throwing: HTTP2ClientError(
-                resetCode == nil ? .responseIncomplete : .streamReset, detail: cutOffDetail,
+                resetCode == nil ? .responseIncomplete : .streamReset, detail: failure.map { "\(cutOffDetail) (\($0))" } ?? cutOffDetail,
                 resetCode: resetCode.map { GoAwayCore.HTTP2ErrorCode(nio: $0) }))
             delegate.streamDone(st.request.id)
         } else {
-            delegate.streamFailed(st.request.id, streamID: streamID, lastStreamID: lastStreamID, resetCode: resetCode)
+            delegate.streamFailed(st.request.id, streamID: streamID, lastStreamID: lastStreamID, resetCode: resetCode, cause: failure)
         }
     }
 

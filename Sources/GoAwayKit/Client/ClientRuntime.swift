@@ -21,6 +21,8 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         var continuation: Continuation?
         var connection: ConnectionID?
         var timeout: Scheduled<Void>?
+        /// Why the last connection it was on failed, if it did: named in its error.
+        var cause: String?
     }
 
     struct State {
@@ -28,6 +30,10 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         var requests: [RequestID: Entry] = [:]
         var handlers: [ConnectionID: HandlerBox] = [:]
         var cancelledEarly: Set<RequestID> = []
+        /// Why the latest connection attempt failed: named in `connectionFailed` errors.
+        var connectFailure: String?
+        /// Causes the shell decided before closing a channel (no SETTINGS in time), by connection.
+        var closeCauses: [ConnectionID: String] = [:]
         var stats = HTTP2ClientStats()
     }
 
@@ -194,10 +200,11 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         run(effects)
     }
 
-    func streamFailed(_ request: RequestID, streamID: HTTP2StreamID?, lastStreamID: HTTP2StreamID?, resetCode: NIOHTTP2.HTTP2ErrorCode?) {
+    func streamFailed(_ request: RequestID, streamID: HTTP2StreamID?, lastStreamID: HTTP2StreamID?, resetCode: NIOHTTP2.HTTP2ErrorCode?, cause: String?) {
         let effects: [Effect] = state.withLock { s in
             guard s.requests[request]?.continuation != nil else { return [] }
             s.requests[request]!.connection = nil
+            if let cause { s.requests[request]!.cause = cause }
             let actions = s.pool.requestFailed(
                 request,
                 streamID: streamID.map { StreamID(Int32($0)) },
@@ -232,9 +239,11 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         run(effects)
     }
 
-    func connectionClosed(_ id: ConnectionID) {
+    func connectionClosed(_ id: ConnectionID, cause: String?) {
         let effects: [Effect] = state.withLock { s in
             s.handlers[id] = nil
+            let cause = s.closeCauses.removeValue(forKey: id) ?? cause
+            if s.pool.connections[id]?.state == .connecting { s.connectFailure = cause ?? "the server closed the connection before its SETTINGS" }
             return [.event(.connectionClosed(connection: id.rawValue))] + resolve(s.pool.connectionClosed(id, now: Self.now()), &s)
         }
         logger.debug("connection closed", metadata: ["goaway.connection": "\(id)"])
@@ -245,6 +254,7 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         logger.debug("connect failed", metadata: ["goaway.connection": "\(id)", "goaway.error": "\(error)"])
         let effects: [Effect] = state.withLock { s in
             s.stats.connectFailures += 1
+            s.connectFailure = "\(error)"
             return [.event(.connectFailed(connection: id.rawValue, endpoint: endpoints[endpoint].description, error: "\(error)"))]
                 + resolve(s.pool.connectFailed(id, now: Self.now()), &s)
         }
@@ -273,7 +283,10 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 if let box = s.handlers[cid] { effects.append(.close(box)) }
             case .fail(let rid, let failure):
                 guard let entry = s.requests.removeValue(forKey: rid) else { continue }
-                let error = HTTP2ClientError(failure)
+                var error = HTTP2ClientError(failure)
+                if let cause = entry.cause ?? (failure == .connectionFailed ? s.connectFailure : nil) {
+                    error.detail += " (last connection: \(cause))"
+                }
                 s.stats.failed += 1
                 if let t = entry.timeout { effects.append(.cancelTimer(t)) }
                 effects.append(.failedMetric(error.code.description))
@@ -340,11 +353,8 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         let loop = group.next()
         let endpoint = endpoints[index]
         let ssl = sslContexts[index]
-        let window = configuration.receiveWindow
         let handler: @Sendable () -> ClientConnectionHandler = { [self] in
-            ClientConnectionHandler(
-                id: id, delegate: self, logger: logger, window: window, keepaliveInterval: keepalive,
-                keepaliveTimeout: configuration.keepaliveTimeout)
+            ClientConnectionHandler(id: id, delegate: self, logger: logger, configuration: configuration, keepaliveInterval: keepalive)
         }
         let connectTimeout = TimeAmount.nanoseconds(configuration.connectTimeout.nanosecondsClamped)
         let work: @Sendable (_ fresh: [String]) -> Void = { [self] fresh in
@@ -363,7 +373,7 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                         }
                         try sync.addHandler(NIOHTTP2Handler(
                             mode: .client,
-                            initialSettings: ClientConnectionHandler.initialSettings(window: window)))
+                            initialSettings: ClientConnectionHandler.initialSettings(self.configuration)))
                         try sync.addHandler(handler())
                     }
                 }
@@ -384,7 +394,11 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 case .success(let channel):
                     // Connected is not ready: the first SETTINGS must arrive within the connect timeout too.
                     channel.eventLoop.scheduleTask(in: connectTimeout) { [self] in
-                        let ready = state.withLock { $0.pool.connections[id]?.state != .connecting }
+                        let ready = state.withLock { s in
+                            guard s.pool.connections[id]?.state == .connecting else { return true }
+                            s.closeCauses[id] = "no SETTINGS from the server within \(configuration.connectTimeout)"
+                            return false
+                        }
                         if !ready { channel.close(promise: nil) }
                     }
                 }
@@ -426,6 +440,11 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
             if ProcessInfo.processInfo.environment["GOAWAY_DEBUG_SHUTDOWN"] != nil { print("shutdown left: \(left) handlers \(boxes.count)") }
         }
         for box in boxes { box.eventLoop.execute { box.value.close() } }
+        // Let the forced closes land (bounded) so every connection's closed event is in the stream.
+        let closing = ContinuousClock.now + .seconds(1)
+        while !boxes.isEmpty, ContinuousClock.now < closing, state.withLock({ !$0.handlers.isEmpty }) {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
         eventSink.finish()
     }
 }

@@ -8,6 +8,11 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
     public var connectTimeout: Duration
     /// Whole request, re-sends included, until the response head. `nil`: none (default).
     public var requestTimeout: Duration?
+    /// After the response head, the longest wait for the next piece of the body; then the stream is
+    /// reset and the body fails with `requestTimeout`. Ours. `nil`: none (default), because a
+    /// streaming response may idle legitimately; `goaway load` and `goaway get` set it to their
+    /// timeout, so with `requestTimeout` every wait of a request has a deadline.
+    public var responseIdleTimeout: Duration?
     /// Bodies of one-shot streams are kept up to this many bytes so they can be re-sent. Default 1 MiB.
     public var maxReplayBufferSize: Int
     /// Time to wait for a keepalive PING ack before closing the connection. Default 20 s.
@@ -20,6 +25,17 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
     /// Every frame of every connection, both ways, with wire length and flags (`FrameTrace`).
     /// Default `nil`: no tracing.
     public var frameTrace: FrameTrace?
+    /// Time for the server to acknowledge our SETTINGS (RFC 9113 §6.5.3); then the connection ends
+    /// with GOAWAY(SETTINGS_TIMEOUT). Ours (swift-nio-http2 has no such timer). Default 10 s.
+    public var settingsAckTimeout: Duration
+    /// Our SETTINGS_MAX_HEADER_LIST_SIZE: a response header block larger than this is a connection
+    /// error. Enforced by swift-nio-http2 (its frame decoder, also across CONTINUATION frames, of
+    /// which it allows 5 in a row). Default 64 KiB.
+    public var maxResponseHeaderListSize: Int
+    /// A response body longer than this fails with `responseTooLarge` (its stream is reset with
+    /// CANCEL, the connection stays). Ours. Default `nil`: no limit (bodies stream; `collect(upTo:)`
+    /// has its own).
+    public var maxResponseBodySize: Int?
 
     public struct TLS: Sendable, Hashable {
         /// PEM files with extra trust roots (in addition to the system's when `useSystemRoots`).
@@ -44,7 +60,11 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
         tls: TLS = .defaults,
         revealDebugData: Bool = false,
         receiveWindow: Int = 1 << 20,
-        frameTrace: FrameTrace? = nil
+        frameTrace: FrameTrace? = nil,
+        settingsAckTimeout: Duration = .seconds(10),
+        maxResponseHeaderListSize: Int = 1 << 16,
+        maxResponseBodySize: Int? = nil,
+        responseIdleTimeout: Duration? = nil
     ) {
         self.pool = pool
         self.connectTimeout = connectTimeout
@@ -55,6 +75,10 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
         self.revealDebugData = revealDebugData
         self.receiveWindow = receiveWindow
         self.frameTrace = frameTrace
+        self.settingsAckTimeout = settingsAckTimeout
+        self.maxResponseHeaderListSize = maxResponseHeaderListSize
+        self.maxResponseBodySize = maxResponseBodySize
+        self.responseIdleTimeout = responseIdleTimeout
     }
 
     public static var defaults: HTTP2ClientConfiguration { HTTP2ClientConfiguration() }

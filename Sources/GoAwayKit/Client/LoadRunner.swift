@@ -111,6 +111,7 @@ public struct LoadRunner: Sendable {
         config.pool.retry.enabled = options.resend
         config.pool.maxConnectionsPerEndpoint = max(1, options.connections)
         config.requestTimeout = options.requestTimeout
+        config.responseIdleTimeout = options.requestTimeout
         config.tls.insecure = options.insecure
         config.tls.trustRootFiles = options.trustRoots
         let client = try HTTP2Client(endpoints: options.urls, configuration: config, logger: logger)

@@ -184,6 +184,59 @@ struct ClientPythonPeerTests {
         #expect(client.stats.resent[.idempotentAfterConnectionLoss] == 1)
         await client.shutdown()
     }
+
+    /// Issue 6 fault: the server process is SIGKILLed (no GOAWAY, no FIN from HTTP/2) with 10 GETs
+    /// and 10 POSTs in flight, then comes back on the same port. Every GET is re-sent once and
+    /// succeeds; every POST fails `possiblyProcessed` and is never sent again; the counts add up.
+    @Test(.enabled(if: Peers.available("python-h2")))
+    func sigkillMidStreamResendsGetsFailsPosts() async throws {
+        let (first, port) = try await ClientPeers.pythonServer(["--delay-ms", "10000", "--log-requests"])
+        defer { first.kill() }
+        let client = try HTTP2Client(endpoints: ["http://127.0.0.1:\(port)"])
+        let get = HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/get")
+        let post = HTTPRequest(method: .post, scheme: nil, authority: nil, path: "/post")
+        let outcomes = Task {
+            await withTaskGroup(of: (String, String).self) { group in
+                for i in 0..<20 {
+                    let isPost = i % 2 == 1
+                    group.addTask {
+                        do {
+                            let r = try await client.execute(isPost ? post : get, body: isPost ? .string("once") : .empty, maxResponseBytes: 1024)
+                            return (isPost ? "POST" : "GET", r.status == .ok ? "ok" : "status")
+                        } catch let e as HTTP2ClientError {
+                            return (isPost ? "POST" : "GET", e.code.description)
+                        } catch {
+                            return (isPost ? "POST" : "GET", "other")
+                        }
+                    }
+                }
+                var all: [(String, String)] = []
+                for await o in group { all.append(o) }
+                return all
+            }
+        }
+        // All 20 reached the server's application: then kill it without a word.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while first.stdout.split(separator: "\n").filter({ $0.hasPrefix("REQUEST ") }).count < 20, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(first.stdout.split(separator: "\n").filter { $0.hasPrefix("REQUEST ") }.count == 20)
+        first.kill()
+        let (second, _) = try await ClientPeers.pythonServer(["--port", "\(port)", "--log-requests"])
+        defer { second.kill() }
+        let all = await outcomes.value
+        await client.shutdown()
+        #expect(all.count == 20)
+        #expect(all.filter { $0.0 == "GET" }.allSatisfy { $0.1 == "ok" }, "\(all)")
+        #expect(all.filter { $0.0 == "POST" }.allSatisfy { $0.1 == "possibly_processed" }, "\(all)")
+        let stats = client.stats
+        #expect(stats.requests == 20 && stats.succeeded == 10 && stats.failed == 10)
+        #expect(stats.resent[.idempotentAfterConnectionLoss] == 10)
+        // The POSTs were never sent again: the new server saw GETs only.
+        try await Task.sleep(for: .milliseconds(100))  // let its last output lines arrive
+        let seen = second.stdout.split(separator: "\n").filter { $0.hasPrefix("REQUEST ") }
+        #expect(seen.count == 10 && seen.allSatisfy { $0.hasPrefix("REQUEST GET") }, "\(seen)")
+    }
 }
 
 @Suite(.serialized, .timeLimit(.minutes(2)))

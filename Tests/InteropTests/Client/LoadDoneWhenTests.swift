@@ -1,0 +1,47 @@
+import Foundation
+import GoAwayKit
+import GoAwayTesting
+import Testing
+
+/// Issue 3's "done when", exactly as written: against a server that GOAWAYs every 100 requests per
+/// connection, the built `goaway load -n 20000 -c 16 --json` reports failed 0 and resent > 0.
+/// Runs the real executable (argument parsing, exit code, JSON line), not `LoadRunner` in-process.
+@Suite("goaway load: issue 3 done-when", .serialized, .timeLimit(.minutes(4)))
+struct LoadDoneWhenTests {
+    /// `goaway load <url> -n 20000 -c 16 --json`; checks the exit code and returns the parsed report.
+    static func load(_ url: String) async throws -> LoadRunner.Report {
+        let began = ContinuousClock.now
+        let load = try PeerProcess(try ClientPeers.goaway(), ["load", url, "-n", "20000", "-c", "16", "--json"])
+        let rc = try await load.wait(timeout: .seconds(180))
+        let line = try #require(load.stdout.split(separator: "\n").last, "no JSON line; stderr: \(load.stderr)")
+        let report = try JSONDecoder().decode(LoadRunner.Report.self, from: Data(line.utf8))
+        print("done-when \(url) in \(ContinuousClock.now - began): \(line)")
+        #expect(rc == 0, "goaway load exits 0 when nothing failed: \(load.stderr)")
+        return report
+    }
+
+    static func expectDoneWhen(_ report: LoadRunner.Report) {
+        #expect(report.failed == 0, "\(report.errors)")
+        #expect(report.resent > 0)
+        #expect(report.requests == 20000)
+        #expect(report.succeeded == 20000)
+        #expect(report.addsUp)
+        #expect(report.status["200"] == 20000)
+        #expect(report.resent_by_reason.values.reduce(0, +) == report.resent)
+        // 20000 requests, 100 per connection: about 200 connections, each ended by a GOAWAY.
+        #expect(report.goaways_received >= 20000 / 100 - 16)
+    }
+
+    @Test(.enabled(if: Peers.available("python-h2")))
+    func pythonPeerEvery100() async throws {
+        let (server, port) = try await ClientPeers.pythonServer(["--every", "100"])
+        defer { server.terminate() }
+        Self.expectDoneWhen(try await Self.load("http://127.0.0.1:\(port)/x"))
+    }
+
+    @Test func goawayServeMaxRequests100() async throws {
+        let (serve, port) = try await ClientPeers.goawayServe(["--max-requests", "100"])
+        defer { serve.kill() }
+        Self.expectDoneWhen(try await Self.load("http://127.0.0.1:\(port)/"))
+    }
+}
