@@ -110,6 +110,31 @@ struct ServerConnectionHandlerTests {
 
     static let policy = ServerConnectionPolicy(idleTimeout: nil, pingAckTimeout: .seconds(2), drainGrace: .seconds(5))
 
+    /// A connection that closes before it ever became active gets no channelInactive; the
+    /// closeFuture backstop still reports it closed, so a shutdown does not wait for it forever
+    /// (seen as a drill's hard-kill step hanging 30 s under load).
+    @Test func connectionClosedBeforeActiveIsReportedClosed() async throws {
+        let loop = NIOAsyncTestingEventLoop()
+        let channel = NIOAsyncTestingChannel(loop: loop)
+        let configuration = HTTP2Server.Configuration()
+        let runtime = ServerRuntime(configuration: configuration, handler: { _, _, _ in ServerResponse(status: .ok, text: "") })
+        try await loop.executeInContext {
+            _ = try HTTP2Server.configureConnection(channel: channel, runtime: runtime, settings: HTTP2Server.settings(for: configuration), sslContext: nil)
+        }
+        #expect(runtime.statistics.connectionsAccepted == 1)
+        try await channel.close()
+        await loop.run()
+        try #require(runtime.statistics.connectionsClosed == 1)
+        // Returns at once: nothing is left open.
+        await runtime.waitForAllConnectionsClosed()
+        // Reported once, not twice, when the handler reports it too (an active connection).
+        let h = try await Harness(policy: ServerConnectionPolicy(), handler: { _, _, _ in ServerResponse(status: .ok, text: "") })
+        try await h.shuttle()
+        try await h.server.close()
+        await h.loop.run()
+        #expect(h.runtime.statistics.connectionsClosed == 1)
+    }
+
     @Test func inlineRequestIsAnsweredInTheSameRead() async throws {
         let (handler, _) = Self.gatedHandler()
         let h = try await Harness(policy: Self.policy, handler: handler)

@@ -199,12 +199,23 @@ public final class HTTP2Server: Service, Sendable {
             activity: handler.activity,
             remote: channel.remoteAddress.map { "\($0)" } ?? "?"
         )
+        // Backstop: a child channel that closes before it ever becomes active gets no channelInactive,
+        // so the handler never reports it closed and a shutdown would wait for it forever. Its
+        // closeFuture always completes; a connection the handler already reported is ignored.
+        channel.closeFuture.whenComplete { _ in
+            runtime.connectionClosed(id: id, reason: nil, drainStarted: nil, now: ServerConnectionHandler.instant(.now()), completedDuringDrain: 0)
+        }
         // Before the handler is added, so it refuses as soon as it starts (after the server preface).
         if admission == .refused { handler.refuseOnStart = true }
         try sync.addHandler(handler)
-        if admission == .shuttingDown {
+        switch admission {
+        case .shuttingDown:
             // Raced with shutdown: drain this one too.
             handler.shutdown(reason: .shutdown)
+        case .aborted:
+            channel.close(promise: nil)
+        case .accepted, .refused:
+            break
         }
         return handler
     }

@@ -59,6 +59,8 @@ final class ServerRuntime: Sendable {
         var nextConnectionID = 1
         var connections: [Int: ConnectionEntry] = [:]
         var shuttingDown = false
+        /// `terminateAbruptly()` ran: a connection accepted after it is closed at once, not drained.
+        var aborted = false
         var allClosed: [CheckedContinuation<Void, Never>] = []
     }
 
@@ -98,6 +100,8 @@ final class ServerRuntime: Sendable {
         case accepted
         /// Shutdown has begun: drain the new connection at once.
         case shuttingDown
+        /// `terminateAbruptly()` ran: close it at once.
+        case aborted
         /// Over `maxConnections` with nothing idle to shed: refuse it.
         case refused
     }
@@ -119,6 +123,7 @@ final class ServerRuntime: Sendable {
                     .accept
                 }
             s.connections[id] = ConnectionEntry(channel: channel, handler: handler, activity: activity)
+            if s.aborted { return (.aborted, nil) }
             if s.shuttingDown { return (.shuttingDown, nil) }
             switch decision {
             case .accept:
@@ -149,8 +154,9 @@ final class ServerRuntime: Sendable {
 
     func connectionClosed(id: Int, reason: ShutdownReason?, drainStarted: Instant?, now: Instant, completedDuringDrain: Int) {
         let drain: Duration? = drainStarted.map { now - $0 }
-        let waiters = state.withLockedValue { s -> [CheckedContinuation<Void, Never>] in
-            guard s.connections.removeValue(forKey: id) != nil else { return [] }
+        // nil: already reported (the handler, then the closeFuture backstop in HTTP2Server).
+        let waiters = state.withLockedValue { s -> [CheckedContinuation<Void, Never>]? in
+            guard s.connections.removeValue(forKey: id) != nil else { return nil }
             s.stats.connectionsClosed += 1
             s.stats.requestsCompletedDuringDrain += completedDuringDrain
             if drain != nil { s.stats.connectionsDrained += 1 }
@@ -159,6 +165,7 @@ final class ServerRuntime: Sendable {
             defer { s.allClosed.removeAll() }
             return s.allClosed
         }
+        guard let waiters else { return }
         metrics.connectionsClosed.increment()
         if let drain { metrics.drainDuration.recordNanoseconds(drain.nanosecondsClamped) }
         emit(.connectionClosed(connectionID: id, reason: reason, drainDuration: drain))
@@ -217,6 +224,7 @@ final class ServerRuntime: Sendable {
     func abortAll() {
         let channels = state.withLockedValue { s -> [any Channel] in
             s.shuttingDown = true
+            s.aborted = true
             return s.connections.values.map(\.channel)
         }
         for c in channels { c.close(promise: nil) }
