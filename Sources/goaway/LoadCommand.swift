@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GoAwayKit
+import NIOPosix
 
 struct LoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,12 +28,15 @@ struct LoadCommand: AsyncParsableCommand {
     @Flag(help: "Skip TLS certificate verification (tests only).") var insecure = false
     @Option(help: "PEM file with extra trust roots.") var cacert: [String] = []
     @Option(help: "Per-request timeout in seconds.") var timeout: Double = 30
+    @Option(help: "Event loop threads (default: the CPUs this process may run on, so `taskset -c 1` means one).")
+    var threads: Int?
 
     func validate() throws {
         if urls.isEmpty { throw ValidationError("give at least one URL") }
         if n < 1 { throw ValidationError("-n must be at least 1") }
         if c < 1 { throw ValidationError("-c must be at least 1") }
         if data != nil && dataFile != nil { throw ValidationError("use --data or --data-file, not both") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() async throws {
@@ -52,7 +56,9 @@ struct LoadCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data(line.utf8))
             }
         }
-        let report = try await LoadRunner(options: options).run(progress: progress)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads ?? CPU.available)
+        let report = try await LoadRunner(options: options).run(eventLoopGroup: group, progress: progress)
+        try? await group.shutdownGracefully()
         if tty { FileHandle.standardError.write(Data("\n".utf8)) }
         if json {
             print(report.json())

@@ -528,12 +528,22 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         needsFlush = true
     }
 
+    /// One flush per event-loop tick, after every task already queued on the loop: requests that
+    /// callers submit on this loop (`goaway load`'s workers resume here) go out in one write,
+    /// not one syscall and TLS record each.
     private func flushSoon(_ context: ChannelHandlerContext) {
-        if needsFlush {
-            needsFlush = false
+        guard needsFlush, !flushScheduled else { return }
+        flushScheduled = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = bound.value
+            handler.flushScheduled = false
+            guard handler.needsFlush, let context = handler.context else { return }
+            handler.needsFlush = false
             context.flush()
         }
     }
+    private var flushScheduled = false
 }
 
 extension GoAwayCore.HTTP2ErrorCode {

@@ -56,15 +56,24 @@ public final class HTTP2Client: Sendable {
     /// Sends a request; returns when the response head arrived. Stream the body from the result.
     ///
     /// `request.scheme` and `request.authority` default to the first endpoint's.
-    public func execute(_ request: HTTPRequest, body: HTTP2RequestBody = .empty) async throws -> HTTP2ClientResponse {
+    nonisolated(nonsending) public func execute(_ request: HTTPRequest, body: HTTP2RequestBody = .empty) async throws -> HTTP2ClientResponse {
         var head = request
         let first = runtime.endpoints[0]
         if head.scheme == nil { head.scheme = first.scheme }
         if head.authority == nil { head.authority = first.authority }
         let replayable = try await body.preparedForReplay(limit: runtime.configuration.maxReplayBufferSize)
         let pending = runtime.makeRequest(head, body: replayable)
+        return try await response(to: pending, isolation: #isolation)
+    }
+
+    /// Waits on the caller's executor: the closures capture `isolation`, so they are isolated to it
+    /// and the task never hops to the global pool and back (on an event loop's executor, a request
+    /// is started and answered on that one thread).
+    private func response(to pending: PendingRequest, isolation: isolated (any Actor)?) async throws -> HTTP2ClientResponse {
+        let runtime = self.runtime
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTP2ClientResponse, any Error>) in
+            _ = isolation
+            return try await withCheckedThrowingContinuation(isolation: isolation) { (continuation: CheckedContinuation<HTTP2ClientResponse, any Error>) in
                 runtime.submit(pending, continuation: continuation, cancelled: Task.isCancelled)
             }
         } onCancel: {
@@ -73,7 +82,7 @@ public final class HTTP2Client: Sendable {
     }
 
     /// Sends a request and collects the whole response body (up to `maxResponseBytes`).
-    public func execute(_ request: HTTPRequest, body: HTTP2RequestBody = .empty, maxResponseBytes: Int) async throws -> HTTP2BufferedResponse {
+    nonisolated(nonsending) public func execute(_ request: HTTPRequest, body: HTTP2RequestBody = .empty, maxResponseBytes: Int) async throws -> HTTP2BufferedResponse {
         let response = try await execute(request, body: body)
         let bytes = try await response.body.collect(upTo: maxResponseBytes)
         return HTTP2BufferedResponse(head: response.head, body: bytes)

@@ -63,7 +63,7 @@ public struct HTTP2ResponseBody: AsyncSequence, Sendable {
     public func makeAsyncIterator() -> AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator { stream.makeAsyncIterator() }
 
     /// All of it, up to `maxBytes` (then `responseTooLarge`).
-    public func collect(upTo maxBytes: Int) async throws -> ByteBuffer {
+    nonisolated(nonsending) public func collect(upTo maxBytes: Int) async throws -> ByteBuffer {
         var out = ByteBuffer()
         for try await var chunk in stream {
             guard out.readableBytes + chunk.readableBytes <= maxBytes else {
@@ -87,7 +87,7 @@ extension HTTP2RequestBody {
     /// within the limit it becomes replayable bytes, so a GOAWAY costs nothing; when it is longer, the
     /// bytes read so far are sent first, then the rest as it comes, and the request cannot be
     /// replayed (a GOAWAY then fails it with `notProcessed`, safe for the caller to send again).
-    func preparedForReplay(limit: Int) async throws -> HTTP2RequestBody {
+    nonisolated(nonsending) func preparedForReplay(limit: Int) async throws -> HTTP2RequestBody {
         guard case .stream(let oneShot) = storage else { return self }
         var iterator = oneShot.stream.makeAsyncIterator()
         var head: [ByteBuffer] = []

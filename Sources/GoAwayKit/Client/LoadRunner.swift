@@ -3,6 +3,7 @@ import GoAwayCore
 import HTTPTypes
 import Logging
 import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Drives an `HTTP2Client` at a fixed concurrency and counts every request's fate
@@ -104,6 +105,7 @@ public struct LoadRunner: Sendable {
 
     public func run(
         configuration base: HTTP2ClientConfiguration = .defaults,
+        eventLoopGroup group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "goaway.load", factory: { _ in SwiftLogNoOpLogHandler() }),
         progress: (@Sendable (Progress) -> Void)? = nil
     ) async throws -> Report {
@@ -114,7 +116,7 @@ public struct LoadRunner: Sendable {
         config.responseIdleTimeout = options.requestTimeout
         config.tls.insecure = options.insecure
         config.tls.trustRootFiles = options.trustRoots
-        let client = try HTTP2Client(endpoints: options.urls, configuration: config, logger: logger)
+        let client = try HTTP2Client(endpoints: options.urls, configuration: config, eventLoopGroup: group, logger: logger)
         let path = HTTP2Endpoint.pathAndQuery(of: options.urls[0])
         var head = HTTPRequest(method: HTTPRequest.Method(options.method) ?? .get, scheme: nil, authority: nil, path: path)
         for h in options.headerPairs {
@@ -138,37 +140,14 @@ public struct LoadRunner: Sendable {
             }
         }
 
-        await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<max(1, options.concurrency) {
-                group.addTask {
-                    while true {
-                        let go = tally.m.withLock { t -> Bool in
-                            guard t.issued < total else { return false }
-                            if let deadline, ContinuousClock.now >= deadline { return false }
-                            t.issued += 1
-                            return true
-                        }
-                        if !go { break }
-                        let began = ContinuousClock.now
-                        do {
-                            let response = try await client.execute(request, body: body)
-                            _ = try await response.body.collect(upTo: maxBytes)
-                            let ns = (ContinuousClock.now - began).nanosecondsClamped
-                            let code = String(response.status.code)
-                            tally.m.withLock { t in
-                                t.done += 1
-                                t.latenciesNs.append(ns)
-                                t.status[code, default: 0] += 1
-                            }
-                        } catch {
-                            let kind = (error as? HTTP2ClientError)?.code.description ?? "other"
-                            tally.m.withLock { t in
-                                t.done += 1
-                                t.failed += 1
-                                t.errors[kind, default: 0] += 1
-                            }
-                        }
-                    }
+        // Each worker task prefers an event loop of the client's group as its executor
+        // (`LoopTaskExecutor`): continuations resume there instead of on the global pool, so with one
+        // loop (`taskset -c 1`) a request is started, answered and counted on that one thread.
+        let executors = group.makeIterator().map { LoopTaskExecutor(loop: $0) }
+        await withTaskGroup(of: Void.self) { tasks in
+            for i in 0..<max(1, options.concurrency) {
+                tasks.addTask(executorPreference: executors[i % executors.count]) {
+                    await LoadRunner.work(client: client, request: request, body: body, maxBytes: maxBytes, tally: tally, total: total, deadline: deadline)
                 }
             }
         }
@@ -194,6 +173,52 @@ public struct LoadRunner: Sendable {
             func pct(_ p: Double) -> Double { Latency.percentileMs(sorted, p) }
             r.latency_ms = Report.Latency(p50: pct(0.5), p90: pct(0.9), p99: pct(0.99), max: Double(sorted.last ?? 0) / 1e6)
             return r
+        }
+    }
+}
+
+/// An event loop as a task executor: a task that prefers it runs its nonisolated code, and resumes
+/// from continuations, on that loop's thread (on-loop enqueues are a queue append, no wake-up).
+final class LoopTaskExecutor: TaskExecutor {
+    let loop: any EventLoop
+    init(loop: any EventLoop) { self.loop = loop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        loop.execute { job.runSynchronously(on: executor) }
+    }
+}
+
+extension LoadRunner {
+    fileprivate static func work(client: HTTP2Client, request: HTTPRequest, body: HTTP2RequestBody, maxBytes: Int, tally: TallyBox, total: Int, deadline: ContinuousClock.Instant?) async {
+        while true {
+            let go = tally.m.withLock { t -> Bool in
+                guard t.issued < total else { return false }
+                if let deadline, ContinuousClock.now >= deadline { return false }
+                t.issued += 1
+                return true
+            }
+            if !go { break }
+            let began = ContinuousClock.now
+            do {
+                let response = try await client.execute(request, body: body)
+                _ = try await response.body.collect(upTo: maxBytes)
+                let ns = (ContinuousClock.now - began).nanosecondsClamped
+                let code = String(response.status.code)
+                tally.m.withLock { t in
+                    t.done += 1
+                    t.latenciesNs.append(ns)
+                    t.status[code, default: 0] += 1
+                }
+            } catch {
+                let kind = (error as? HTTP2ClientError)?.code.description ?? "other"
+                tally.m.withLock { t in
+                    t.done += 1
+                    t.failed += 1
+                    t.errors[kind, default: 0] += 1
+                }
+            }
         }
     }
 }

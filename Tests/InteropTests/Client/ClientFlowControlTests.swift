@@ -10,7 +10,7 @@ import Testing
 /// TLS requests to nghttpd": 2 MB of 100-byte bodies cross the 512 KiB threshold 3 times).
 ///
 /// A small window makes every threshold crossing a failure before the fix: deterministic, fast.
-@Suite(.serialized, .timeLimit(.minutes(2)))
+@Suite(.serialized, .exclusive, .timeLimit(.minutes(2)))
 struct ClientFlowControlTests {
     static func smallWindow() -> HTTP2ClientConfiguration {
         var config = HTTP2ClientConfiguration()

@@ -6,7 +6,7 @@ import Testing
 /// Issue 3's "done when", exactly as written: against a server that GOAWAYs every 100 requests per
 /// connection, the built `goaway load -n 20000 -c 16 --json` reports failed 0 and resent > 0.
 /// Runs the real executable (argument parsing, exit code, JSON line), not `LoadRunner` in-process.
-@Suite("goaway load: issue 3 done-when", .serialized, .timeLimit(.minutes(4)))
+@Suite("goaway load: issue 3 done-when", .serialized, .exclusive, .timeLimit(.minutes(4)))
 struct LoadDoneWhenTests {
     /// `goaway load <url> -n 20000 -c 16 --json`; checks the exit code and returns the parsed report.
     static func load(_ url: String) async throws -> LoadRunner.Report {
