@@ -5,7 +5,7 @@ import GoAwayFuzzing
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     do {
-        try ServerConnectionFuzzer.run(bytes)
+        try FuzzInput.run(bytes)
     } catch {
         fatalError("\(error)")
     }
@@ -43,7 +43,7 @@ struct Replay {
                 ? try FileManager.default.contentsOfDirectory(atPath: path).sorted().map { path + "/" + $0 } : [path]
             for file in files {
                 let data = try Data(contentsOf: URL(fileURLWithPath: file))
-                try ServerConnectionFuzzer.run(Array(data))
+                try FuzzInput.run(Array(data))
                 count += 1
             }
         }

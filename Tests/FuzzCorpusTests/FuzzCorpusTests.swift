@@ -17,7 +17,7 @@ struct FuzzCorpusTests {
         #expect(files.count >= 5, "the seed corpus is committed")
         for name in files {
             let data = try Data(contentsOf: URL(fileURLWithPath: Self.corpus + "/" + name))
-            #expect(throws: Never.self, "\(name)") { try ServerConnectionFuzzer.run(Array(data)) }
+            #expect(throws: Never.self, "\(name)") { try FuzzInput.run(Array(data)) }
         }
     }
 }

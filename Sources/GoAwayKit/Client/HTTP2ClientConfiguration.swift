@@ -6,7 +6,8 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
     public var pool: PoolConfiguration
     /// TCP + TLS + first SETTINGS. Default 10 s.
     public var connectTimeout: Duration
-    /// Whole request, re-sends included, until the response head. `nil`: none (default).
+    /// Whole request, re-sends included, until the response head. Default 60 s, so a server that
+    /// never answers cannot hold a caller forever; `nil`: none.
     public var requestTimeout: Duration?
     /// After the response head, the longest wait for the next piece of the body; then the stream is
     /// reset and the body fails with `requestTimeout`. Ours. `nil`: none (default), because a
@@ -54,7 +55,7 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
     public init(
         pool: PoolConfiguration = .defaults,
         connectTimeout: Duration = .seconds(10),
-        requestTimeout: Duration? = nil,
+        requestTimeout: Duration? = .seconds(60),
         maxReplayBufferSize: Int = 1 << 20,
         keepaliveTimeout: Duration = .seconds(20),
         tls: TLS = .defaults,
