@@ -27,13 +27,8 @@ import os
 import struct
 import sys
 
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-DATA, HEADERS, RST, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = 0, 1, 3, 4, 6, 7, 8, 9
-END_STREAM, ACK, END_HEADERS = 0x1, 0x1, 0x4
-
-
-def frame(kind, flags, stream, payload=b""):
-    return struct.pack("!I", len(payload))[1:] + bytes([kind, flags]) + struct.pack("!I", stream & 0x7FFFFFFF) + payload
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rawh2 import ACK, CONTINUATION, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PING, PREFACE, SETTINGS, WINDOW_UPDATE, frame  # noqa: E402
 
 
 def settings(pairs=()):
