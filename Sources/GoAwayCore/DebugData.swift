@@ -33,6 +33,6 @@ public struct GoAwayDebugData: Hashable, Sendable, CustomStringConvertible {
     /// Tokens that carry no secrets and tell the user what happened; shown even when redacting:
     /// every `ShutdownReason` our server sends, plus tokens other stacks send.
     public static let wellKnown: Set<String> = Set(ShutdownReason.allCases.map(\.rawValue)).union([
-        "too_many_pings", "graceful_shutdown", "ping_ack_timeout", "drain", "server_shutdown",
+        "graceful_shutdown", "ping_ack_timeout", "drain", "server_shutdown",
     ])
 }

@@ -174,8 +174,4 @@ def attack_once(args, a):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as e:  # one line, never a traceback
-        print(json.dumps({"event": "error", "error": repr(e)}), flush=True)
-        sys.exit(1)
+    run_client(main)

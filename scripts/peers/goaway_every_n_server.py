@@ -25,6 +25,7 @@ received by the application so tests can check nothing was processed twice.
 """
 import argparse
 import asyncio
+import os
 import struct
 import sys
 
@@ -34,6 +35,9 @@ import h2.events
 import h2.exceptions
 import h2.errors
 import h2.settings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rawh2 import run_server  # noqa: E402
 
 posts_processed = 0
 
@@ -192,7 +196,7 @@ class Conn:
             pass
 
 
-async def main():
+def main():
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--host", default="127.0.0.1")
@@ -213,15 +217,8 @@ async def main():
         counter["n"] += 1
         await Conn(reader, writer, args, counter["n"]).run()
 
-    server = await asyncio.start_server(on_conn, args.host, args.port)
-    port = server.sockets[0].getsockname()[1]
-    print(f"LISTENING {port}", flush=True)
-    async with server:
-        await server.serve_forever()
+    run_server(on_conn, args.host, args.port)
 
 
 if __name__ == "__main__":
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        sys.exit(0)
+    main()

@@ -86,8 +86,4 @@ def main():
     emit("timeout")
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as e:  # one line, never a traceback
-        print(json.dumps({"event": "error", "error": repr(e)}), flush=True)
-        sys.exit(1)
+    run_client(main)

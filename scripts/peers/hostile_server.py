@@ -28,7 +28,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rawh2 import ACK, CONTINUATION, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PING, PREFACE, SETTINGS, frame  # noqa: E402
+from rawh2 import ACK, CONTINUATION, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PING, PREFACE, SETTINGS, frame, run_server  # noqa: E402
 
 
 def settings(pairs=()):
@@ -134,7 +134,7 @@ async def serve(reader, writer, args):
             pass
 
 
-async def main():
+def main():
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--host", default="127.0.0.1")
@@ -153,14 +153,8 @@ async def main():
         await serve(reader, writer, args)
         print(f"CLOSED {n}", flush=True)
 
-    server = await asyncio.start_server(on_conn, args.host, args.port)
-    print(f"LISTENING {server.sockets[0].getsockname()[1]}", flush=True)
-    async with server:
-        await server.serve_forever()
+    run_server(on_conn, args.host, args.port)
 
 
 if __name__ == "__main__":
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        sys.exit(0)
+    main()

@@ -44,3 +44,30 @@ def emitter():
             print(json.dumps(kw), flush=True)
 
     return emit
+
+
+def run_client(main):
+    """Runs a peer client's main(): any exception becomes one JSON line and exit 1, never a traceback."""
+    import sys
+    try:
+        main()
+    except Exception as e:
+        print(json.dumps({"event": "error", "error": repr(e)}), flush=True)
+        sys.exit(1)
+
+
+def run_server(on_conn, host, port):
+    """Serves on_conn(reader, writer) with asyncio, prints `LISTENING <port>` (flushed) first, and
+    exits 0 on Ctrl-C."""
+    import asyncio, sys
+
+    async def serve():
+        server = await asyncio.start_server(on_conn, host, port)
+        print(f"LISTENING {server.sockets[0].getsockname()[1]}", flush=True)
+        async with server:
+            await server.serve_forever()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        sys.exit(0)

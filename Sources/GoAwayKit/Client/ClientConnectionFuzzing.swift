@@ -30,7 +30,8 @@ import NIOHTTP2
             configuration: configuration, keepaliveInterval: .seconds(5))
         self.handler = handler
         let sync = channel.pipeline.syncOperations
-        try sync.addHandler(NIOHTTP2Handler(mode: .client, initialSettings: ClientConnectionHandler.initialSettings(configuration)))
+        try ClientPipeline.addHTTP2Handlers(
+            to: sync, tls: nil, endpoint: nil, trace: nil, traceConnection: 1, settings: ClientConnectionHandler.initialSettings(configuration))
         try sync.addHandler(handler)
     }
 

@@ -364,16 +364,9 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let sync = channel.pipeline.syncOperations
-                        if let ssl {
-                            try sync.addHandler(NIOSSLClientHandler(context: ssl, serverHostname: endpoint.isLiteral ? nil : endpoint.host))
-                        }
-                        if let trace = self.configuration.frameTrace {
-                            // Below NIOHTTP2Handler, above TLS: sees the plaintext frames both ways. Numbered from 1 for people.
-                            try sync.addHandler(FrameTraceHandler(connection: id.rawValue + 1, trace: trace, role: .client))
-                        }
-                        try sync.addHandler(NIOHTTP2Handler(
-                            mode: .client,
-                            initialSettings: ClientConnectionHandler.initialSettings(self.configuration)))
+                        try ClientPipeline.addHTTP2Handlers(
+                            to: sync, tls: ssl, endpoint: endpoint, trace: self.configuration.frameTrace,
+                            traceConnection: id.rawValue + 1, settings: ClientConnectionHandler.initialSettings(self.configuration))
                         try sync.addHandler(handler())
                     }
                 }

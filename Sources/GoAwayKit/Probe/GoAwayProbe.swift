@@ -124,14 +124,9 @@ final class ProbeDriver: @unchecked Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    if let ssl {
-                        try sync.addHandler(NIOSSLClientHandler(context: ssl, serverHostname: endpoint.isLiteral ? nil : endpoint.host))
-                    }
-                    if let trace { try sync.addHandler(FrameTraceHandler(connection: c + 1, trace: trace, role: .client)) }
-                    try sync.addHandler(NIOHTTP2Handler(mode: .client, initialSettings: [
-                        HTTP2Setting(parameter: .enablePush, value: 0),
-                        HTTP2Setting(parameter: .maxConcurrentStreams, value: 0),
-                    ]))
+                    try ClientPipeline.addHTTP2Handlers(
+                        to: sync, tls: ssl, endpoint: endpoint, trace: trace, traceConnection: c + 1,
+                        settings: [HTTP2Setting(parameter: .enablePush, value: 0), HTTP2Setting(parameter: .maxConcurrentStreams, value: 0)])
                     try sync.addHandler(handler)
                 }
             }
