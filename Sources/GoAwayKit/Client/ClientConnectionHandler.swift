@@ -53,7 +53,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         let request: PendingRequest
         var body: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
         var responded = false
-        var unacked = 0
+        var window: InboundWindow
         var received = 0
         /// When the response head or the latest DATA arrived (for `responseIdleTimeout`).
         var lastData = NIODeadline.distantPast
@@ -76,7 +76,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var maxConcurrent: Int?
     private var lastStreamID: HTTP2StreamID?
     private var closed = false
-    private var connectionUnacked = 0
+    private var connectionWindow: InboundWindow
     private var needsFlush = false
     private var keepaliveInterval: TimeAmount?
     private var keepaliveTask: RepeatedTask?
@@ -96,7 +96,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         self.id = id
         self.delegate = delegate
         self.logger = logger
-        self.window = configuration.receiveWindow
+        self.window = min(max(configuration.receiveWindow, 1), InboundWindow.maximum)
+        self.connectionWindow = InboundWindow(target: min(max(configuration.receiveWindow, 1), InboundWindow.maximum), advertised: InboundWindow.protocolDefault)
         self.keepaliveInterval = keepaliveInterval.map { .nanoseconds($0.nanosecondsClamped) }
         self.keepaliveTimeout = .nanoseconds(configuration.keepaliveTimeout.nanosecondsClamped)
         self.settingsAckTimeout = .nanoseconds(configuration.settingsAckTimeout.nanosecondsClamped)
@@ -131,8 +132,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         guard !activated else { return }
         activated = true
         // The connection window starts at 65,535 whatever SETTINGS say: raise it once.
-        if window > 65_535 {
-            context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: window - 65_535))), promise: nil)
+        if let increment = connectionWindow.openingIncrement() {
+            context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
         }
         let box = NIOLoopBound(self, eventLoop: context.eventLoop)
         settingsAckTimer = context.eventLoop.scheduleTask(in: settingsAckTimeout) {
@@ -197,7 +198,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         }
         let sid = HTTP2StreamID(nextStreamID)
         nextStreamID += 2
-        var state = StreamState(request: request)
+        var state = StreamState(request: request, window: InboundWindow(target: window))
         byRequest[request.id] = sid
         let headersPromise = context.eventLoop.makePromise(of: Void.self)
         let endStream = request.body.isEmpty
@@ -468,8 +469,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     private func receivedData(_ body: HTTP2Frame.FramePayload.Data, streamID: HTTP2StreamID, context: ChannelHandlerContext) {
         guard case .byteBuffer(let buffer) = body.data else { return }
-        // Padding counts against the windows too (RFC 9113 §6.1): the pad length octet and the pad.
-        let n = buffer.readableBytes + (body.paddingBytes.map { $0 + 1 } ?? 0)
         // The stream first, the connection window after: no write before the frame is handled.
         if var st = streams[streamID], st.responded {
             st.received += buffer.readableBytes
@@ -481,10 +480,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 complete(streamID)
             } else {
                 if buffer.readableBytes > 0 { st.body?.yield(buffer) }
-                st.unacked += n
-                if st.unacked >= window / 2 {
-                    let increment = st.unacked
-                    st.unacked = 0
+                if let increment = st.window.received(dataBytes: buffer.readableBytes, paddingBytes: body.paddingBytes, delivered: false) {
                     streams[streamID] = st
                     context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
                     needsFlush = true
@@ -493,10 +489,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 }
             }
         }
-        connectionUnacked += n
-        if connectionUnacked >= window / 2 {
-            context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: connectionUnacked))), promise: nil)
-            connectionUnacked = 0
+        if let increment = connectionWindow.received(dataBytes: buffer.readableBytes, paddingBytes: body.paddingBytes, delivered: false) {
+            context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
             needsFlush = true
         }
     }
