@@ -192,7 +192,7 @@ final class ProbeConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is NIOHTTP2Errors.StreamError { return }
+        if error is NIOHTTP2Errors.StreamError || error is PeerStreamError { return }
         context.close(promise: nil)
     }
 
