@@ -17,7 +17,7 @@
 ///   PING at a time, each with its own payload; only the ack with that payload clears it, and the
 ///   timeout runs from that PING. No ack within `pingTimeout`: the connection is dead —
 ///   `failConnection` without GOAWAY; the pool then re-sends what may be re-sent.
-/// - Response idle: a stream whose reader has consumed everything and that got no DATA for
+/// - Response idle: a stream whose reader has taken what it was given and that got no DATA for
 ///   `responseIdleTimeout` fails (checked by a sweep every quarter of it). A stream whose reader is
 ///   slow is never idle: its window is closed by us, not by the server.
 /// - Windows: the connection's is returned on arrival, a stream's as its reader consumes, so one
@@ -39,6 +39,10 @@ public struct ClientConnectionStateMachine: Sendable {
         public var pingTimeout: Duration
         public var responseIdleTimeout: Duration?
         public var maxResponseBodySize: Int?
+        /// The body reader reports what it took at least every this many bytes (a quarter of the
+        /// window: one event-loop hop per 256 KiB, not per frame). A stream whose reader holds no
+        /// more than that is waiting on the server, which has a quarter of the window or more.
+        public var readerReportSize: Int { max(1, receiveWindow / 4) }
 
         public init(
             receiveWindow: Int = 1 << 20, settingsAckTimeout: Duration = .seconds(10), keepaliveInterval: Duration? = nil,
@@ -442,9 +446,10 @@ public struct ClientConnectionStateMachine: Sendable {
             } ?? .none
         }
         if let sweep = l.nextSweep, now >= sweep, let idle = configuration.responseIdleTimeout {
+            let report = configuration.readerReportSize
             let quiet: [StreamID] = modify { l in
                 l.nextSweep = now + Self.sweepEvery(idle)
-                let due = l.streams.filter { $0.value.responded && $0.value.window.held == 0 && now - $0.value.lastProgress > idle }
+                let due = l.streams.filter { $0.value.responded && $0.value.window.held <= report && now - $0.value.lastProgress > idle }
                 return due.keys.sorted()
             } ?? []
             if !quiet.isEmpty { return .failStreams(quiet, reason: "no response data within \(idle.short) (responseIdleTimeout)") }

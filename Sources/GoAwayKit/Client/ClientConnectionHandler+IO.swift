@@ -2,8 +2,54 @@ import GoAwayCore
 import NIOCore
 import NIOHTTP2
 
-/// The handler's I/O helpers that decide nothing: request body uploads and response body streams.
+/// The handler's I/O helpers that decide nothing: frame writes and flushes, request body
+/// uploads, response body streams.
 extension ClientConnectionHandler {
+    func write(_ sid: HTTP2StreamID, _ payload: HTTP2Frame.FramePayload, promise: EventLoopPromise<Void>? = nil) {
+        guard let context, !closed else {
+            promise?.fail(HTTP2ClientError(.cancelled))
+            return
+        }
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: sid, payload: payload)), promise: promise)
+        needsFlush = true
+    }
+
+    /// One flush per event-loop tick, after every task already queued on the loop: requests that
+    /// callers submit on this loop (`goaway load`'s workers resume here) go out in one write.
+    func flushSoon() {
+        guard let context, needsFlush, !flushScheduled else { return }
+        flushScheduled = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = bound.value
+            handler.flushScheduled = false
+            guard handler.needsFlush, let context = handler.context else { return }
+            handler.needsFlush = false
+            context.flush()
+        }
+    }
+
+    /// HEADERS never left (e.g. buffered beyond the peer's stream limit when a GOAWAY came).
+    func headersNotSent(_ sid: HTTP2StreamID, error: any Error) {
+        guard streams[sid]?.responded == false, let st = remove(sid) else { return }
+        st.uploadTask?.cancel()
+        logger.debug("headers not sent", metadata: ["goaway.connection": "\(id)", "goaway.stream": "\(sid)", "goaway.error": "\(error)"])
+        delegate.streamFailed(st.request.id, streamID: nil, lastStreamID: lastStreamID, resetCode: nil, cause: core.failure)
+    }
+
+    /// The request body failed mid-upload: reset the stream; before a head the pool decides.
+    func uploadFailed(_ sid: HTTP2StreamID) {
+        guard !closed, let st = remove(sid) else { return }
+        st.body?.finish(throwing: HTTP2ClientError(.cancelled, detail: "request body failed"))
+        if !st.responded {
+            delegate.streamFailed(st.request.id, streamID: sid, lastStreamID: lastStreamID, resetCode: nil, cause: core.failure)
+        } else {
+            delegate.streamDone(st.request.id)
+        }
+        resetStreamOnly(sid, code: .cancel)
+        flushSoon()
+    }
+
     /// Streams a request body; waits for each DATA write (flow control and TCP back-pressure).
     func upload(_ body: AsyncThrowingStream<ByteBuffer, any Error>, streamID: HTTP2StreamID, loop: EventLoop) -> Task<Void, Never> {
         let box = NIOLoopBound(self, eventLoop: loop)
@@ -47,7 +93,7 @@ extension ClientConnectionHandler {
                 loop.execute { box.value.bodyConsumed(streamID, bytes: bytes) }
             }
         }
-        return (HTTP2ResponseBody(stream: stream, consumed: consumed), continuation)
+        return (HTTP2ResponseBody(stream: stream, consumed: consumed, reportEvery: core.configuration.readerReportSize), continuation)
     }
 }
 

@@ -5,22 +5,6 @@ import NIOCore
 import NIOHPACK
 import NIOHTTP2
 
-/// What a connection tells the client. Called on the connection's event loop.
-protocol ClientConnectionDelegate: AnyObject, Sendable {
-    func connectionActive(_ id: ConnectionID, handler: NIOLoopBound<ClientConnectionHandler>)
-    func connectionReady(_ id: ConnectionID, maxConcurrentStreams: Int?)
-    func settingsChanged(_ id: ConnectionID, maxConcurrentStreams: Int)
-    func goAwayReceived(_ id: ConnectionID, lastStreamID: HTTP2StreamID, code: NIOHTTP2.HTTP2ErrorCode, debugData: [UInt8])
-    /// The request's stream ended before a response head: the pool decides about a re-send.
-    /// `cause`: why the connection failed, when it did (for the error's detail).
-    func streamFailed(_ request: RequestID, streamID: HTTP2StreamID?, lastStreamID: HTTP2StreamID?, resetCode: NIOHTTP2.HTTP2ErrorCode?, cause: String?)
-    /// Returns false when nobody waits for it any more (cancelled, timed out): reset the stream.
-    func responseHead(_ request: RequestID, _ response: HTTP2ClientResponse) -> Bool
-    /// The stream is over (complete, or cut off after the head): free its slot.
-    func streamDone(_ request: RequestID)
-    /// `cause`: why it failed, if it did (protocol error, missing ack).
-    func connectionClosed(_ id: ConnectionID, cause: String?)
-}
 
 /// One HTTP/2 connection of the client: sits right after `NIOHTTP2Handler`, handles every
 /// stream's frames itself, and decides nothing: `ClientConnectionStateMachine` holds the timers,
@@ -55,11 +39,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     let logger: Logger
     var core: ClientConnectionStateMachine
     var context: ChannelHandlerContext?
-    private var streams: [HTTP2StreamID: StreamIO] = [:]
-    private var byRequest: [RequestID: HTTP2StreamID] = [:]
-    private var closed = false
-    private var needsFlush = false
-    private var flushScheduled = false
+    var streams: [HTTP2StreamID: StreamIO] = [:]
+    var byRequest: [RequestID: HTTP2StreamID] = [:]
+    private(set) var closed = false
+    var needsFlush = false
+    var flushScheduled = false
     private var timer: Scheduled<Void>?
     private var timerAt: Instant?
     /// The stream of the frame `channelRead` is handling, and whether its `StreamClosedEvent` came
@@ -86,7 +70,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         ]
     }
 
-    private var now: Instant { Instant(nanoseconds: Int64(clamping: context?.eventLoop.now.uptimeNanoseconds ?? 0)) }
+    var now: Instant { Instant(nanoseconds: Int64(clamping: context?.eventLoop.now.uptimeNanoseconds ?? 0)) }
 
     // MARK: lifecycle
 
@@ -135,7 +119,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     /// swift-nio-http2 reset the stream (RST_STREAM with `code` is on the wire): its request ends.
-    private func streamError(_ sid: HTTP2StreamID, code: NIOHTTP2.HTTP2ErrorCode, detail: String) {
+    func streamError(_ sid: HTTP2StreamID, code: NIOHTTP2.HTTP2ErrorCode, detail: String) {
         logger.debug("stream error", metadata: ["goaway.connection": "\(id)", "goaway.stream": "\(sid)", "goaway.error": "\(detail)"])
         if let st = remove(sid) { finish(st, streamID: sid, resetCode: code, cutOffDetail: "protocol error: \(detail)") }
     }
@@ -226,34 +210,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     func isOpen(_ sid: HTTP2StreamID) -> Bool { !closed && streams[sid] != nil }
 
-    private var lastStreamID: HTTP2StreamID? { core.lastStreamID.map { HTTP2StreamID(Int($0.rawValue)) } }
-
-    /// HEADERS never left (e.g. buffered beyond the peer's stream limit when a GOAWAY came).
-    private func headersNotSent(_ sid: HTTP2StreamID, error: any Error) {
-        guard streams[sid]?.responded == false, let st = remove(sid) else { return }
-        st.uploadTask?.cancel()
-        logger.debug("headers not sent", metadata: ["goaway.connection": "\(id)", "goaway.stream": "\(sid)", "goaway.error": "\(error)"])
-        delegate.streamFailed(st.request.id, streamID: nil, lastStreamID: lastStreamID, resetCode: nil, cause: core.failure)
-    }
+    var lastStreamID: HTTP2StreamID? { core.lastStreamID.map { HTTP2StreamID(Int($0.rawValue)) } }
 
     /// The caller gave up (cancelled, timed out): RST_STREAM(CANCEL) this stream only.
     func cancel(_ request: RequestID, error: HTTP2ClientError) {
         guard let sid = byRequest[request], let st = remove(sid) else { return }
         st.uploadTask?.cancel()
         st.body?.finish(throwing: error)
-        resetStreamOnly(sid, code: .cancel)
-        flushSoon()
-    }
-
-    /// The request body failed mid-upload: reset the stream; before a head the pool decides.
-    func uploadFailed(_ sid: HTTP2StreamID) {
-        guard !closed, let st = remove(sid) else { return }
-        st.body?.finish(throwing: HTTP2ClientError(.cancelled, detail: "request body failed"))
-        if !st.responded {
-            delegate.streamFailed(st.request.id, streamID: sid, lastStreamID: lastStreamID, resetCode: nil, cause: core.failure)
-        } else {
-            delegate.streamDone(st.request.id)
-        }
         resetStreamOnly(sid, code: .cancel)
         flushSoon()
     }
@@ -331,134 +294,5 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             finish(st, streamID: closedEvent.streamID, resetCode: nil, cutOffDetail: "the stream closed before the response ended")
         }
         context.fireUserInboundEventTriggered(event)
-    }
-
-    private func receivedHeaders(_ headers: HTTP2Frame.FramePayload.Headers, streamID: HTTP2StreamID) {
-        guard let st = streams[streamID] else { return }
-        if st.responded {
-            if headers.endStream { complete(streamID) }  // trailers
-            return
-        }
-        guard let head = HTTPResponse(hpack: headers.headers) else {
-            if let st = remove(streamID) { finish(st, streamID: streamID, resetCode: .protocolError, cutOffDetail: "bad response head") }
-            resetStreamOnly(streamID, code: .protocolError)
-            return
-        }
-        if head.status.kind == .informational { return }
-        let length = head.headerFields[.contentLength].flatMap { Int($0) }
-        let verdict = core.responseHead(StreamID(Int32(streamID)), contentLength: length, now: now)
-        let (body, continuation) = makeBody(streamID)
-        streams[streamID]!.responded = true
-        streams[streamID]!.body = continuation
-        guard delegate.responseHead(st.request.id, HTTP2ClientResponse(head: head, body: body)) else {
-            _ = remove(streamID)
-            continuation.finish()
-            st.uploadTask?.cancel()
-            resetStreamOnly(streamID, code: .cancel)
-            delegate.streamDone(st.request.id)
-            return
-        }
-        if case .tooLarge(let detail) = verdict {
-            failBody(streamID, HTTP2ClientError(.responseTooLarge, detail: detail))
-        } else if headers.endStream {
-            complete(streamID)
-        }
-    }
-
-    private func receivedData(_ body: HTTP2Frame.FramePayload.Data, streamID: HTTP2StreamID) {
-        guard case .byteBuffer(let buffer) = body.data else { return }
-        let result = core.dataReceived(
-            StreamID(Int32(streamID)), dataBytes: buffer.readableBytes, paddingBytes: body.paddingBytes, endStream: body.endStream, now: now)
-        switch result.delivery {
-        case .deliver, .deliverAndEnd:
-            if buffer.readableBytes > 0 { streams[streamID]?.body?.yield(buffer) }
-            if case .deliverAndEnd = result.delivery { complete(streamID) }
-        case .tooLarge(let detail):
-            failBody(streamID, HTTP2ClientError(.responseTooLarge, detail: detail))
-        case .ignore:
-            break
-        }
-        // The stream first, the connection window after: no write before the frame is handled.
-        if let increment = result.streamWindowUpdate, streams[streamID] != nil { write(streamID, .windowUpdate(windowSizeIncrement: increment)) }
-        if let increment = result.connectionWindowUpdate { write(.rootStream, .windowUpdate(windowSizeIncrement: increment)) }
-    }
-
-    /// The caller took `bytes` of the body: maybe give the stream's window back.
-    func bodyConsumed(_ sid: HTTP2StreamID, bytes: Int) {
-        guard !closed, let increment = core.bodyConsumed(StreamID(Int32(sid)), bytes: bytes, now: now), streams[sid] != nil else { return }
-        write(sid, .windowUpdate(windowSizeIncrement: increment))
-        flushSoon()
-    }
-
-    /// Nobody reads the response body any more: RST_STREAM(CANCEL), free the slot.
-    func bodyAbandoned(_ sid: HTTP2StreamID) {
-        guard streams[sid]?.responded == true else { return }
-        failBody(sid, HTTP2ClientError(.cancelled, detail: "nobody reads the response body any more"))
-        flushSoon()
-    }
-
-    private func complete(_ streamID: HTTP2StreamID) {
-        guard let st = remove(streamID) else { return }
-        st.body?.finish()
-        delegate.streamDone(st.request.id)
-    }
-
-    /// Ends a response body with `error` and resets its stream (only); frees the slot.
-    private func failBody(_ streamID: HTTP2StreamID, _ error: HTTP2ClientError) {
-        guard let st = remove(streamID) else { return }
-        st.uploadTask?.cancel()
-        st.body?.finish(throwing: error)
-        resetStreamOnly(streamID, code: .cancel)
-        delegate.streamDone(st.request.id)
-    }
-
-    /// A stream ended abnormally: before the head the pool decides (re-send or typed error); after
-    /// it the body fails, because the caller already has the response.
-    private func finish(_ st: StreamIO, streamID: HTTP2StreamID, resetCode: NIOHTTP2.HTTP2ErrorCode?, cutOffDetail: String) {
-        st.uploadTask?.cancel()
-        guard st.responded else {
-            delegate.streamFailed(st.request.id, streamID: streamID, lastStreamID: lastStreamID, resetCode: resetCode, cause: core.failure)
-            return
-        }
-        st.body?.finish(throwing: HTTP2ClientError(
-            resetCode == nil ? .responseIncomplete : .streamReset, detail: core.failure.map { "\(cutOffDetail) (\($0))" } ?? cutOffDetail,
-            resetCode: resetCode.map { GoAwayCore.HTTP2ErrorCode(nio: $0) }))
-        delegate.streamDone(st.request.id)
-    }
-
-    /// The one place a stream leaves both tables and the machine.
-    private func remove(_ sid: HTTP2StreamID) -> StreamIO? {
-        guard let st = streams.removeValue(forKey: sid) else { return nil }
-        byRequest[st.request.id] = nil
-        core.streamClosed(StreamID(Int32(sid)))
-        return st
-    }
-
-    private func resetStreamOnly(_ sid: HTTP2StreamID, code: NIOHTTP2.HTTP2ErrorCode) {
-        write(sid, .rstStream(code))
-    }
-
-    func write(_ sid: HTTP2StreamID, _ payload: HTTP2Frame.FramePayload, promise: EventLoopPromise<Void>? = nil) {
-        guard let context, !closed else {
-            promise?.fail(HTTP2ClientError(.cancelled))
-            return
-        }
-        context.write(wrapOutboundOut(HTTP2Frame(streamID: sid, payload: payload)), promise: promise)
-        needsFlush = true
-    }
-
-    /// One flush per event-loop tick, after every task already queued on the loop: requests that
-    /// callers submit on this loop (`goaway load`'s workers resume here) go out in one write.
-    func flushSoon() {
-        guard let context, needsFlush, !flushScheduled else { return }
-        flushScheduled = true
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            let handler = bound.value
-            handler.flushScheduled = false
-            guard handler.needsFlush, let context = handler.context else { return }
-            handler.needsFlush = false
-            context.flush()
-        }
     }
 }

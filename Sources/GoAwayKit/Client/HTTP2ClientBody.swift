@@ -65,23 +65,36 @@ public struct HTTP2ResponseBody: AsyncSequence, Sendable {
     public typealias Element = ByteBuffer
     let stream: AsyncThrowingStream<ByteBuffer, any Error>
     let consumed: (@Sendable (Int) -> Void)?
+    /// Taken bytes are reported once at least this many have gathered.
+    let reportEvery: Int
 
-    init(stream: AsyncThrowingStream<ByteBuffer, any Error>, consumed: (@Sendable (Int) -> Void)? = nil) {
+    init(stream: AsyncThrowingStream<ByteBuffer, any Error>, consumed: (@Sendable (Int) -> Void)? = nil, reportEvery: Int = 1) {
         self.stream = stream
         self.consumed = consumed
+        self.reportEvery = Swift.max(1, reportEvery)
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator
         let consumed: (@Sendable (Int) -> Void)?
+        let reportEvery: Int
+        var taken = 0
         public mutating func next() async throws -> ByteBuffer? {
             let chunk = try await base.next()
-            if let chunk, let consumed { consumed(chunk.readableBytes) }
+            if let chunk, let consumed {
+                taken += chunk.readableBytes
+                if taken >= reportEvery {
+                    consumed(taken)
+                    taken = 0
+                }
+            }
             return chunk
         }
     }
 
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: stream.makeAsyncIterator(), consumed: consumed) }
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: stream.makeAsyncIterator(), consumed: consumed, reportEvery: reportEvery)
+    }
 
     /// All of it, up to `maxBytes` (then `responseTooLarge`).
     nonisolated(nonsending) public func collect(upTo maxBytes: Int) async throws -> ByteBuffer {

@@ -219,15 +219,15 @@ struct ClientConnectionStateMachineTests {
         _ = sm.openStream(now: t(0))
         _ = sm.responseHead(1, contentLength: nil, now: t(0))
         _ = sm.responseHead(3, contentLength: nil, now: t(0))
-        // Stream 3's reader holds bytes it has not read.
-        _ = sm.dataReceived(3, dataBytes: 10, paddingBytes: nil, endStream: false, now: t(0))
+        // Stream 3's reader holds more than a report's worth (a quarter window) it has not taken.
+        _ = sm.dataReceived(3, dataBytes: 300, paddingBytes: nil, endStream: false, now: t(0))
         #expect(sm.nextDeadline == t(1))
         #expect(Self.drain(&sm, at: t(1)) == [])
         #expect(Self.drain(&sm, at: t(4)) == [])
         #expect(Self.drain(&sm, at: t(5)) == [.failStreams([1], reason: "no response data within 4 s (responseIdleTimeout)")])
         sm.streamClosed(1)
         // Once stream 3's reader has taken everything, the wait on the server starts.
-        _ = sm.bodyConsumed(3, bytes: 10, now: t(6))
+        _ = sm.bodyConsumed(3, bytes: 100, now: t(6))
         #expect(Self.drain(&sm, at: t(10)) == [])
         #expect(Self.drain(&sm, at: t(11)) == [.failStreams([3], reason: "no response data within 4 s (responseIdleTimeout)")])
         sm.streamClosed(3)

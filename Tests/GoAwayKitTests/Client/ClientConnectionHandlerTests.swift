@@ -237,4 +237,15 @@ struct ClientConnectionHandlerTests {
         #expect(try await body.collect(upTo: 100).readableBytes == 15)
         #expect(taken.withLock { $0 } == [10, 5])
     }
+
+    /// The reader reports in batches (one event-loop hop per quarter window, not per frame).
+    @Test func responseBodyReportsInBatches() async throws {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, throwing: (any Error).self)
+        let taken = Mutex<[Int]>([])
+        let body = HTTP2ResponseBody(stream: stream, consumed: { n in taken.withLock { $0.append(n) } }, reportEvery: 8)
+        for _ in 0..<5 { continuation.yield(ByteBuffer(repeating: 1, count: 5)) }
+        continuation.finish()
+        #expect(try await body.collect(upTo: 100).readableBytes == 25)
+        #expect(taken.withLock { $0 } == [10, 10])
+    }
 }
