@@ -30,7 +30,9 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
     public var tls: TLS
     /// GOAWAY debug data is redacted in logs and events unless this is true. Default false.
     public var revealDebugData: Bool
-    /// Our SETTINGS_INITIAL_WINDOW_SIZE and connection window target. Default 1 MiB.
+    /// Our SETTINGS_INITIAL_WINDOW_SIZE and connection window target. Default 1 MiB. A stream's
+    /// window goes back as the caller reads its body, so this bounds what one unread response
+    /// buffers (at most streams × window per connection).
     public var receiveWindow: Int
     /// Every frame of every connection, both ways, with wire length and flags (`FrameTrace`).
     /// Default `nil`: no tracing.
