@@ -18,6 +18,9 @@ struct DrillCommandTests {
         ["drill", "--mode", "sometimes"],
         ["drill", "--servers", "1"],
         ["drill", "-c", "0"],
+        ["drill", "--topology", "cloud"],
+        ["drill", "--phases", "haproxy"],  // a netns phase on loopback
+        ["drill", "--report", ""],
     ])
     func badFlagIsOneLineAndExitTwo(_ args: [String]) async throws {
         let drill = try PeerProcess(try Self.binary, args)

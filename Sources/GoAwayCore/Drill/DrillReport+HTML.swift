@@ -140,7 +140,8 @@ extension DrillReport {
         for step in timeline.steps {
             let x = Self.x(step.atMs, span)
             h.raw("<line class=\"step\" x1=\"\(f(x))\" y1=\"\(f(top - 10))\" x2=\"\(f(x))\" y2=\"\(f(rowsY + 36))\"/>")
-            h.raw("<text class=\"steplabel\" x=\"\(f(x + 3))\" y=\"\(f(top - 12))\">")
+            let nearEnd = x > Self.width - 140
+            h.raw("<text class=\"steplabel\" x=\"\(f(nearEnd ? x - 3 : x + 3))\" y=\"\(f(top - 12))\"\(nearEnd ? " text-anchor=\"end\"" : "")>")
             h.text(step.label)
             h.raw("</text>")
         }
@@ -175,7 +176,7 @@ extension DrillReport {
             }
             if laneH >= 12 {
                 h.raw("<text class=\"lanelabel\" x=\"\(f(Self.left - 8))\" y=\"\(f(y + 4))\">")
-                h.text(Self.shortEndpoint(lane.endpoint))
+                h.text("#\(lane.connection) " + Self.shortEndpoint(lane.endpoint))
                 h.raw("</text>")
             }
             h.raw("</g>")
@@ -235,7 +236,8 @@ extension DrillReport {
         while t <= span + 0.5 {
             let x = Self.x(t, span)
             h.raw("<line class=\"grid\" x1=\"\(f(x))\" y1=\"\(f(y0))\" x2=\"\(f(x))\" y2=\"\(f(y1))\"/>")
-            h.raw("<text class=\"tick\" x=\"\(f(x))\" y=\"\(f(y1 + 13))\">\(Fmt.num(t / 1000, step < 1000 ? 1 : 0)) s</text>")
+            let decimals = step.truncatingRemainder(dividingBy: 1000) == 0 ? 0 : step.truncatingRemainder(dividingBy: 100) == 0 ? 1 : 2
+            h.raw("<text class=\"tick\" x=\"\(f(x))\" y=\"\(f(y1 + 13))\">\(Fmt.num(t / 1000, decimals)) s</text>")
             t += step
         }
     }
@@ -290,8 +292,49 @@ extension DrillReport {
         line.resend{stroke-width:1.6}.r-goaway{stroke:#e67e22}.r-refused-stream{stroke:#2980b9}.r-never-sent{stroke:#8e44ad}.r-idempotent-retry{stroke:#16a085}
         path.loss{stroke:#c0392b;stroke-width:2}
         polyline.rate{fill:none;stroke-width:2}.m-goawaykit{stroke:#2e6fd8;fill:#2e6fd8}.m-naive{stroke:#c0392b;fill:#c0392b}
-        text.key.m-goawaykit{fill:#2e6fd8;font-weight:600}text.key.m-naive{fill:#c0392b;font-weight:600}polyline.m-goawaykit,polyline.m-naive{fill:none}
+        text.key{stroke:none;font-weight:600;font-size:12px}polyline.m-goawaykit,polyline.m-naive{fill:none}
         """
+}
+
+/// One `<svg class="timeline">` of a rendered report, read back (tests and tools check the picture
+/// against the numbers).
+public struct DrillHTMLTimeline: Sendable, Hashable {
+    public var mode: String
+    public var phase: String
+    /// The `data-connections` attribute.
+    public var declaredConnections: Int
+    /// `<g class="lane">` elements drawn.
+    public var lanes: Int
+
+    /// Every timeline of `html`, in order. Plain string scanning (the page is ours).
+    public static func all(in html: String) -> [DrillHTMLTimeline] {
+        html.splitting(by: "<svg class=\"timeline\"").dropFirst().map { chunk in
+            let svg = chunk.splitting(by: "</svg>")[0]
+            func attr(_ name: String) -> String {
+                let after = svg.splitting(by: "\(name)=\"")
+                return after.count > 1 ? after[1].splitting(by: "\"")[0] : ""
+            }
+            return DrillHTMLTimeline(
+                mode: attr("data-mode"), phase: attr("data-phase"), declaredConnections: Int(attr("data-connections")) ?? -1,
+                lanes: svg.splitting(by: "<g class=\"lane\"").count - 1)
+        }
+    }
+}
+
+extension String {
+    /// Splits on a separator string (no Foundation).
+    fileprivate func splitting(by separator: String) -> [String] {
+        var parts: [String] = []
+        var current = Substring(self)
+        let sep = Array(separator)
+        while let r = current.firstRange(of: separator) {
+            parts.append(String(current[..<r.lowerBound]))
+            current = current[r.upperBound...]
+        }
+        _ = sep
+        parts.append(String(current))
+        return parts
+    }
 }
 
 /// Escaping string builder.

@@ -1,0 +1,104 @@
+import Foundation
+import GoAwayTesting
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `goaway drill --topology netns` against the real peers: HAProxy 2.6 in front of our servers,
+/// dnsmasq moving `fleet.test`, a link cut at the bridge. Every test builds its own namespaces
+/// (`gd<pid>-…`, removed by the run) and checks none is left behind.
+///
+/// Needs root and the haproxy, dnsmasq and iproute2 packages (`.ci/run` installs them; CI runs as
+/// root and never skips: with GOAWAY_REQUIRE_PEERS=1 a missing piece fails).
+@Suite("goaway drill --topology netns", .serialized, .exclusive, .timeLimit(.minutes(4)))
+struct NetnsDrillTests {
+    static var available: Bool {
+        if Peers.required { return true }
+        if getuid() != 0 {
+            print("skipping: the netns drill needs root (network namespaces); CI runs it as root")
+            return false
+        }
+        return Peers.available("haproxy", "dnsmasq", "ip")
+    }
+
+    /// Runs one netns drill with `args` and returns its JSON report and the phase rows.
+    static func drill(_ args: [String], timeout: Duration = .seconds(200)) async throws -> (json: [String: Any], rows: [[String: Any]], exit: Int32) {
+        guard let binary = Peers.goawayBinary else { throw PeerError("goaway binary not built (swift build --build-tests)") }
+        let drill = try PeerProcess(binary, ["drill", "--topology", "netns", "--mode", "goawaykit", "--json"] + args)
+        let code = try await drill.wait(timeout: timeout)
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(drill.stdout.utf8)) as? [String: Any], "exit \(code)\n\(drill.stdout)\n\(drill.stderr)")
+        // Nothing of this run stays behind.
+        let list = try PeerProcess(Peers.path("ip") ?? "/usr/sbin/ip", ["netns", "list"])
+        _ = try await list.wait(timeout: .seconds(10))
+        #expect(!list.stdout.contains("gd\(drill.pid)-"), "namespaces left behind: \(list.stdout)")
+        return (json, json["phases"] as? [[String: Any]] ?? [], code)
+    }
+
+    static func tally(_ row: [String: Any]) -> [String: Any] { row["tally"] as? [String: Any] ?? [:] }
+    static func network(_ row: [String: Any]) -> [String: Any] { row["network"] as? [String: Any] ?? [:] }
+
+    @Test(.enabled(if: available)) func haproxyReloadLoopInFrontOfOurServersLosesNothing() async throws {
+        let (json, rows, code) = try await Self.drill(["--phases", "haproxy", "--duration", "4"])
+        let row = try #require(rows.first)
+        let tally = Self.tally(row)
+        let net = Self.network(row)
+        #expect(code == 0, "\(json["verdict"] ?? "")")
+        #expect(tally["lost"] as? Int == 0)
+        #expect((tally["requests"] as? Int ?? 0) > 0)
+        // HAProxy was reloaded under load (master-worker) and drained each backend in turn...
+        #expect(net["balancer_reloads"] as? Int == 4)
+        #expect(net["backend_drains"] as? Int == 3)
+        // ...and told the client with GOAWAY, which the client followed to the new worker.
+        #expect((row["goaways_received"] as? Int ?? 0) > 0, "\(row)")
+        #expect((row["connections_opened"] as? Int ?? 0) > 1)
+        let topology = try #require(json["topology"] as? [String: Any])
+        #expect((topology["haproxy_version"] as? String)?.contains("HAProxy version 2.") == true)
+        #expect((row["stuck"] as? [Any])?.isEmpty == true, "\(row["stuck"] ?? "")")
+    }
+
+    @Test(.enabled(if: available)) func clientFollowsDNSWhenHostsComeBackWithNewAddresses() async throws {
+        let (json, rows, code) = try await Self.drill(["--phases", "new-addresses", "--duration", "5"])
+        let row = try #require(rows.first)
+        let net = Self.network(row)
+        #expect(code == 0, "\(json["verdict"] ?? "")")
+        #expect(Self.tally(row)["lost"] as? Int == 0)
+        // The first record set, then one change per replaced host.
+        let changes = net["dns_changes"] as? [[String: Any]] ?? []
+        #expect(changes.count == 4)
+        #expect(changes.dropFirst().allSatisfy { ($0["removed"] as? [String])?.count == 1 && ($0["added"] as? [String])?.count == 1 })
+        // Nothing reached a retired address after its drain.
+        #expect(net["retired_address_connections"] as? Int == 0)
+        let hosts = net["new_hosts"] as? [[String: Any]] ?? []
+        #expect(hosts.count == 3)
+        // The client moves to the new addresses (needs re-resolution when a connection is
+        // replaced after GOAWAY; the pool's resolver work is on branch client-pool).
+        let reached = hosts.filter { $0["first_traffic_ms"] != nil }.count
+        print("new hosts that got traffic: \(reached) of 3: \(hosts)")
+        #expect(reached >= 1, "the client never followed the DNS record: \(hosts)")
+        withKnownIssue("every new host gets traffic once the client re-resolves on replacement (client-pool)", isIntermittent: true) {
+            #expect(reached == 3, "\(hosts)")
+        }
+    }
+
+    @Test(.enabled(if: available)) func partitionIsDetectedWithinBoundsAndNothingIsSilent() async throws {
+        let (json, rows, _) = try await Self.drill(["--phases", "partition", "--duration", "3"])
+        let row = try #require(rows.first)
+        let tally = Self.tally(row)
+        let partition = try #require(Self.network(row)["partition"] as? [String: Any], "\(row)")
+        // Nothing is lost silently: every stranded request ends with a response or a typed error.
+        #expect(tally["silent"] as? Int == 0, "\(json["verdict"] ?? "")")
+        let detection = try #require(partition["detection_ms"] as? Double, "the dead connection was never closed: \(partition)")
+        print("partition detected after \(Int(detection)) ms; \(tally)")
+        #expect(detection < 15_000)
+        // With the client's dead-peer health check (PING after read-idle, branch client-conn) the
+        // connection is closed before any request times out, so idempotent requests are re-sent
+        // and nothing is lost; without it they fail with request_timeout after 10 s.
+        withKnownIssue("idempotent requests stranded by a partition are re-sent once the health check closes the connection (client-conn)", isIntermittent: true) {
+            #expect(tally["lost"] as? Int == 0, "\(tally)")
+            #expect(detection < 5_000)
+        }
+    }
+}
