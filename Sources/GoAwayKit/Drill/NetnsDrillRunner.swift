@@ -49,6 +49,8 @@ public struct NetnsDrillRunner: Sendable {
             await topology.teardown()
             return report
         } catch {
+            // Interrupted: the signal handler is tearing down and exits 130; do not race it.
+            if NetnsInterrupt.interrupted { try? await Task.sleep(for: .seconds(60)) }
             await topology.teardown()
             throw error
         }

@@ -17,6 +17,8 @@ final class NetnsTopology: Sendable {
     /// Configuration files, the HAProxy admin socket, dnsmasq's hosts file.
     let runDirectory: String
     private let created = Mutex<[String]>([])
+    /// Set by teardown: no host is added after it (a step racing a SIGINT).
+    private let closing = Mutex(false)
     private let children = Mutex<[NetnsProcess]>([])
 
     struct CommandFailed: Error, CustomStringConvertible {
@@ -103,6 +105,7 @@ final class NetnsTopology: Sendable {
 
     func addHost(_ role: DrillNetwork.Role) async throws {
         let ns = network.namespace(role)
+        if closing.withLock({ $0 }) { throw CommandFailed(description: "the drill is shutting down") }
         created.withLock { $0.append(ns) }
         for command in network.addHostCommands(role) { try await run(command) }
     }
@@ -128,8 +131,13 @@ final class NetnsTopology: Sendable {
 
     /// Kills every child, removes every namespace this run created, its resolv.conf and run folder.
     func teardown() async {
+        closing.withLock { $0 = true }
         for child in children.withLock({ $0 }) { child.signal(SIGKILL) }
-        let names = created.withLock { $0 }
+        var names = created.withLock { $0 }
+        // Also any namespace of this run a racing step created after the list was taken.
+        if let list = try? await Self.run(["ip", "netns", "list"]) {
+            for ns in Self.ours(list, tag: network.tag) where !names.contains(ns) { names.insert(ns, at: 0) }
+        }
         for ns in names.reversed() where ns != network.switchNamespace {
             await Self.killProcesses(in: ns)
             _ = try? await run(["ip", "netns", "del", ns])
@@ -142,6 +150,7 @@ final class NetnsTopology: Sendable {
 
     /// The same, synchronously and without async machinery, for a signal handler about to exit.
     func teardownNow() {
+        closing.withLock { $0 = true }
         for child in children.withLock({ $0 }) { child.signal(SIGKILL) }
         let ip = Self.executable("ip") ?? "/usr/sbin/ip"
         let names = created.withLock { $0 }
@@ -157,13 +166,22 @@ final class NetnsTopology: Sendable {
             p.waitUntilExit()
             return String(decoding: data, as: UTF8.self)
         }
-        for ns in names.reversed() where ns != network.switchNamespace {
-            for pid in runSync(["netns", "pids", ns]).split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
-            _ = runSync(["netns", "del", ns])
+        // Twice: a step that raced the signal may have added one more in the meantime.
+        for _ in 0..<2 {
+            let all = Set(names + Self.ours(runSync(["netns", "list"]), tag: network.tag))
+            for ns in all where ns != network.switchNamespace {
+                for pid in runSync(["netns", "pids", ns]).split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
+                _ = runSync(["netns", "del", ns])
+            }
         }
         _ = runSync(["netns", "del", network.switchNamespace])
         try? FileManager.default.removeItem(atPath: "/etc/netns/\(network.namespace(.client))")
         try? FileManager.default.removeItem(atPath: runDirectory)
+    }
+
+    /// Namespaces of run `tag` in `ip netns list` output.
+    static func ours(_ list: String, tag: String) -> [String] {
+        list.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }.filter { $0.hasPrefix(tag + "-") }
     }
 
     private func run(_ arguments: [String]) async throws {
@@ -212,6 +230,9 @@ final class NetnsTopology: Sendable {
 /// The topology of the run in progress, for the SIGINT handler.
 enum NetnsInterrupt {
     private static let active = Mutex<NetnsTopology?>(nil)
+    private static let fired = Mutex(false)
+    /// A signal arrived: the handler tears down and exits 130; nothing else should exit first.
+    static var interrupted: Bool { fired.withLock { $0 } }
     private static let sources = Mutex<[any DispatchSourceSignal]>([])
 
     /// On SIGINT, SIGTERM or SIGHUP: tear the topology down, then exit 130.
@@ -223,6 +244,7 @@ enum NetnsInterrupt {
                 signal(sig, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
                 source.setEventHandler {
+                    fired.withLock { $0 = true }
                     FileHandle.standardError.write(Data("\ngoaway: interrupted, removing the drill's namespaces\n".utf8))
                     active.withLock { $0 }?.teardownNow()
                     exit(130)
