@@ -1,6 +1,9 @@
 import Foundation
+import GoAwayCore
 import GoAwayTesting
 import Testing
+
+@testable import GoAwayKit
 
 #if canImport(Glibc)
 import Glibc
@@ -100,5 +103,56 @@ struct NetnsDrillTests {
             #expect(tally["lost"] as? Int == 0, "\(tally)")
             #expect(detection < 5_000)
         }
+    }
+
+    /// The plain tools, no drill accounting: `goaway serve` on three hosts behind HAProxy, `goaway
+    /// load` from the client host, HAProxy reloaded every 300 ms while the load runs.
+    @Test(.enabled(if: available)) func goawayServeBehindAReloadingHAProxyFailsNothing() async throws {
+        guard let binary = Peers.goawayBinary else { throw PeerError("goaway binary not built (swift build --build-tests)") }
+        await NetnsTopology.removeStale()
+        let topology = NetnsTopology(network: DrillNetwork(tag: "gd\(getpid())"))
+        let network = topology.network
+        do {
+            try await topology.setUp()
+            var backends: [String] = []
+            for serial in 0..<3 {
+                let role = DrillNetwork.Role.server(serial: serial)
+                try await topology.addHost(role)
+                let serve = try topology.spawn(role, [binary, "serve", "--host", network.address(role), "--port", String(network.port)])
+                let up = await serve.line(startingWith: "listening on", timeout: .seconds(20))
+                #expect(up != nil, "goaway serve did not start: \(serve.stderrLastLine)")
+                backends.append(network.address(role))
+            }
+            let lb = try BalancerHost(topology: topology, backends: backends)
+            try await lb.waitReady()
+            let load = try topology.spawn(.client, [
+                binary, "load", "http://\(network.address(.balancer)):\(network.port)/", "-n", "1000000", "--duration", "4", "-c", "16", "--json",
+            ])
+            var reloads = 0
+            while load.exitCode == nil && reloads < 12 {
+                try await Task.sleep(for: .milliseconds(300))
+                lb.reload()
+                reloads += 1
+            }
+            let code = await load.wait(timeout: .seconds(60))
+            _ = await load.line(startingWith: "\u{0}eof", timeout: .seconds(2))
+            let line = try #require(load.lines.last { $0.hasPrefix("{") }, "no report from goaway load: \(load.stderrLastLine)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            print("goaway load through haproxy, \(reloads) reloads: \(line)")
+            #expect(reloads >= 8)
+            #expect(code == 0, "\(line)")
+            #expect(report["failed"] as? Int == 0, "\(line)")
+            #expect((report["succeeded"] as? Int ?? 0) > 100)
+            // Every reload's old worker said GOAWAY to the client, which moved to the new one.
+            #expect((report["goaways_received"] as? Int ?? 0) >= 4, "\(line)")
+            #expect((report["connections_opened"] as? Int ?? 0) >= 4, "\(line)")
+        } catch {
+            await topology.teardown()
+            throw error
+        }
+        await topology.teardown()
+        let list = try PeerProcess(Peers.path("ip") ?? "/usr/sbin/ip", ["netns", "list"])
+        _ = try await list.wait(timeout: .seconds(10))
+        #expect(!list.stdout.contains(network.tag + "-"), "namespaces left behind: \(list.stdout)")
     }
 }
