@@ -53,8 +53,18 @@ extension DrillReport {
         var out: [String] = []
         out.append("topology: \(topology.serviceName):\(topology.port) served by dnsmasq; \(topology.haproxyVersion); \(topology.dnsmasqVersion)")
         var hosts = TextTable(["namespace", "role", "address"])
-        for h in topology.hosts { hosts.add([h.namespace, h.role, h.address]) }
+        // Server hosts (fresh per phase, a new one per replacement) go on one line per phase.
+        var servers: [(phase: String, addresses: [String])] = []
+        for h in topology.hosts {
+            if h.role.hasPrefix("server "), let open = h.role.firstIndex(of: "(") {
+                let phase = String(h.role[h.role.index(after: open)...].dropLast())
+                if let i = servers.firstIndex(where: { $0.phase == phase }) { servers[i].addresses.append(h.address) } else { servers.append((phase, [h.address])) }
+            } else {
+                hosts.add([h.namespace, h.role, h.address])
+            }
+        }
         out.append(contentsOf: hosts.lines().map { "  " + $0 })
+        for s in servers { out.append("  server hosts, \(s.phase): \(s.addresses.joined(separator: " "))") }
         out.append("")
         for r in phases {
             guard let n = r.network else { continue }

@@ -118,4 +118,36 @@ struct DrillNetworkTests {
         #expect(verdict.warnings.contains { $0.contains("2 connections went to a retired address") })
         #expect(verdict.warnings.contains { $0.contains("partition of 10.77.0.100 was not detected") })
     }
+
+    @Test func textReportNamesTheTopologyHAProxyAndTheDNSChanges() {
+        var report = DrillReport(settings: .init(DrillPlan(phases: [.newAddresses, .balancer], modes: [.goAwayKit], topology: .netns)))
+        var info = DrillTopologyInfo(serviceName: "fleet.test", port: 8080, haproxyVersion: "HAProxy version 2.6.12", dnsmasqVersion: "Dnsmasq version 2.90")
+        info.hosts = [
+            .init(namespace: "gd1-lb", role: "HAProxy (h2 → h2)", address: "10.77.0.2"),
+            .init(namespace: "gd1-h0", role: "server s0 (goawaykit new-addresses)", address: "10.77.0.100"),
+            .init(namespace: "gd1-h1", role: "server s0 (goawaykit new-addresses)", address: "10.77.0.101"),
+        ]
+        report.topology = info
+        var a = DrillReport.PhaseResult(mode: .goAwayKit, phase: .newAddresses, tally: DrillTally(), elapsedSeconds: 1)
+        var n = DrillNetworkPhase()
+        n.dnsChanges = [.init(atMs: 0, removed: [], added: ["10.77.0.100"]), .init(atMs: 500, removed: ["10.77.0.100"], added: ["10.77.0.101"])]
+        n.newHosts = [.init(address: "10.77.0.101", replaced: "10.77.0.100", firstTrafficMs: 42)]
+        a.network = n
+        var b = DrillReport.PhaseResult(mode: .goAwayKit, phase: .balancer, tally: DrillTally(), elapsedSeconds: 1)
+        var lb = DrillNetworkPhase()
+        lb.balancerReloads = 4
+        lb.backendDrains = 3
+        lb.goawaysReceivedByCode = ["NO_ERROR": 4]
+        b.network = lb
+        report.phases = [a, b]
+        let text = report.renderText()
+        #expect(text.contains("servers in network namespaces"))
+        #expect(text.contains("HAProxy version 2.6.12"))
+        #expect(text.contains("server hosts, goawaykit new-addresses: 10.77.0.100 10.77.0.101"))
+        #expect(text.contains("DNS fleet.test at 500 ms: -10.77.0.100 +10.77.0.101"))
+        #expect(text.contains("new host 10.77.0.101 (replaced 10.77.0.100): first request 42 ms after its DNS record"))
+        #expect(text.contains("haproxy reloaded 4x, backends drained 3x; GOAWAYs haproxy sent the client: NO_ERROR=4"))
+        // Loopback reports have no network section.
+        #expect(!DrillReport(settings: .init(DrillPlan())).renderText().contains("topology:"))
+    }
 }
