@@ -203,6 +203,8 @@ public struct DrillNetworkPhase: Sendable, Hashable, Codable {
     public var backendDrains = 0
     /// GOAWAYs the client received (in the haproxy phase: from HAProxy), by error code.
     public var goawaysReceivedByCode: [String: Int] = [:]
+    /// What the client did about them: its re-sends by reason.
+    public var resentByReason: [String: Int] = [:]
     public var partition: Partition?
 
     public struct NewHost: Sendable, Hashable, Codable {

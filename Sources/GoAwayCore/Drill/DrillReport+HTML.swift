@@ -101,7 +101,7 @@ extension DrillReport {
         }
         if r.phase == .newAddresses { notes.append("connections to retired addresses after their drain: \(n.retiredAddressConnections)") }
         if n.balancerReloads > 0 || n.backendDrains > 0 {
-            notes.append("haproxy reloaded \(n.balancerReloads)×, backends drained \(n.backendDrains)×; GOAWAYs haproxy sent the client: \(Self.counts(n.goawaysReceivedByCode))")
+            notes.append("haproxy reloaded \(n.balancerReloads)×, backends drained \(n.backendDrains)×; GOAWAYs haproxy sent the client: \(Self.counts(n.goawaysReceivedByCode)); the client re-sent \(r.tally.resent) (\(Self.counts(n.resentByReason))), lost \(r.tally.lost)")
         }
         if let p = n.partition {
             notes.append("link of \(p.address) down at \(Fmt.num(p.linkDownMs, 0)) ms: " + (p.detectionMs.map { "detected after \(Fmt.num($0, 0)) ms" } ?? "not detected in the phase")

@@ -80,7 +80,7 @@ extension DrillReport {
                 out.append("\(at): connections to a retired address after its drain: \(n.retiredAddressConnections)")
             }
             if n.balancerReloads > 0 || n.backendDrains > 0 {
-                out.append("\(at): haproxy reloaded \(n.balancerReloads)x, backends drained \(n.backendDrains)x; GOAWAYs haproxy sent the client: \(Self.counts(n.goawaysReceivedByCode)); client re-sent \(r.tally.resent), lost \(r.tally.lost)")
+                out.append("\(at): haproxy reloaded \(n.balancerReloads)x, backends drained \(n.backendDrains)x; GOAWAYs haproxy sent the client: \(Self.counts(n.goawaysReceivedByCode)); client re-sent \(r.tally.resent) (\(Self.counts(n.resentByReason))), lost \(r.tally.lost)")
             }
             if let p = n.partition {
                 let d = p.detectionMs.map { "detected after \(Fmt.num($0, 0)) ms (connection closed)" } ?? "NOT detected in the phase (no health check closed the connection)"

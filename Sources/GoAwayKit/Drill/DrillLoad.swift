@@ -116,8 +116,8 @@ final class DrillLoad: Sendable {
         var stuck: [String]
     }
 
-    /// Takes the counters, shuts the client down (bounded) and closes the timeline.
-    /// `beforeShutdown` runs first (the loopback drill waits for its steps there).
+    /// Takes the counters, shuts the client down (bounded) and closes the timeline. `stuck`: what
+    /// the caller already found hanging (kept in the result).
     func finish(stuck: [String] = []) async -> Result {
         let elapsedMs = DrillClock.ms(since: startNs)
         var stuck = stuck

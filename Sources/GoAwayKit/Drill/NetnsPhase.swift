@@ -288,6 +288,7 @@ actor PhaseRun {
             .init(address: h.address, replaced: h.replaced, firstTrafficMs: DrillNetworkPhase.firstTraffic(dnsAtMs: h.atMs, processedAtMs: processedAt[h.address] ?? []))
         }
         net.goawaysReceivedByCode = outcome.goAwaysByCode
+        net.resentByReason = outcome.timeline.resends.reduce(into: [:]) { $0[$1.label, default: 0] += 1 }
         if var p = net.partition {
             p.detectionMs = DrillNetworkPhase.detection(linkDownMs: p.linkDownMs, address: p.address, lanes: outcome.timeline.lanes)
             p.strandedRequests = (byAddress[p.address] ?? []).intersection(outcome.ledger.unanswered()).count
