@@ -123,23 +123,47 @@ public enum DrillNode {
     }
 }
 
-/// Waits for a signal, any number of times (the default action is turned off).
+/// Waits for a signal, any number of times (the default action is turned off). Each `next()`
+/// takes one delivery; deliveries before the wait are kept.
 final class SignalWaiter: Sendable {
-    private let stream: AsyncStream<Void>
+    private final class Box: Sendable {
+        let state = Mutex<(pending: Int, waiter: CheckedContinuation<Void, Never>?)>((0, nil))
+    }
+    private let box: Box
     /// Kept alive for as long as the waiter (a Mutex: DispatchSource is not Sendable).
     private let source: Mutex<(any DispatchSourceSignal)?>
 
     init(_ sig: Int32) {
         signal(sig, SIG_IGN)
-        let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
-        self.stream = stream
+        let box = Box()
+        self.box = box
         let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-        s.setEventHandler { continuation.yield() }
+        s.setEventHandler {
+            let waiter = box.state.withLock { st -> CheckedContinuation<Void, Never>? in
+                if let w = st.waiter {
+                    st.waiter = nil
+                    return w
+                }
+                st.pending += 1
+                return nil
+            }
+            waiter?.resume()
+        }
         s.resume()
         source = Mutex(s)
     }
 
     func next() async {
-        for await _ in stream { return }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let ready = box.state.withLock { st -> Bool in
+                if st.pending > 0 {
+                    st.pending -= 1
+                    return true
+                }
+                st.waiter = c
+                return false
+            }
+            if ready { c.resume() }
+        }
     }
 }

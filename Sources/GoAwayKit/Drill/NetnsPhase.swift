@@ -233,11 +233,16 @@ actor PhaseRun {
                 slot.process.signal(SIGKILL)
                 _ = await slot.process.wait(timeout: .seconds(5))
             } else {
-                await slot.process.stop(grace: .seconds(8))
+                // Drained and stopped once it says R (a tombstone would wait for another signal).
+                slot.process.signal(SIGTERM)
+                _ = await slot.process.line(startingWith: "R", timeout: .seconds(8))
+                slot.process.signal(SIGKILL)
+                _ = await slot.process.wait(timeout: .seconds(5))
             }
         }
         for (_, process) in retired {
-            await process.stop(grace: .seconds(3))
+            process.signal(SIGKILL)
+            _ = await process.wait(timeout: .seconds(5))
         }
         for (_, process) in processes where process.exitCode == nil { await process.stop(grace: .seconds(3)) }
         // Let the last lines of every pipe arrive.
