@@ -31,13 +31,13 @@ final class NetnsTopology: Sendable {
     }
 
     /// The one-line reason the netns drill cannot run here, or nil.
-    static func preflight() -> String? {
-        if getuid() != 0 {
+    static func preflight(uid: uid_t = getuid(), find: (String) -> String? = executable) -> String? {
+        if uid != 0 {
             return "--topology netns needs root (it creates network namespaces, veths and a bridge); run it as root or use --topology loopback"
         }
-        if executable("ip") == nil { return "--topology netns needs the ip command: install the iproute2 package" }
-        if executable("haproxy") == nil { return "--topology netns needs haproxy: install the haproxy package (apt-get install haproxy)" }
-        if executable("dnsmasq") == nil { return "--topology netns needs dnsmasq: install the dnsmasq package (apt-get install dnsmasq)" }
+        if find("ip") == nil { return "--topology netns needs the ip command: install the iproute2 package" }
+        if find("haproxy") == nil { return "--topology netns needs haproxy: install the haproxy package (apt-get install haproxy)" }
+        if find("dnsmasq") == nil { return "--topology netns needs dnsmasq: install the dnsmasq package (apt-get install dnsmasq)" }
         return nil
     }
 
