@@ -17,6 +17,7 @@ struct GetCommand: AsyncParsableCommand {
     @Option(help: "Timeout in seconds.") var timeout: Double = 30
     @Flag(help: "Print every frame both ways to stderr, then a verdict on any GOAWAY.") var trace = false
     @Flag(help: "Show GOAWAY debug data (and cookie/authorization values in the trace) unredacted.") var showDebugData = false
+    @OptionGroup var keepalive: KeepaliveOptions
 
     func run() async throws {
         var config = HTTP2ClientConfiguration()
@@ -25,6 +26,7 @@ struct GetCommand: AsyncParsableCommand {
         config.requestTimeout = .milliseconds(Int64(timeout * 1000))
         config.responseIdleTimeout = config.requestTimeout
         config.revealDebugData = showDebugData
+        keepalive.apply(to: &config)
         let printer = trace ? FrameTracePrinter(reveal: showDebugData) { line in
             FileHandle.standardError.write(Data((line + "\n").utf8))
         } : nil

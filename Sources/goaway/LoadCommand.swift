@@ -30,6 +30,7 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Per-request timeout in seconds.") var timeout: Double = 30
     @Option(help: "Event loop threads (default: the CPUs this process may run on, so `taskset -c 1` means one).")
     var threads: Int?
+    @OptionGroup var keepalive: KeepaliveOptions
 
     func validate() throws {
         if urls.isEmpty { throw ValidationError("give at least one URL") }
@@ -57,7 +58,9 @@ struct LoadCommand: AsyncParsableCommand {
             }
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads ?? CPU.available)
-        let report = try await LoadRunner(options: options).run(eventLoopGroup: group, progress: progress)
+        var config = HTTP2ClientConfiguration()
+        keepalive.apply(to: &config)
+        let report = try await LoadRunner(options: options).run(configuration: config, eventLoopGroup: group, progress: progress)
         try? await group.shutdownGracefully()
         if tty { FileHandle.standardError.write(Data("\n".utf8)) }
         if json {

@@ -71,3 +71,27 @@ def run_server(on_conn, host, port):
         asyncio.run(serve())
     except KeyboardInterrupt:
         sys.exit(0)
+
+
+def run_counted_server(serve, host, port):
+    """run_server, numbering connections: prints `CONN <n>` when one opens and `CLOSED <n>` when
+    `serve(reader, writer, n)` returns or the peer goes away, then closes the writer."""
+    import asyncio
+    counter = {"n": 0}
+
+    async def on_conn(reader, writer):
+        counter["n"] += 1
+        n = counter["n"]
+        print(f"CONN {n}", flush=True)
+        try:
+            await serve(reader, writer, n)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            print(f"CLOSED {n}", flush=True)
+            try:
+                writer.close()
+            except Exception:
+                pass
+
+    run_server(on_conn, host, port)

@@ -22,69 +22,46 @@ protocol ClientConnectionDelegate: AnyObject, Sendable {
     func connectionClosed(_ id: ConnectionID, cause: String?)
 }
 
-/// One HTTP/2 connection of the client: sits right after `NIOHTTP2Handler` and handles every
-/// stream's frames itself.
+/// One HTTP/2 connection of the client: sits right after `NIOHTTP2Handler`, handles every
+/// stream's frames itself, and decides nothing: `ClientConnectionStateMachine` holds the timers,
+/// deadlines, stream ids and windows; this handler turns frames into its events and runs the
+/// results. One timer, armed at the machine's `nextDeadline` (loop time, so tests drive it).
 ///
-/// Why no multiplexer: a stream child channel per request (legacy or inline multiplexer) costs a
-/// channel, a pipeline and several allocations per request, and `NIOAsyncChannel` per stream was
-/// measured 3x slower than the inline pipeline (ANCHORS.md). A client stream is simple — HEADERS
-/// (+DATA) out, HEADERS/DATA/RST in — so a dictionary from stream id to state on the connection's
-/// event loop is enough, and GOAWAY/RST/close are seen in one place, in order: nio-http2 forwards the
-/// GOAWAY frame before the `StreamClosedEvent`s it causes, so every stream is classified against the
-/// last-stream-id it really saw. The caller's task is resumed once (response head) per attempt.
+/// Why no multiplexer: a stream child channel per request costs a channel, a pipeline and several
+/// allocations per request, and `NIOAsyncChannel` per stream was measured 3x slower (ANCHORS.md).
+/// GOAWAY/RST/close are seen in one place, in order: nio-http2 forwards the GOAWAY frame before the
+/// `StreamClosedEvent`s it causes, so every stream is classified against the last-stream-id it saw.
 ///
-/// Flow control: with no multiplexer nobody returns receive window, so this handler sends
-/// WINDOW_UPDATE (stream and connection) when half the window is consumed. The response body is
-/// delivered without back-pressure (the window is returned on receipt).
-///
-/// Protections (HTTP2ClientConfiguration): the server must ack our SETTINGS within
-/// `settingsAckTimeout` (else GOAWAY(SETTINGS_TIMEOUT) and close) and our keepalive PINGs within
-/// `keepaliveTimeout`; a body beyond `maxResponseBodySize` resets its stream (`responseTooLarge`).
-/// swift-nio-http2 enforces the rest: header list size (our SETTINGS), CONTINUATION floods, control
-/// frame floods (PING/SETTINGS: 200 per 30 s), empty DATA floods, undecodable bytes — each a
-/// connection error that lands in `errorCaught`. Why a connection died is kept and named in the
-/// errors of the requests it takes down.
+/// Back-pressure: a stream's window goes back as the caller reads the body (`HTTP2ResponseBody`
+/// reports each chunk it hands out), the connection's on arrival; a stalled reader holds one
+/// stream window at most. swift-nio-http2 enforces header list size, CONTINUATION and control
+/// frame floods, and answers stream errors with RST_STREAM (`ClientPipeline` keeps those from
+/// closing the connection); why a connection died is kept and named in the errors it causes.
 final class ClientConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTP2Frame
     typealias OutboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
 
-    struct StreamState {
+    /// The I/O side of a stream (the machine has the rest).
+    struct StreamIO {
         let request: PendingRequest
         var body: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
         var responded = false
-        var unacked = 0
-        var received = 0
-        /// When the response head or the latest DATA arrived (for `responseIdleTimeout`).
-        var lastData = NIODeadline.distantPast
         var uploadTask: Task<Void, Never>?
     }
 
     let id: ConnectionID
     let delegate: ClientConnectionDelegate
     let logger: Logger
-    let window: Int
-    let keepaliveTimeout: TimeAmount
-    let settingsAckTimeout: TimeAmount
-    let maxBodySize: Int?
-    let idleTimeout: TimeAmount?
-    private var context: ChannelHandlerContext?
-    private var streams: [HTTP2StreamID: StreamState] = [:]
+    var core: ClientConnectionStateMachine
+    var context: ChannelHandlerContext?
+    private var streams: [HTTP2StreamID: StreamIO] = [:]
     private var byRequest: [RequestID: HTTP2StreamID] = [:]
-    private var nextStreamID: Int32 = 1
-    private var settingsReceived = false
-    private var maxConcurrent: Int?
-    private var lastStreamID: HTTP2StreamID?
     private var closed = false
-    private var connectionUnacked = 0
     private var needsFlush = false
-    private var keepaliveInterval: TimeAmount?
-    private var keepaliveTask: RepeatedTask?
-    private var pingOutstandingSince: NIODeadline?
-    private var settingsAckTimer: Scheduled<Void>?
-    private var idleSweep: RepeatedTask?
-    /// Why the connection failed (protocol error, missing ack); named in the errors it causes.
-    private var failure: String?
+    private var flushScheduled = false
+    private var timer: Scheduled<Void>?
+    private var timerAt: Instant?
     /// The stream of the frame `channelRead` is handling, and whether its `StreamClosedEvent` came
     /// while it did. NIOHTTP2Handler queues that event before it passes the frame on, and delivers
     /// its queue after every frame *we write*: a WINDOW_UPDATE or HEADERS written from `channelRead`
@@ -96,12 +73,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         self.id = id
         self.delegate = delegate
         self.logger = logger
-        self.window = configuration.receiveWindow
-        self.keepaliveInterval = keepaliveInterval.map { .nanoseconds($0.nanosecondsClamped) }
-        self.keepaliveTimeout = .nanoseconds(configuration.keepaliveTimeout.nanosecondsClamped)
-        self.settingsAckTimeout = .nanoseconds(configuration.settingsAckTimeout.nanosecondsClamped)
-        self.maxBodySize = configuration.maxResponseBodySize
-        self.idleTimeout = configuration.responseIdleTimeout.map { .nanoseconds($0.nanosecondsClamped) }
+        self.core = ClientConnectionStateMachine(configuration: configuration.connectionCore(keepaliveInterval: keepaliveInterval))
     }
 
     /// Our SETTINGS: no push, our receive window, the largest response header list we accept.
@@ -109,10 +81,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         [
             HTTP2Setting(parameter: .enablePush, value: 0),
             HTTP2Setting(parameter: .maxConcurrentStreams, value: 0),
-            HTTP2Setting(parameter: .initialWindowSize, value: min(configuration.receiveWindow, Int(Int32.max))),
+            HTTP2Setting(parameter: .initialWindowSize, value: min(max(configuration.receiveWindow, 0), InboundWindow.maximum)),
             HTTP2Setting(parameter: .maxHeaderListSize, value: min(max(configuration.maxResponseHeaderListSize, 0), Int(UInt32.max))),
         ]
     }
+
+    private var now: Instant { Instant(nanoseconds: Int64(clamping: context?.eventLoop.now.uptimeNanoseconds ?? 0)) }
 
     // MARK: lifecycle
 
@@ -126,41 +100,23 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         context.fireChannelActive()
     }
 
-    private var activated = false
     private func becameActive(context: ChannelHandlerContext) {
-        guard !activated else { return }
-        activated = true
-        // The connection window starts at 65,535 whatever SETTINGS say: raise it once.
-        if window > 65_535 {
-            context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: window - 65_535))), promise: nil)
-        }
-        let box = NIOLoopBound(self, eventLoop: context.eventLoop)
-        settingsAckTimer = context.eventLoop.scheduleTask(in: settingsAckTimeout) {
-            box.value.failConnection(.settingsTimeout, because: "no SETTINGS ack within \(box.value.settingsAckTimeout)")
-        }
-        delegate.connectionActive(id, handler: box)
-        scheduleKeepalive()
-    }
-
-    /// Ends the connection for a reason of ours: GOAWAY(code) (we accept no pushes: last-id 0), close.
-    private func failConnection(_ code: NIOHTTP2.HTTP2ErrorCode, because reason: String) {
-        guard let context, !closed else { return }
-        logger.debug("connection failed", metadata: ["goaway.connection": "\(id)", "goaway.error": "\(reason)"])
-        failure = failure ?? reason
-        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: .rootStream, errorCode: code, opaqueData: nil))), promise: nil)
-        context.close(promise: nil)
+        guard core.phase == .idle else { return }
+        if let increment = core.activated(now: now) { write(.rootStream, .windowUpdate(windowSizeIncrement: increment)) }
+        flushSoon()
+        delegate.connectionActive(id, handler: NIOLoopBound(self, eventLoop: context.eventLoop))
+        rearm()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
-        keepaliveTask?.cancel()
-        settingsAckTimer?.cancel()
-        idleSweep?.cancel()
+        timer?.cancel()
+        core.channelInactive()
         let pending = streams
         streams.removeAll()
         byRequest.removeAll()
         // The pool learns first that this connection is gone, so the re-sends below go elsewhere.
-        delegate.connectionClosed(id, cause: failure)
+        delegate.connectionClosed(id, cause: core.failure)
         for (sid, st) in pending.sorted(by: { $0.key < $1.key }) {
             finish(st, streamID: sid, resetCode: nil, cutOffDetail: "the connection closed before the response ended")
         }
@@ -168,17 +124,66 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let streamError = error as? NIOHTTP2Errors.StreamError {
-            logger.debug("stream error", metadata: ["goaway.connection": "\(id)", "goaway.stream": "\(streamError.streamID)", "goaway.error": "\(streamError.baseError)"])
-            if let st = streams.removeValue(forKey: streamError.streamID) {
-                byRequest[st.request.id] = nil
-                finish(st, streamID: streamError.streamID, resetCode: .protocolError, cutOffDetail: "protocol error: \(streamError.baseError)")
-            }
-            return
+        if let e = error as? PeerStreamError {
+            streamError(e.streamID, code: e.code, detail: "\(e.base)")
+        } else if let e = error as? NIOHTTP2Errors.StreamError {
+            streamError(e.streamID, code: .protocolError, detail: "\(e.baseError)")
+        } else {
+            logger.debug("connection error", metadata: ["goaway.connection": "\(id)", "goaway.error": "\(error)"])
+            run(core.connectionFailed("connection error: \(error)"))
         }
-        logger.debug("connection error", metadata: ["goaway.connection": "\(id)", "goaway.error": "\(error)"])
-        failure = failure ?? "connection error: \(error)"
+    }
+
+    /// swift-nio-http2 reset the stream (RST_STREAM with `code` is on the wire): its request ends.
+    private func streamError(_ sid: HTTP2StreamID, code: NIOHTTP2.HTTP2ErrorCode, detail: String) {
+        logger.debug("stream error", metadata: ["goaway.connection": "\(id)", "goaway.stream": "\(sid)", "goaway.error": "\(detail)"])
+        if let st = remove(sid) { finish(st, streamID: sid, resetCode: code, cutOffDetail: "protocol error: \(detail)") }
+    }
+
+    private func run(_ action: ClientConnectionStateMachine.OnClose) {
+        guard let context, !closed else { return }
+        switch action {
+        case .none: return
+        case .close: break
+        case .sendGoAwayAndClose(let code):
+            write(.rootStream, .goAway(lastStreamID: .rootStream, errorCode: NIOHTTP2.HTTP2ErrorCode(code), opaqueData: nil))
+            context.flush()
+        }
+        if let failure = core.failure { logger.debug("connection failed", metadata: ["goaway.connection": "\(id)", "goaway.error": "\(failure)"]) }
         context.close(promise: nil)
+    }
+
+    // MARK: timers (the machine decides; one scheduled task at its next deadline)
+
+    private func rearm() {
+        guard let context, !closed, let next = core.nextDeadline else { return }
+        // An early wake-up is harmless (`.none`), so only an earlier deadline re-arms.
+        if let timerAt, timerAt <= next { return }
+        timer?.cancel()
+        timerAt = next
+        let box = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, next.nanoseconds)))) {
+            box.value.timerFired()
+        }
+    }
+
+    private func timerFired() {
+        timerAt = nil
+        timer = nil
+        while !closed {
+            switch core.deadlinesPassed(now: now) {
+            case .none:
+                flushSoon()
+                rearm()
+                return
+            case .sendPing(let payload):
+                write(.rootStream, .ping(HTTP2PingData(withInteger: payload), ack: false))
+            case .failConnection(let code, _):
+                run(code.map { .sendGoAwayAndClose($0) } ?? .close)
+            case .failStreams(let ids, let reason):
+                for sid in ids { failBody(HTTP2StreamID(Int(sid.rawValue)), HTTP2ClientError(.requestTimeout, detail: reason)) }
+            }
+        }
     }
 
     // MARK: commands from the client (on the event loop)
@@ -186,136 +191,79 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// Opens streams for the requests with a single flush (a pool action often hands several at once).
     func start(_ requests: [PendingRequest]) {
         for request in requests { start(request, flush: false) }
-        if let context { flushSoon(context) }
+        flushSoon()
+        rearm()
     }
 
     /// Opens a stream for the request, or reports it never sent when this connection cannot.
     func start(_ request: PendingRequest, flush: Bool = true) {
-        guard let context, !closed, lastStreamID == nil, nextStreamID < Int32.max - 2 else {
-            delegate.streamFailed(request.id, streamID: nil, lastStreamID: lastStreamID, resetCode: nil, cause: failure)
+        guard let context, !closed, case .open(let streamID) = core.openStream(now: now) else {
+            delegate.streamFailed(request.id, streamID: nil, lastStreamID: lastStreamID, resetCode: nil, cause: core.failure)
             return
         }
-        let sid = HTTP2StreamID(nextStreamID)
-        nextStreamID += 2
-        var state = StreamState(request: request)
+        let sid = HTTP2StreamID(Int(streamID.rawValue))
+        var state = StreamIO(request: request)
         byRequest[request.id] = sid
         let headersPromise = context.eventLoop.makePromise(of: Void.self)
-        let endStream = request.body.isEmpty
-        context.write(wrapOutboundOut(HTTP2Frame(streamID: sid, payload: .headers(.init(headers: request.headers, endStream: endStream)))), promise: headersPromise)
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: sid, payload: .headers(.init(headers: request.headers, endStream: request.body.isEmpty)))), promise: headersPromise)
         let box = NIOLoopBound(self, eventLoop: context.eventLoop)
         headersPromise.futureResult.whenFailure { error in box.value.headersNotSent(sid, error: error) }
         switch request.body.storage {
-        case .empty:
-            break
+        case .empty: break
         case .bytes(let buffer):
-            context.write(wrapOutboundOut(HTTP2Frame(streamID: sid, payload: .data(.init(data: .byteBuffer(buffer), endStream: true)))), promise: nil)
-        case .factory(let make):
-            state.uploadTask = upload(make(), streamID: sid, loop: context.eventLoop)
-        case .stream(let oneShot):
-            state.uploadTask = upload(oneShot.stream, streamID: sid, loop: context.eventLoop)
+            core.dataSent(streamID, bytes: buffer.readableBytes)
+            write(sid, .data(.init(data: .byteBuffer(buffer), endStream: true)))
+        case .factory(let make): state.uploadTask = upload(make(), streamID: sid, loop: context.eventLoop)
+        case .stream(let oneShot): state.uploadTask = upload(oneShot.stream, streamID: sid, loop: context.eventLoop)
         }
         streams[sid] = state
         needsFlush = true
-        if flush { flushSoon(context) }
+        if flush {
+            flushSoon()
+            rearm()
+        }
     }
+
+    func isOpen(_ sid: HTTP2StreamID) -> Bool { !closed && streams[sid] != nil }
+
+    private var lastStreamID: HTTP2StreamID? { core.lastStreamID.map { HTTP2StreamID(Int($0.rawValue)) } }
 
     /// HEADERS never left (e.g. buffered beyond the peer's stream limit when a GOAWAY came).
     private func headersNotSent(_ sid: HTTP2StreamID, error: any Error) {
-        guard let st = streams[sid], !st.responded else { return }
-        streams[sid] = nil
-        byRequest[st.request.id] = nil
+        guard streams[sid]?.responded == false, let st = remove(sid) else { return }
         st.uploadTask?.cancel()
         logger.debug("headers not sent", metadata: ["goaway.connection": "\(id)", "goaway.stream": "\(sid)", "goaway.error": "\(error)"])
-        delegate.streamFailed(st.request.id, streamID: nil, lastStreamID: lastStreamID, resetCode: nil, cause: failure)
-    }
-
-    /// Streams a body; waits for each DATA write (flow control and TCP back-pressure).
-    private func upload(_ body: AsyncThrowingStream<ByteBuffer, any Error>, streamID: HTTP2StreamID, loop: EventLoop) -> Task<Void, Never> {
-        let box = NIOLoopBound(self, eventLoop: loop)
-        return Task {
-            do {
-                for try await chunk in body {
-                    try await loop.flatSubmit { box.value.writeData(chunk, streamID: streamID, end: false, loop: loop) }.get()
-                }
-                try await loop.flatSubmit { box.value.writeData(ByteBuffer(), streamID: streamID, end: true, loop: loop) }.get()
-            } catch {
-                loop.execute { box.value.resetStream(streamID, code: .cancel) }
-            }
-        }
-    }
-
-    private func writeData(_ buffer: ByteBuffer, streamID: HTTP2StreamID, end: Bool, loop: EventLoop) -> EventLoopFuture<Void> {
-        guard let context, !closed, streams[streamID] != nil else {
-            return loop.makeFailedFuture(HTTP2ClientError(.cancelled))
-        }
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .data(.init(data: .byteBuffer(buffer), endStream: end)))), promise: promise)
-        return promise.futureResult
+        delegate.streamFailed(st.request.id, streamID: nil, lastStreamID: lastStreamID, resetCode: nil, cause: core.failure)
     }
 
     /// The caller gave up (cancelled, timed out): RST_STREAM(CANCEL) this stream only.
     func cancel(_ request: RequestID, error: HTTP2ClientError) {
-        guard let sid = byRequest.removeValue(forKey: request), let st = streams.removeValue(forKey: sid) else { return }
+        guard let sid = byRequest[request], let st = remove(sid) else { return }
         st.uploadTask?.cancel()
         st.body?.finish(throwing: error)
         resetStreamOnly(sid, code: .cancel)
-        if let context { flushSoon(context) }
+        flushSoon()
     }
 
-    /// Nobody reads the response body any more: RST_STREAM(CANCEL), free the slot.
-    private func bodyAbandoned(_ sid: HTTP2StreamID) {
-        guard streams[sid]?.responded == true else { return }
-        failBody(sid, HTTP2ClientError(.cancelled, detail: "nobody reads the response body any more"))
-        if let context { flushSoon(context) }
-    }
-
-    private func resetStream(_ sid: HTTP2StreamID, code: NIOHTTP2.HTTP2ErrorCode) {
-        guard let context, !closed, let st = streams.removeValue(forKey: sid) else { return }
-        byRequest[st.request.id] = nil
+    /// The request body failed mid-upload: reset the stream; before a head the pool decides.
+    func uploadFailed(_ sid: HTTP2StreamID) {
+        guard !closed, let st = remove(sid) else { return }
         st.body?.finish(throwing: HTTP2ClientError(.cancelled, detail: "request body failed"))
         if !st.responded {
-            delegate.streamFailed(st.request.id, streamID: sid, lastStreamID: lastStreamID, resetCode: nil, cause: failure)
+            delegate.streamFailed(st.request.id, streamID: sid, lastStreamID: lastStreamID, resetCode: nil, cause: core.failure)
         } else {
             delegate.streamDone(st.request.id)
         }
-        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: sid, payload: .rstStream(code))), promise: nil)
+        resetStreamOnly(sid, code: .cancel)
+        flushSoon()
     }
 
     /// Drained or shutting down: say GOAWAY (we accept no pushes: last-id 0) and close.
-    func close() {
-        guard let context, !closed else { return }
-        context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: .rootStream, errorCode: .noError, opaqueData: nil))), promise: nil)
-        context.flush()
-        context.close(promise: nil)
-    }
+    func close() { run(core.closeRequested()) }
 
     func setKeepalive(_ interval: Duration?) {
-        keepaliveInterval = interval.map { .nanoseconds($0.nanosecondsClamped) }
-        keepaliveTask?.cancel()
-        keepaliveTask = nil
-        scheduleKeepalive()
-    }
-
-    private func scheduleKeepalive() {
-        guard let context, let interval = keepaliveInterval, !closed else { return }
-        let box = NIOLoopBound(self, eventLoop: context.eventLoop)
-        keepaliveTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-            box.value.keepaliveTick()
-        }
-    }
-
-    private func keepaliveTick() {
-        guard let context, !closed else { return }
-        if let since = pingOutstandingSince {
-            if NIODeadline.now() - since > keepaliveTimeout {
-                failure = failure ?? "no PING ack within \(keepaliveTimeout)"
-                logger.debug("keepalive timeout", metadata: ["goaway.connection": "\(id)"])
-                context.close(promise: nil)
-            }
-            return
-        }
-        pingOutstandingSince = .now()
-        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .ping(HTTP2PingData(withInteger: 0x676F_6177_6179), ack: false))), promise: nil)
+        core.keepaliveIntervalChanged(interval)
+        rearm()
     }
 
     // MARK: inbound
@@ -325,214 +273,184 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         let outer = (readingStream, closedWhileReading)
         readingStream = frame.streamID
         closedWhileReading = false
-        handle(frame, context: context)
-        if closedWhileReading, let st = streams.removeValue(forKey: frame.streamID) {
-            byRequest[st.request.id] = nil
+        core.frameReceived(now: now)
+        handle(frame)
+        if closedWhileReading, let st = remove(frame.streamID) {
             finish(st, streamID: frame.streamID, resetCode: nil, cutOffDetail: "the stream closed before the response ended")
         }
         (readingStream, closedWhileReading) = outer
     }
 
-    private func handle(_ frame: HTTP2Frame, context: ChannelHandlerContext) {
+    private func handle(_ frame: HTTP2Frame) {
         switch frame.payload {
         case .settings(.settings(let settings)):
-            let limit = settings.last(where: { $0.parameter == .maxConcurrentStreams }).map { $0.value }
-            if !settingsReceived {
-                settingsReceived = true
-                maxConcurrent = limit
-                delegate.connectionReady(id, maxConcurrentStreams: limit)
-            } else if let limit, limit != maxConcurrent {
-                maxConcurrent = limit
-                delegate.settingsChanged(id, maxConcurrentStreams: limit)
+            let limit = settings.last(where: { $0.parameter == .maxConcurrentStreams }).map(\.value)
+            let initialWindow = settings.last(where: { $0.parameter == .initialWindowSize }).map(\.value)
+            switch core.settingsReceived(maxConcurrentStreams: limit, initialWindowSize: initialWindow) {
+            case .ready(let limit): delegate.connectionReady(id, maxConcurrentStreams: limit)
+            case .maxConcurrentStreamsChanged(let limit): delegate.settingsChanged(id, maxConcurrentStreams: limit)
+            case .none: break
             }
+        case .settings(.ack):
+            core.settingsAckReceived()
+        case .ping(let data, ack: true):
+            core.pingAckReceived(payload: data.integer)
         case .goAway(let last, let code, let opaque):
-            lastStreamID = min(lastStreamID ?? last, last)
-            let bytes = opaque.map { Array($0.readableBytesView) } ?? []
-            delegate.goAwayReceived(id, lastStreamID: last, code: code, debugData: bytes)
+            core.goAwayReceived(lastStreamID: StreamID(Int32(last)))
+            delegate.goAwayReceived(id, lastStreamID: last, code: code, debugData: opaque.map { Array($0.readableBytesView) } ?? [])
         case .headers(let headers):
             receivedHeaders(headers, streamID: frame.streamID)
         case .data(let body):
-            receivedData(body, streamID: frame.streamID, context: context)
+            receivedData(body, streamID: frame.streamID)
+        case .windowUpdate(let increment) where frame.streamID != .rootStream:
+            if case .resetStream(let code) = core.windowUpdateReceived(StreamID(Int32(frame.streamID)), increment: increment) {
+                let nioCode = NIOHTTP2.HTTP2ErrorCode(code)
+                resetStreamOnly(frame.streamID, code: nioCode)
+                streamError(frame.streamID, code: nioCode, detail: increment == 0 ? "WINDOW_UPDATE increment 0" : "stream window beyond 2^31-1")
+            }
         case .rstStream(let code):
-            guard let st = streams.removeValue(forKey: frame.streamID) else { break }
-            byRequest[st.request.id] = nil
-            finish(st, streamID: frame.streamID, resetCode: code, cutOffDetail: "the server reset the stream")
-        case .settings(.ack):
-            settingsAckTimer?.cancel()
-            settingsAckTimer = nil
-        case .ping(_, ack: true):
-            pingOutstandingSince = nil
+            if let st = remove(frame.streamID) { finish(st, streamID: frame.streamID, resetCode: code, cutOffDetail: "the server reset the stream") }
         default:
             break
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        flushSoon(context)
+        flushSoon()
+        rearm()
         context.fireChannelReadComplete()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let closedEvent = event as? StreamClosedEvent, closedEvent.streamID == readingStream {
-            // The frame being read closed its stream, and something we wrote while handling it
-            // (WINDOW_UPDATE, the next request's HEADERS) made NIOHTTP2Handler deliver the event
-            // before we finished with that frame: judge the stream after the frame.
+            // The frame being read closed its stream, and something we wrote while handling it made
+            // NIOHTTP2Handler deliver the event early: judge the stream after the frame.
             closedWhileReading = true
-        } else if let closedEvent = event as? StreamClosedEvent, let st = streams.removeValue(forKey: closedEvent.streamID) {
+        } else if let closedEvent = event as? StreamClosedEvent, let st = remove(closedEvent.streamID) {
             // Streams above a GOAWAY's last-id arrive here with reason CANCEL; never trust that code.
-            byRequest[st.request.id] = nil
             finish(st, streamID: closedEvent.streamID, resetCode: nil, cutOffDetail: "the stream closed before the response ended")
         }
         context.fireUserInboundEventTriggered(event)
     }
 
     private func receivedHeaders(_ headers: HTTP2Frame.FramePayload.Headers, streamID: HTTP2StreamID) {
-        guard var st = streams[streamID] else { return }
+        guard let st = streams[streamID] else { return }
         if st.responded {
-            // Trailers.
-            if headers.endStream { complete(streamID) }
+            if headers.endStream { complete(streamID) }  // trailers
             return
         }
         guard let head = HTTPResponse(hpack: headers.headers) else {
-            streams[streamID] = nil
-            byRequest[st.request.id] = nil
-            finish(st, streamID: streamID, resetCode: .protocolError, cutOffDetail: "bad response head")
+            if let st = remove(streamID) { finish(st, streamID: streamID, resetCode: .protocolError, cutOffDetail: "bad response head") }
             resetStreamOnly(streamID, code: .protocolError)
             return
         }
         if head.status.kind == .informational { return }
-        let (stream, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, throwing: (any Error).self)
-        if let loop = context?.eventLoop {
-            // The caller stopped reading (task cancelled, body dropped): reset the stream so it
-            // does not hold its slot, and the connection, forever.
-            let box = NIOLoopBound(self, eventLoop: loop)
-            continuation.onTermination = { termination in
-                guard case .cancelled = termination else { return }
-                loop.execute { box.value.bodyAbandoned(streamID) }
-            }
-        }
-        st.responded = true
-        st.body = continuation
-        st.lastData = .now()
-        streams[streamID] = st
-        startIdleSweep()
-        let response = HTTP2ClientResponse(head: head, body: HTTP2ResponseBody(stream: stream))
-        if !delegate.responseHead(st.request.id, response) {
-            streams[streamID] = nil
-            byRequest[st.request.id] = nil
+        let length = head.headerFields[.contentLength].flatMap { Int($0) }
+        let verdict = core.responseHead(StreamID(Int32(streamID)), contentLength: length, now: now)
+        let (body, continuation) = makeBody(streamID)
+        streams[streamID]!.responded = true
+        streams[streamID]!.body = continuation
+        guard delegate.responseHead(st.request.id, HTTP2ClientResponse(head: head, body: body)) else {
+            _ = remove(streamID)
             continuation.finish()
             st.uploadTask?.cancel()
             resetStreamOnly(streamID, code: .cancel)
             delegate.streamDone(st.request.id)
             return
         }
-        if let maxBodySize, let length = head.headerFields[.contentLength].flatMap({ Int($0) }), length > maxBodySize {
-            tooLarge(streamID, detail: "content-length \(length) exceeds \(maxBodySize) bytes (maxResponseBodySize)")
-            return
+        if case .tooLarge(let detail) = verdict {
+            failBody(streamID, HTTP2ClientError(.responseTooLarge, detail: detail))
+        } else if headers.endStream {
+            complete(streamID)
         }
-        if headers.endStream { complete(streamID) }
     }
 
-    /// The body outgrew `maxResponseBodySize`: the caller's body fails, the stream (only) is reset.
-    private func tooLarge(_ streamID: HTTP2StreamID, detail: String) {
-        failBody(streamID, HTTP2ClientError(.responseTooLarge, detail: detail))
+    private func receivedData(_ body: HTTP2Frame.FramePayload.Data, streamID: HTTP2StreamID) {
+        guard case .byteBuffer(let buffer) = body.data else { return }
+        let result = core.dataReceived(
+            StreamID(Int32(streamID)), dataBytes: buffer.readableBytes, paddingBytes: body.paddingBytes, endStream: body.endStream, now: now)
+        switch result.delivery {
+        case .deliver, .deliverAndEnd:
+            if buffer.readableBytes > 0 { streams[streamID]?.body?.yield(buffer) }
+            if case .deliverAndEnd = result.delivery { complete(streamID) }
+        case .tooLarge(let detail):
+            failBody(streamID, HTTP2ClientError(.responseTooLarge, detail: detail))
+        case .ignore:
+            break
+        }
+        // The stream first, the connection window after: no write before the frame is handled.
+        if let increment = result.streamWindowUpdate, streams[streamID] != nil { write(streamID, .windowUpdate(windowSizeIncrement: increment)) }
+        if let increment = result.connectionWindowUpdate { write(.rootStream, .windowUpdate(windowSizeIncrement: increment)) }
+    }
+
+    /// The caller took `bytes` of the body: maybe give the stream's window back.
+    func bodyConsumed(_ sid: HTTP2StreamID, bytes: Int) {
+        guard !closed, let increment = core.bodyConsumed(StreamID(Int32(sid)), bytes: bytes, now: now), streams[sid] != nil else { return }
+        write(sid, .windowUpdate(windowSizeIncrement: increment))
+        flushSoon()
+    }
+
+    /// Nobody reads the response body any more: RST_STREAM(CANCEL), free the slot.
+    func bodyAbandoned(_ sid: HTTP2StreamID) {
+        guard streams[sid]?.responded == true else { return }
+        failBody(sid, HTTP2ClientError(.cancelled, detail: "nobody reads the response body any more"))
+        flushSoon()
+    }
+
+    private func complete(_ streamID: HTTP2StreamID) {
+        guard let st = remove(streamID) else { return }
+        st.body?.finish()
+        delegate.streamDone(st.request.id)
     }
 
     /// Ends a response body with `error` and resets its stream (only); frees the slot.
     private func failBody(_ streamID: HTTP2StreamID, _ error: HTTP2ClientError) {
-        guard let st = streams.removeValue(forKey: streamID) else { return }
-        byRequest[st.request.id] = nil
+        guard let st = remove(streamID) else { return }
         st.uploadTask?.cancel()
         st.body?.finish(throwing: error)
         resetStreamOnly(streamID, code: .cancel)
         delegate.streamDone(st.request.id)
     }
 
-    /// With `responseIdleTimeout`, a sweep every quarter of it fails the bodies that went quiet.
-    private func startIdleSweep() {
-        guard let idleTimeout, idleSweep == nil, let context, !closed else { return }
-        let box = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let every = TimeAmount.nanoseconds(max(idleTimeout.nanoseconds / 4, 1_000_000))
-        idleSweep = context.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { _ in box.value.sweepIdle() }
-    }
-
-    private func sweepIdle() {
-        guard let idleTimeout, let context else { return }
-        let now = NIODeadline.now()
-        let quiet = streams.filter { $0.value.responded && now - $0.value.lastData > idleTimeout }.keys.sorted()
-        for sid in quiet {
-            failBody(sid, HTTP2ClientError(.requestTimeout, detail: "no response data within \(idleTimeout) (responseIdleTimeout)"))
+    /// A stream ended abnormally: before the head the pool decides (re-send or typed error); after
+    /// it the body fails, because the caller already has the response.
+    private func finish(_ st: StreamIO, streamID: HTTP2StreamID, resetCode: NIOHTTP2.HTTP2ErrorCode?, cutOffDetail: String) {
+        st.uploadTask?.cancel()
+        guard st.responded else {
+            delegate.streamFailed(st.request.id, streamID: streamID, lastStreamID: lastStreamID, resetCode: resetCode, cause: core.failure)
+            return
         }
-        if !quiet.isEmpty { flushSoon(context) }
-    }
-
-    private func receivedData(_ body: HTTP2Frame.FramePayload.Data, streamID: HTTP2StreamID, context: ChannelHandlerContext) {
-        guard case .byteBuffer(let buffer) = body.data else { return }
-        // Padding counts against the windows too (RFC 9113 §6.1): the pad length octet and the pad.
-        let n = buffer.readableBytes + (body.paddingBytes.map { $0 + 1 } ?? 0)
-        // The stream first, the connection window after: no write before the frame is handled.
-        if var st = streams[streamID], st.responded {
-            st.received += buffer.readableBytes
-            if idleTimeout != nil { st.lastData = .now() }
-            if let maxBodySize, st.received > maxBodySize {
-                tooLarge(streamID, detail: "response body exceeds \(maxBodySize) bytes (maxResponseBodySize)")
-            } else if body.endStream {
-                if buffer.readableBytes > 0 { st.body?.yield(buffer) }
-                complete(streamID)
-            } else {
-                if buffer.readableBytes > 0 { st.body?.yield(buffer) }
-                st.unacked += n
-                if st.unacked >= window / 2 {
-                    let increment = st.unacked
-                    st.unacked = 0
-                    streams[streamID] = st
-                    context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
-                    needsFlush = true
-                } else {
-                    streams[streamID] = st
-                }
-            }
-        }
-        connectionUnacked += n
-        if connectionUnacked >= window / 2 {
-            context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: connectionUnacked))), promise: nil)
-            connectionUnacked = 0
-            needsFlush = true
-        }
-    }
-
-    private func complete(_ streamID: HTTP2StreamID) {
-        guard let st = streams.removeValue(forKey: streamID) else { return }
-        byRequest[st.request.id] = nil
-        st.body?.finish()
+        st.body?.finish(throwing: HTTP2ClientError(
+            resetCode == nil ? .responseIncomplete : .streamReset, detail: core.failure.map { "\(cutOffDetail) (\($0))" } ?? cutOffDetail,
+            resetCode: resetCode.map { GoAwayCore.HTTP2ErrorCode(nio: $0) }))
         delegate.streamDone(st.request.id)
     }
 
-    /// A stream ended abnormally: before the head the pool decides (re-send or typed error); after
-    /// it the body fails, because the caller already has the response.
-    private func finish(_ st: StreamState, streamID: HTTP2StreamID, resetCode: NIOHTTP2.HTTP2ErrorCode?, cutOffDetail: String) {
-        st.uploadTask?.cancel()
-        if st.responded {
-            st.body?.finish(throwing: HTTP2ClientError(
-                resetCode == nil ? .responseIncomplete : .streamReset, detail: failure.map { "\(cutOffDetail) (\($0))" } ?? cutOffDetail,
-                resetCode: resetCode.map { GoAwayCore.HTTP2ErrorCode(nio: $0) }))
-            delegate.streamDone(st.request.id)
-        } else {
-            delegate.streamFailed(st.request.id, streamID: streamID, lastStreamID: lastStreamID, resetCode: resetCode, cause: failure)
-        }
+    /// The one place a stream leaves both tables and the machine.
+    private func remove(_ sid: HTTP2StreamID) -> StreamIO? {
+        guard let st = streams.removeValue(forKey: sid) else { return nil }
+        byRequest[st.request.id] = nil
+        core.streamClosed(StreamID(Int32(sid)))
+        return st
     }
 
     private func resetStreamOnly(_ sid: HTTP2StreamID, code: NIOHTTP2.HTTP2ErrorCode) {
-        guard let context, !closed else { return }
-        context.write(wrapOutboundOut(HTTP2Frame(streamID: sid, payload: .rstStream(code))), promise: nil)
+        write(sid, .rstStream(code))
+    }
+
+    func write(_ sid: HTTP2StreamID, _ payload: HTTP2Frame.FramePayload, promise: EventLoopPromise<Void>? = nil) {
+        guard let context, !closed else {
+            promise?.fail(HTTP2ClientError(.cancelled))
+            return
+        }
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: sid, payload: payload)), promise: promise)
         needsFlush = true
     }
 
     /// One flush per event-loop tick, after every task already queued on the loop: requests that
-    /// callers submit on this loop (`goaway load`'s workers resume here) go out in one write,
-    /// not one syscall and TLS record each.
-    private func flushSoon(_ context: ChannelHandlerContext) {
-        guard needsFlush, !flushScheduled else { return }
+    /// callers submit on this loop (`goaway load`'s workers resume here) go out in one write.
+    func flushSoon() {
+        guard let context, needsFlush, !flushScheduled else { return }
         flushScheduled = true
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         context.eventLoop.execute {
@@ -543,9 +461,4 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             context.flush()
         }
     }
-    private var flushScheduled = false
-}
-
-extension GoAwayCore.HTTP2ErrorCode {
-    init(nio code: NIOHTTP2.HTTP2ErrorCode) { self.init(UInt32(code.networkCode)) }
 }

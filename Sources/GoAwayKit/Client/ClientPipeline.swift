@@ -3,8 +3,8 @@ import NIOHTTP2
 import NIOSSL
 
 /// The handlers every client-side HTTP/2 connection of ours starts with — [TLS] → [frame trace] →
-/// NIOHTTP2Handler — for `HTTP2Client`, `goaway probe` and the fuzz harness; the caller adds its
-/// own connection handler after them.
+/// NIOHTTP2Handler → stream-error classifier — for `HTTP2Client`, `goaway probe` and the fuzz
+/// harness; the caller adds its own connection handler after them.
 enum ClientPipeline {
     /// `traceConnection`: the number the trace shows (from 1, for people).
     static func addHTTP2Handlers(
@@ -19,6 +19,68 @@ enum ClientPipeline {
             // Below NIOHTTP2Handler, above TLS: sees the plaintext frames both ways.
             try sync.addHandler(FrameTraceHandler(connection: traceConnection, trace: trace, role: .client))
         }
-        try sync.addHandler(NIOHTTP2Handler(mode: .client, initialSettings: settings))
+        let classifier = StreamErrorClassifier()
+        var configuration = NIOHTTP2Handler.ConnectionConfiguration()
+        configuration.initialSettings = settings
+        try sync.addHandler(NIOHTTP2Handler(mode: .client, frameDelegate: classifier.watch, connectionConfiguration: configuration))
+        try sync.addHandler(classifier)
+    }
+}
+
+/// swift-nio-http2 caught a stream error in the peer's frames (RFC 9113 §5.4.2) and already wrote
+/// RST_STREAM(`code`) for `streamID`: the stream is over, the connection is fine.
+struct PeerStreamError: Error, CustomStringConvertible {
+    var streamID: HTTP2StreamID
+    var code: NIOHTTP2.HTTP2ErrorCode
+    var base: any Error
+    var description: String { "stream \(streamID): \(base) (RST_STREAM \(code))" }
+}
+
+/// Tells stream errors from connection errors. NIOHTTP2Handler reports both with the same bare
+/// error (`InvalidWindowIncrementSize` is a connection error on stream 0 and a stream error on a
+/// stream), after it wrote RST_STREAM for a stream error or GOAWAY for a connection error. Its
+/// frame delegate shows which it wrote; the frames we write pass this handler first and are not
+/// counted. A stream error goes on as `PeerStreamError`, so nothing closes the connection for it
+/// (it used to: the RST_STREAM never reached the wire).
+final class StreamErrorClassifier: ChannelDuplexHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias InboundOut = HTTP2Frame
+    typealias OutboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    /// NIOHTTP2FrameDelegate: the last frame NIOHTTP2Handler wrote on its own.
+    final class Watch: NIOHTTP2FrameDelegate {
+        var ours = false
+        var lastOwnReset: (HTTP2StreamID, NIOHTTP2.HTTP2ErrorCode)?
+        func wroteFrame(_ frame: HTTP2Frame) {
+            guard !ours else { return }
+            if case .rstStream(let code) = frame.payload, frame.streamID != .rootStream {
+                lastOwnReset = (frame.streamID, code)
+            } else {
+                lastOwnReset = nil
+            }
+        }
+    }
+    let watch = Watch()
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        watch.ours = true
+        context.write(data, promise: promise)
+        watch.ours = false
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        watch.ours = true
+        context.flush()
+        watch.ours = false
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        defer { watch.lastOwnReset = nil }
+        if let (streamID, code) = watch.lastOwnReset, !(error is NIOHTTP2Errors.StreamError) {
+            context.fireErrorCaught(PeerStreamError(streamID: streamID, code: code, base: error))
+        } else {
+            context.fireErrorCaught(error)
+        }
     }
 }

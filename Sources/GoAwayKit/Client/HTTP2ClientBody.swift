@@ -55,17 +55,39 @@ public struct HTTP2ClientResponse: Sendable {
 
 /// The response body as it arrives: `for try await chunk in response.body`.
 ///
+/// Reading is flow control: the stream's receive window goes back to the server as chunks are
+/// taken, so a reader that stops holds at most one window (`receiveWindow`, default 1 MiB) of
+/// this response in memory, and the server waits.
+///
 /// Errors thrown mid-body are `HTTP2ClientError` (`streamReset`, `responseIncomplete`); a body cut off
 /// after its head arrived is never re-sent automatically, because the caller has seen the response.
 public struct HTTP2ResponseBody: AsyncSequence, Sendable {
     public typealias Element = ByteBuffer
     let stream: AsyncThrowingStream<ByteBuffer, any Error>
-    public func makeAsyncIterator() -> AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator { stream.makeAsyncIterator() }
+    let consumed: (@Sendable (Int) -> Void)?
+
+    init(stream: AsyncThrowingStream<ByteBuffer, any Error>, consumed: (@Sendable (Int) -> Void)? = nil) {
+        self.stream = stream
+        self.consumed = consumed
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator
+        let consumed: (@Sendable (Int) -> Void)?
+        public mutating func next() async throws -> ByteBuffer? {
+            let chunk = try await base.next()
+            if let chunk, let consumed { consumed(chunk.readableBytes) }
+            return chunk
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: stream.makeAsyncIterator(), consumed: consumed) }
 
     /// All of it, up to `maxBytes` (then `responseTooLarge`).
     nonisolated(nonsending) public func collect(upTo maxBytes: Int) async throws -> ByteBuffer {
         var out = ByteBuffer()
-        for try await var chunk in stream {
+        var iterator = makeAsyncIterator()
+        while var chunk = try await iterator.next() {
             guard out.readableBytes + chunk.readableBytes <= maxBytes else {
                 throw HTTP2ClientError(.responseTooLarge, detail: "response body exceeds \(maxBytes) bytes")
             }

@@ -16,8 +16,17 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
     public var responseIdleTimeout: Duration?
     /// Bodies of one-shot streams are kept up to this many bytes so they can be re-sent. Default 1 MiB.
     public var maxReplayBufferSize: Int
-    /// Time to wait for a keepalive PING ack before closing the connection. Default 20 s.
+    /// Time for the server to ack a PING (keepalive or health check), measured from that PING;
+    /// only the ack with its payload counts. No ack: the connection is dead and closes; requests
+    /// never sent move to another connection, idempotent ones are re-sent once, the others fail
+    /// `possiblyProcessed`. Default 20 s (grpc keepalive timeout; Go's `PingTimeout` is 15 s).
     public var keepaliveTimeout: Duration
+    /// Dead-peer health check: a connection with open streams that has received no frame for this
+    /// long gets a PING (then `keepaliveTimeout` applies). On by default, 30 s: Go's
+    /// `ReadIdleTimeout` is off by default and commonly set to 15–30 s; grpc's keepalive time may not
+    /// go below 10 s (gRFC A8). A PING while streams wait does not count against grpc servers'
+    /// ping policy. `nil`: off. `pool.keepaliveInterval` pings idle connections too.
+    public var readIdleTimeout: Duration?
     public var tls: TLS
     /// GOAWAY debug data is redacted in logs and events unless this is true. Default false.
     public var revealDebugData: Bool
@@ -65,7 +74,8 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
         settingsAckTimeout: Duration = .seconds(10),
         maxResponseHeaderListSize: Int = 1 << 16,
         maxResponseBodySize: Int? = nil,
-        responseIdleTimeout: Duration? = nil
+        responseIdleTimeout: Duration? = nil,
+        readIdleTimeout: Duration? = .seconds(30)
     ) {
         self.pool = pool
         self.connectTimeout = connectTimeout
@@ -80,6 +90,7 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
         self.maxResponseHeaderListSize = maxResponseHeaderListSize
         self.maxResponseBodySize = maxResponseBodySize
         self.responseIdleTimeout = responseIdleTimeout
+        self.readIdleTimeout = readIdleTimeout
     }
 
     public static var defaults: HTTP2ClientConfiguration { HTTP2ClientConfiguration() }

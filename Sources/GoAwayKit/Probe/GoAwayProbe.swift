@@ -158,6 +158,7 @@ final class ProbeConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var nextStreamID: Int32 = 1
     private var status: [HTTP2StreamID: Int] = [:]
     private var closed = false
+    private var connectionWindow = InboundWindow(target: InboundWindow.protocolDefault, threshold: 1)
 
     init(connection: Int, driver: ProbeDriver) {
         self.connection = connection
@@ -191,7 +192,7 @@ final class ProbeConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is NIOHTTP2Errors.StreamError { return }
+        if error is NIOHTTP2Errors.StreamError || error is PeerStreamError { return }
         context.close(promise: nil)
     }
 
@@ -210,10 +211,13 @@ final class ProbeConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             if let s = h.headers.first(name: ":status").flatMap(Int.init) { status[sid] = s }
             if h.endStream { ended(sid) }
         case .data(let d):
-            let n = d.data.readableBytes + (d.paddingBytes ?? 0)
-            if n > 0 {
+            // The probe reads nothing: every byte (padding included) goes back at once, the
+            // stream's too unless the frame ended it.
+            if let n = connectionWindow.received(dataBytes: d.data.readableBytes, paddingBytes: d.paddingBytes, delivered: false) {
                 context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: n))), promise: nil)
-                if !d.endStream {
+                var stream = InboundWindow(target: InboundWindow.protocolDefault, threshold: 1)
+                if d.endStream { stream.close() }
+                if let n = stream.received(dataBytes: d.data.readableBytes, paddingBytes: d.paddingBytes, delivered: false) {
                     context.write(wrapOutboundOut(HTTP2Frame(streamID: sid, payload: .windowUpdate(windowSizeIncrement: n))), promise: nil)
                 }
                 context.flush()

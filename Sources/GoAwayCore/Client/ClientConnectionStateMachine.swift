@@ -1,0 +1,467 @@
+/// One client HTTP/2 connection as a value: frames and loop time in, one small result per event
+/// out. It owns every timer and deadline of the connection (SETTINGS ack, keepalive and the
+/// dead-peer health check, response idle) and the per-stream decisions (stream ids, receive
+/// windows, body size); the NIO handler translates frames into events and runs the results.
+///
+/// ```
+///  idle ──activated──▶ connecting ──SETTINGS──▶ ready ──GOAWAY received / close requested──▶ closing
+///                          │                      │                                          │
+///                          └──────────────── failure (first error kept) ─────────────────────┤
+///                                                                                             ▼
+///                                               channel inactive (from any state) ───────▶ closed
+/// ```
+/// - SETTINGS-ack deadline: armed at `activated`, cleared by the ack; missing it is
+///   `failConnection(GOAWAY(SETTINGS_TIMEOUT))` (RFC 9113 §6.5.3).
+/// - PING (keepalive and health check): after `keepaliveInterval` of silence (no frame received),
+///   and after `readIdleTimeout` of silence while streams are open (Go's `ReadIdleTimeout`). One
+///   PING at a time, each with its own payload; only the ack with that payload clears it, and the
+///   timeout runs from that PING. No ack within `pingTimeout`: the connection is dead —
+///   `failConnection` without GOAWAY; the pool then re-sends what may be re-sent.
+/// - Response idle: a stream whose reader has consumed everything and that got no DATA for
+///   `responseIdleTimeout` fails (checked by a sweep every quarter of it). A stream whose reader is
+///   slow is never idle: its window is closed by us, not by the server.
+/// - Windows: the connection's is returned on arrival, a stream's as its reader consumes, so one
+///   stalled reader holds at most one stream window and never starves the other streams.
+///
+/// Timers: `nextDeadline` is the earliest instant the shell must call `deadlinesPassed(now:)`;
+/// calling it early is harmless (`.none`), so the shell re-arms only when the deadline moves
+/// earlier. Call `deadlinesPassed` until it returns `.none`.
+public struct ClientConnectionStateMachine: Sendable {
+    public struct Configuration: Hashable, Sendable {
+        /// Our SETTINGS_INITIAL_WINDOW_SIZE and the connection window (clamped to 1...2^31-1).
+        public var receiveWindow: Int
+        public var settingsAckTimeout: Duration
+        /// PING after this much silence, streams or not. `nil`: none.
+        public var keepaliveInterval: Duration?
+        /// PING after this much silence while streams are open (dead-peer health check). `nil`: off.
+        public var readIdleTimeout: Duration?
+        /// No ack within this time of its PING: the connection is dead.
+        public var pingTimeout: Duration
+        public var responseIdleTimeout: Duration?
+        public var maxResponseBodySize: Int?
+
+        public init(
+            receiveWindow: Int = 1 << 20, settingsAckTimeout: Duration = .seconds(10), keepaliveInterval: Duration? = nil,
+            readIdleTimeout: Duration? = .seconds(30), pingTimeout: Duration = .seconds(20),
+            responseIdleTimeout: Duration? = nil, maxResponseBodySize: Int? = nil
+        ) {
+            self.receiveWindow = min(max(receiveWindow, 1), InboundWindow.maximum)
+            self.settingsAckTimeout = settingsAckTimeout
+            self.keepaliveInterval = keepaliveInterval
+            self.readIdleTimeout = readIdleTimeout
+            self.pingTimeout = pingTimeout
+            self.responseIdleTimeout = responseIdleTimeout
+            self.maxResponseBodySize = maxResponseBodySize
+        }
+    }
+
+    public enum Phase: Hashable, Sendable { case idle, connecting, ready, closing, closed }
+
+    struct Stream: Hashable, Sendable {
+        var responded = false
+        var received = 0
+        var window: InboundWindow
+        /// When the server last made progress for it (head, DATA) or the reader consumed.
+        var lastProgress: Instant
+        /// Our send window as the peer's WINDOW_UPDATEs and SETTINGS make it (§6.9.1).
+        var sendWindow: Int
+    }
+
+    struct Ping: Hashable, Sendable {
+        var payload: UInt64
+        var sentAt: Instant
+    }
+
+    /// What every state but idle and closed holds.
+    struct Live: Hashable, Sendable {
+        var streams: [StreamID: Stream] = [:]
+        var connectionWindow: InboundWindow
+        var nextStreamID: Int32 = 1
+        var maxConcurrentStreams: Int?
+        /// The peer's SETTINGS_INITIAL_WINDOW_SIZE: new streams' send window.
+        var peerInitialWindow = InboundWindow.protocolDefault
+        var settingsAckDeadline: Instant?
+        var lastRead: Instant
+        /// Silence counts from the later of the last frame and the moment streams became open.
+        var streamsOpenSince: Instant
+        var ping: Ping?
+        var pingsSent: UInt64 = 0
+        var nextSweep: Instant?
+        /// We close the channel (failure or our GOAWAY): no timers any more.
+        var closeInitiated = false
+    }
+
+    enum State: Hashable, Sendable {
+        case idle
+        case connecting(Live)
+        case ready(Live)
+        case closing(Live)
+        case closed
+        case _modifying
+    }
+
+    public private(set) var configuration: Configuration
+    private var state: State = .idle
+    /// The lowest last-stream-id of the GOAWAYs received.
+    public private(set) var lastStreamID: StreamID?
+    /// Why the connection failed, the first reason kept; named in the errors it causes.
+    public private(set) var failure: String?
+
+    /// Payloads are `pingPayloadBase + n`: the n-th PING of this connection.
+    public static let pingPayloadBase: UInt64 = 0x676F_6177_6179_0000
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    public var phase: Phase {
+        switch state {
+        case .idle: .idle
+        case .connecting: .connecting
+        case .ready: .ready
+        case .closing: .closing
+        case .closed, ._modifying: .closed
+        }
+    }
+
+    /// Streams the core tracks (opened, not yet closed).
+    public var openStreams: [StreamID] { live?.streams.keys.sorted() ?? [] }
+    public var maxConcurrentStreams: Int? { live?.maxConcurrentStreams }
+    /// The window a stream's reader holds (tests: never above the receive window).
+    public func heldBytes(_ stream: StreamID) -> Int? { live?.streams[stream]?.window.held }
+
+    private var live: Live? {
+        switch state {
+        case .connecting(let l), .ready(let l), .closing(let l): l
+        default: nil
+        }
+    }
+
+    /// Runs `body` on the live payload, keeping the state's case; `nil` when idle or closed.
+    private mutating func modify<R>(_ body: (inout Live) -> R) -> R? {
+        switch state {
+        case .connecting(var l):
+            state = ._modifying
+            defer { state = .connecting(l) }
+            return body(&l)
+        case .ready(var l):
+            state = ._modifying
+            defer { state = .ready(l) }
+            return body(&l)
+        case .closing(var l):
+            state = ._modifying
+            defer { state = .closing(l) }
+            return body(&l)
+        case .idle, .closed, ._modifying:
+            return nil
+        }
+    }
+
+    // MARK: lifecycle
+
+    /// The channel is active: our preface and SETTINGS are on their way. Returns the connection
+    /// window's raise from 65,535 to ours, if any.
+    public mutating func activated(now: Instant) -> Int? {
+        guard case .idle = state else { return nil }
+        var l = Live(
+            connectionWindow: InboundWindow(target: configuration.receiveWindow, advertised: InboundWindow.protocolDefault),
+            lastRead: now, streamsOpenSince: now)
+        l.settingsAckDeadline = now + configuration.settingsAckTimeout
+        let increment = l.connectionWindow.openingIncrement()
+        state = .connecting(l)
+        return increment
+    }
+
+    public enum OnSettings: Hashable, Sendable {
+        /// The first SETTINGS: the connection is ready.
+        case ready(maxConcurrentStreams: Int?)
+        case maxConcurrentStreamsChanged(Int)
+        case none
+    }
+
+    /// `initialWindowSize`: the SETTINGS_INITIAL_WINDOW_SIZE in this frame, if any; it moves every
+    /// stream's send window by the difference (§6.9.2).
+    public mutating func settingsReceived(maxConcurrentStreams limit: Int?, initialWindowSize: Int? = nil) -> OnSettings {
+        if let initialWindowSize {
+            modify { l in
+                let delta = initialWindowSize - l.peerInitialWindow
+                l.peerInitialWindow = initialWindowSize
+                for id in l.streams.keys { l.streams[id]!.sendWindow += delta }
+            }
+        }
+        switch state {
+        case .connecting(var l):
+            l.maxConcurrentStreams = limit
+            state = .ready(l)
+            return .ready(maxConcurrentStreams: limit)
+        case .ready, .closing:
+            return modify { l in
+                guard let limit, limit != l.maxConcurrentStreams else { return OnSettings.none }
+                l.maxConcurrentStreams = limit
+                return .maxConcurrentStreamsChanged(limit)
+            } ?? .none
+        case .idle, .closed, ._modifying:
+            return .none
+        }
+    }
+
+    public mutating func settingsAckReceived() {
+        modify { $0.settingsAckDeadline = nil }
+    }
+
+    /// Any frame arrived: the peer is alive.
+    public mutating func frameReceived(now: Instant) {
+        modify { $0.lastRead = now }
+    }
+
+    /// Only the ack of the PING we wait for clears it (RFC 9113 §6.7: the payload is echoed).
+    public mutating func pingAckReceived(payload: UInt64) {
+        modify { l in
+            if l.ping?.payload == payload { l.ping = nil }
+        }
+    }
+
+    /// A GOAWAY: no new streams; streams at or below `lastStreamID` run to their end.
+    public mutating func goAwayReceived(lastStreamID last: StreamID) {
+        lastStreamID = min(lastStreamID ?? last, last)
+        switch state {
+        case .connecting(let l), .ready(let l):
+            state = .closing(l)
+        default:
+            break
+        }
+    }
+
+    public enum OnClose: Hashable, Sendable {
+        /// Send GOAWAY(code) (last-id 0: we accept no pushes), then close the channel.
+        case sendGoAwayAndClose(HTTP2ErrorCode)
+        /// Close the channel (the peer is dead or broke the protocol: say nothing).
+        case close
+        case none
+    }
+
+    /// We are done with the connection (drained, shutting down).
+    public mutating func closeRequested() -> OnClose {
+        guard let l = live, !l.closeInitiated else { return .none }
+        modify { $0.closeInitiated = true }
+        if case .closing = state {} else { state = .closing(live!) }
+        return .sendGoAwayAndClose(.noError)
+    }
+
+    /// A connection error (swift-nio-http2 caught one, or ours): the first reason is kept.
+    public mutating func connectionFailed(_ reason: String, code: HTTP2ErrorCode? = nil) -> OnClose {
+        failure = failure ?? reason
+        guard let l = live, !l.closeInitiated else { return .none }
+        modify { $0.closeInitiated = true }
+        if case .closing = state {} else { state = .closing(live!) }
+        return code.map { .sendGoAwayAndClose($0) } ?? .close
+    }
+
+    /// The channel is gone (the shell ends the streams still open).
+    public mutating func channelInactive() {
+        state = .closed
+    }
+
+    // MARK: streams
+
+    public enum OnOpenStream: Hashable, Sendable {
+        case open(StreamID)
+        /// This connection takes no new streams (GOAWAY, closing, closed, ids spent): never sent.
+        case refuse
+    }
+
+    public mutating func openStream(now: Instant) -> OnOpenStream {
+        guard case .some(let l) = live, !l.closeInitiated, lastStreamID == nil, l.nextStreamID < Int32.max - 2 else {
+            return .refuse
+        }
+        if case .closing = state { return .refuse }
+        let window = configuration.receiveWindow
+        return modify { l in
+            let id = StreamID(l.nextStreamID)
+            l.nextStreamID += 2
+            if l.streams.isEmpty { l.streamsOpenSince = now }
+            l.streams[id] = Stream(window: InboundWindow(target: window), lastProgress: now, sendWindow: l.peerInitialWindow)
+            return OnOpenStream.open(id)
+        } ?? .refuse
+    }
+
+    public enum OnResponseHead: Hashable, Sendable {
+        case deliver
+        /// content-length beyond `maxResponseBodySize`.
+        case tooLarge(detail: String)
+        /// Not a stream we track (already ended).
+        case ignore
+    }
+
+    /// A final (non-1xx) response head for `stream`.
+    public mutating func responseHead(_ stream: StreamID, contentLength: Int?, now: Instant) -> OnResponseHead {
+        let limit = configuration.maxResponseBodySize
+        let idle = configuration.responseIdleTimeout
+        return modify { l in
+            guard l.streams[stream] != nil else { return OnResponseHead.ignore }
+            l.streams[stream]!.responded = true
+            l.streams[stream]!.lastProgress = now
+            if let idle, l.nextSweep == nil { l.nextSweep = now + Self.sweepEvery(idle) }
+            if let limit, let contentLength, contentLength > limit {
+                return .tooLarge(detail: "content-length \(contentLength) exceeds \(limit) bytes (maxResponseBodySize)")
+            }
+            return .deliver
+        } ?? .ignore
+    }
+
+    public struct OnData: Hashable, Sendable {
+        public enum Delivery: Hashable, Sendable {
+            /// Hand the data to the reader.
+            case deliver
+            /// Hand the data to the reader, then end the body.
+            case deliverAndEnd
+            /// The body outgrew `maxResponseBodySize`: fail it, reset the stream.
+            case tooLarge(detail: String)
+            /// Nobody reads this stream (unknown, ended, or no head yet).
+            case ignore
+        }
+        public var delivery: Delivery
+        /// WINDOW_UPDATE for the stream (padding goes back at once), then for the connection.
+        public var streamWindowUpdate: Int?
+        public var connectionWindowUpdate: Int?
+        public init(delivery: Delivery, streamWindowUpdate: Int? = nil, connectionWindowUpdate: Int? = nil) {
+            self.delivery = delivery
+            self.streamWindowUpdate = streamWindowUpdate
+            self.connectionWindowUpdate = connectionWindowUpdate
+        }
+    }
+
+    public mutating func dataReceived(_ stream: StreamID, dataBytes: Int, paddingBytes: Int?, endStream: Bool, now: Instant) -> OnData {
+        let limit = configuration.maxResponseBodySize
+        return modify { l in
+            let connection = l.connectionWindow.received(dataBytes: dataBytes, paddingBytes: paddingBytes, delivered: false)
+            guard var s = l.streams[stream], s.responded else { return OnData(delivery: .ignore, connectionWindowUpdate: connection) }
+            s.received += dataBytes
+            s.lastProgress = now
+            if let limit, s.received > limit {
+                l.streams[stream] = s
+                return OnData(delivery: .tooLarge(detail: "response body exceeds \(limit) bytes (maxResponseBodySize)"), connectionWindowUpdate: connection)
+            }
+            if endStream { s.window.close() }
+            let update = s.window.received(dataBytes: dataBytes, paddingBytes: paddingBytes, delivered: true)
+            l.streams[stream] = s
+            return OnData(delivery: endStream ? .deliverAndEnd : .deliver, streamWindowUpdate: update, connectionWindowUpdate: connection)
+        } ?? OnData(delivery: .ignore)
+    }
+
+    /// The reader took `bytes` of the body. Returns the stream's WINDOW_UPDATE increment, if due.
+    public mutating func bodyConsumed(_ stream: StreamID, bytes: Int, now: Instant) -> Int? {
+        modify { l in
+            guard l.streams[stream] != nil else { return nil }
+            l.streams[stream]!.lastProgress = now
+            return l.streams[stream]!.window.consumed(bytes)
+        } ?? nil
+    }
+
+    /// We wrote `bytes` of request body DATA on the stream.
+    public mutating func dataSent(_ stream: StreamID, bytes: Int) {
+        modify { l in l.streams[stream]?.sendWindow -= bytes }
+    }
+
+    public enum OnWindowUpdate: Hashable, Sendable {
+        case none
+        /// A stream error (RFC 9113 §6.9, §6.9.1): RST_STREAM(code), the stream is over.
+        case resetStream(HTTP2ErrorCode)
+    }
+
+    /// A WINDOW_UPDATE for a stream that swift-nio-http2 let through. It checks the streams it
+    /// still sends on; once our request has ended (half-closed local, every GET) it checks nothing,
+    /// so the two stream errors of §6.9 and §6.9.1 are ours to find: increment 0 is PROTOCOL_ERROR,
+    /// a window beyond 2^31-1 is FLOW_CONTROL_ERROR.
+    public mutating func windowUpdateReceived(_ stream: StreamID, increment: Int) -> OnWindowUpdate {
+        modify { l in
+            guard l.streams[stream] != nil else { return OnWindowUpdate.none }
+            if increment == 0 { return .resetStream(.protocolError) }
+            l.streams[stream]!.sendWindow += increment
+            return l.streams[stream]!.sendWindow > InboundWindow.maximum ? .resetStream(.flowControlError) : .none
+        } ?? .none
+    }
+
+    /// The stream is over (complete, reset, failed): forget it.
+    public mutating func streamClosed(_ stream: StreamID) {
+        modify { l in
+            l.streams[stream] = nil
+            if l.streams.allSatisfy({ !$0.value.responded }) { l.nextSweep = nil }
+        }
+    }
+
+    /// The pool changed the keepalive interval (doubled on GOAWAY "too_many_pings").
+    public mutating func keepaliveIntervalChanged(_ interval: Duration?) {
+        configuration.keepaliveInterval = interval
+    }
+
+    // MARK: deadlines
+
+    public enum OnDeadline: Hashable, Sendable {
+        case none
+        /// Send PING with this payload (keepalive or health check).
+        case sendPing(payload: UInt64)
+        /// The connection is over: GOAWAY(code) first when `code` is set, then close.
+        case failConnection(code: HTTP2ErrorCode?, reason: String)
+        /// These responses went quiet: fail their bodies (`requestTimeout`), reset the streams.
+        case failStreams([StreamID], reason: String)
+    }
+
+    /// The earliest instant something is due, `nil` when nothing is.
+    public var nextDeadline: Instant? {
+        guard let l = live, !l.closeInitiated else { return nil }
+        return [l.settingsAckDeadline, pingDeadline(l), l.nextSweep].compactMap { $0 }.min()
+    }
+
+    private func pingDeadline(_ l: Live) -> Instant? {
+        if let ping = l.ping { return ping.sentAt + configuration.pingTimeout }
+        let health = l.streams.isEmpty ? nil : configuration.readIdleTimeout
+        guard let interval = [configuration.keepaliveInterval, health].compactMap({ $0 }).min() else { return nil }
+        return max(l.lastRead, l.streamsOpenSince) + interval
+    }
+
+    /// Everything due at `now`, one result per call: call again until `.none`.
+    public mutating func deadlinesPassed(now: Instant) -> OnDeadline {
+        guard let l = live, !l.closeInitiated else { return .none }
+        if let deadline = l.settingsAckDeadline, now >= deadline {
+            let reason = "no SETTINGS ack within \(configuration.settingsAckTimeout.short)"
+            _ = connectionFailed(reason, code: .settingsTimeout)
+            return .failConnection(code: .settingsTimeout, reason: reason)
+        }
+        if let deadline = pingDeadline(l), now >= deadline {
+            if l.ping != nil {
+                let reason = "no PING ack within \(configuration.pingTimeout.short) (the peer went silent)"
+                _ = connectionFailed(reason)
+                return .failConnection(code: nil, reason: reason)
+            }
+            return modify { l in
+                l.pingsSent += 1
+                let payload = Self.pingPayloadBase &+ l.pingsSent
+                l.ping = Ping(payload: payload, sentAt: now)
+                return OnDeadline.sendPing(payload: payload)
+            } ?? .none
+        }
+        if let sweep = l.nextSweep, now >= sweep, let idle = configuration.responseIdleTimeout {
+            let quiet: [StreamID] = modify { l in
+                l.nextSweep = now + Self.sweepEvery(idle)
+                let due = l.streams.filter { $0.value.responded && $0.value.window.held == 0 && now - $0.value.lastProgress > idle }
+                return due.keys.sorted()
+            } ?? []
+            if !quiet.isEmpty { return .failStreams(quiet, reason: "no response data within \(idle.short) (responseIdleTimeout)") }
+        }
+        return .none
+    }
+
+    static func sweepEvery(_ idle: Duration) -> Duration { max(idle / 4, .milliseconds(1)) }
+}
+
+extension Duration {
+    /// "300 ms", "20 s": the largest whole unit, as the errors have always said it.
+    fileprivate var short: String {
+        let ns = nanosecondsClamped
+        if ns % 1_000_000_000 == 0 { return "\(ns / 1_000_000_000) s" }
+        if ns % 1_000_000 == 0 { return "\(ns / 1_000_000) ms" }
+        if ns % 1_000 == 0 { return "\(ns / 1_000) us" }
+        return "\(ns) ns"
+    }
+}

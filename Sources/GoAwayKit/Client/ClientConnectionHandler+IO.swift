@@ -1,0 +1,70 @@
+import GoAwayCore
+import NIOCore
+import NIOHTTP2
+
+/// The handler's I/O helpers that decide nothing: request body uploads and response body streams.
+extension ClientConnectionHandler {
+    /// Streams a request body; waits for each DATA write (flow control and TCP back-pressure).
+    func upload(_ body: AsyncThrowingStream<ByteBuffer, any Error>, streamID: HTTP2StreamID, loop: EventLoop) -> Task<Void, Never> {
+        let box = NIOLoopBound(self, eventLoop: loop)
+        return Task {
+            do {
+                for try await chunk in body {
+                    try await loop.flatSubmit { box.value.writeData(chunk, streamID: streamID, end: false, loop: loop) }.get()
+                }
+                try await loop.flatSubmit { box.value.writeData(ByteBuffer(), streamID: streamID, end: true, loop: loop) }.get()
+            } catch {
+                loop.execute { box.value.uploadFailed(streamID) }
+            }
+        }
+    }
+
+    private func writeData(_ buffer: ByteBuffer, streamID: HTTP2StreamID, end: Bool, loop: EventLoop) -> EventLoopFuture<Void> {
+        guard isOpen(streamID), let context else { return loop.makeFailedFuture(HTTP2ClientError(.cancelled)) }
+        core.dataSent(StreamID(Int32(streamID)), bytes: buffer.readableBytes)
+        let promise = loop.makePromise(of: Void.self)
+        write(streamID, .data(.init(data: .byteBuffer(buffer), endStream: end)), promise: promise)
+        context.flush()
+        return promise.futureResult
+    }
+
+    /// A response body whose reader reports every chunk it takes (`bodyConsumed`: the stream's
+    /// window goes back as it reads) and whose abandonment resets the stream (`bodyAbandoned`).
+    func makeBody(_ streamID: HTTP2StreamID) -> (HTTP2ResponseBody, AsyncThrowingStream<ByteBuffer, any Error>.Continuation) {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, throwing: (any Error).self)
+        guard let loop = context?.eventLoop else { return (HTTP2ResponseBody(stream: stream), continuation) }
+        let box = NIOLoopBound(self, eventLoop: loop)
+        // The caller stopped reading (task cancelled, body dropped): reset the stream so it does not
+        // hold its slot, and the connection, forever.
+        continuation.onTermination = { termination in
+            guard case .cancelled = termination else { return }
+            loop.execute { box.value.bodyAbandoned(streamID) }
+        }
+        let consumed: @Sendable (Int) -> Void = { bytes in
+            if loop.inEventLoop {
+                box.value.bodyConsumed(streamID, bytes: bytes)
+            } else {
+                loop.execute { box.value.bodyConsumed(streamID, bytes: bytes) }
+            }
+        }
+        return (HTTP2ResponseBody(stream: stream, consumed: consumed), continuation)
+    }
+}
+
+extension HTTP2ClientConfiguration {
+    /// What the connection's state machine needs to know.
+    func connectionCore(keepaliveInterval: Duration?) -> ClientConnectionStateMachine.Configuration {
+        ClientConnectionStateMachine.Configuration(
+            receiveWindow: receiveWindow, settingsAckTimeout: settingsAckTimeout, keepaliveInterval: keepaliveInterval,
+            readIdleTimeout: readIdleTimeout, pingTimeout: keepaliveTimeout,
+            responseIdleTimeout: responseIdleTimeout, maxResponseBodySize: maxResponseBodySize)
+    }
+}
+
+extension GoAwayCore.HTTP2ErrorCode {
+    init(nio code: NIOHTTP2.HTTP2ErrorCode) { self.init(UInt32(code.networkCode)) }
+}
+
+extension NIOHTTP2.HTTP2ErrorCode {
+    init(_ code: GoAwayCore.HTTP2ErrorCode) { self.init(networkCode: Int(code.rawValue)) }
+}
