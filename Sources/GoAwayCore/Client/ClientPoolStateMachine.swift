@@ -42,6 +42,9 @@ public struct ClientPoolStateMachine: Sendable {
         public var dispatched = 0
         /// The lowest last-stream-id received (a peer may not raise it; if it does we keep the lower).
         public var lastStreamID: StreamID?
+        /// When the attempt began (its back-off delay included): a failing endpoint's circuit
+        /// measures the connect budget from its first failed attempt's start.
+        public var startedAt: Instant = .zero
         public var available: Int { state == .active ? max(0, maxStreams - inFlight.count) : 0 }
     }
 
@@ -54,6 +57,13 @@ public struct ClientPoolStateMachine: Sendable {
 
     struct Endpoint: Hashable, Sendable {
         var consecutiveFailures = 0
+        /// Start of the first attempt of the current run of failures.
+        var failingSince: Instant?
+        /// The circuit is open: the endpoint failed `retry.maxAttempts` times in a row or for longer
+        /// than the connect budget. While every endpoint's circuit is open and no connection is
+        /// up, requests fail at once with the cause (gRPC's TRANSIENT_FAILURE) instead of queueing;
+        /// one probe attempt at a time, with back-off, goes on while requests arrive.
+        var circuitOpen = false
         var lastKnownMaxStreams: Int?
         /// Streams the endpoint's last GOAWAY'd connection had processed ((last-id + 1) / 2): servers
         /// that close a connection after N requests (nginx `keepalive_requests`, max-age) do it again.
@@ -84,6 +94,8 @@ public struct ClientPoolStateMachine: Sendable {
     var cursor = 0
     var rng: JitterRandom
     var shuttingDown = false
+    /// The latest time an event brought (connections opened by events without one use it).
+    var clock: Instant = .zero
     public private(set) var keepaliveInterval: Duration?
 
     public init(endpointCount: Int, configuration: PoolConfiguration = .defaults) {
@@ -102,11 +114,18 @@ public struct ClientPoolStateMachine: Sendable {
         connections.values.filter { $0.state == state }.map(\.id).sorted()
     }
     public func attempt(of request: RequestID) -> Attempt? { requests[request]?.attempt }
+    /// Whether endpoint `index`'s circuit is open (see `Endpoint.circuitOpen`).
+    public func isCircuitOpen(endpoint index: Int) -> Bool { endpoints[index].circuitOpen }
+    /// No endpoint can be reached: every circuit is open and no connection is up.
+    public var isUnreachable: Bool {
+        endpoints.allSatisfy(\.circuitOpen) && !connections.values.contains { $0.state == .active }
+    }
 
     // MARK: events
 
     /// Opens the minimum pool.
     public mutating func start(now: Instant) -> [Action] {
+        clock = max(clock, now)
         var actions: [Action] = []
         for e in endpoints.indices {
             while liveCount(endpoint: e) < configuration.minConnectionsPerEndpoint {
@@ -118,6 +137,15 @@ public struct ClientPoolStateMachine: Sendable {
 
     public mutating func requestArrived(_ id: RequestID, idempotent: Bool, replayable: Bool, now: Instant) -> [Action] {
         guard !shuttingDown else { return [.fail(id, .shutdown)] }
+        clock = max(clock, now)
+        if isUnreachable {
+            // Fail fast with the cause; keep probing (one attempt per endpoint, backed off).
+            var actions: [Action] = [.fail(id, .connectionFailed)]
+            for e in endpoints.indices where !connections.values.contains(where: { $0.endpoint == e && $0.state == .connecting }) {
+                actions.append(openConnection(endpoint: e))
+            }
+            return actions
+        }
         requests[id] = Request(idempotent: idempotent, replayable: replayable)
         queue.append(id)
         var actions: [Action] = []
@@ -128,7 +156,10 @@ public struct ClientPoolStateMachine: Sendable {
     /// The peer's first SETTINGS arrived: the connection can take streams.
     public mutating func connectionReady(_ id: ConnectionID, maxConcurrentStreams: Int?, now: Instant) -> [Action] {
         guard var c = connections[id] else { return [] }
+        clock = max(clock, now)
         endpoints[c.endpoint].consecutiveFailures = 0
+        endpoints[c.endpoint].failingSince = nil
+        endpoints[c.endpoint].circuitOpen = false
         let limit = min(maxConcurrentStreams ?? Int(Int32.max), configuration.maxConcurrentStreamsCap)
         endpoints[c.endpoint].lastKnownMaxStreams = limit
         var actions: [Action] = []
@@ -160,21 +191,32 @@ public struct ClientPoolStateMachine: Sendable {
         return actions
     }
 
-    /// The connection could not be established (refused, TLS/ALPN failure, connect timeout).
+    /// The connection could not be established (refused, TLS/ALPN failure, connect timeout, closed
+    /// before its first SETTINGS).
+    ///
+    /// The endpoint is a circuit: while it fails, one attempt at a time, each after a longer
+    /// back-off. After `retry.maxAttempts` failures in a row, or once it has failed for
+    /// `connectBudget` since its first failed attempt began, the circuit opens; when every
+    /// endpoint's circuit is open and no connection is up, the queued requests fail with
+    /// `connectionFailed` (the shell names the cause) and new ones fail at once.
     public mutating func connectFailed(_ id: ConnectionID, now: Instant) -> [Action] {
         guard let c = connections[id] else { return [] }
+        clock = max(clock, now)
         connections[id] = nil
-        endpoints[c.endpoint].consecutiveFailures += 1
+        var e = endpoints[c.endpoint]
+        e.consecutiveFailures += 1
+        let since = min(e.failingSince ?? c.startedAt, c.startedAt)
+        e.failingSince = since
+        if e.consecutiveFailures >= configuration.retry.maxAttempts || now - since >= configuration.connectBudget {
+            e.circuitOpen = true
+        }
+        endpoints[c.endpoint] = e
         var actions: [Action] = []
-        if endpoints.allSatisfy({ $0.consecutiveFailures >= configuration.retry.maxAttempts }),
-            !connections.values.contains(where: { $0.state == .active || $0.state == .connecting })
-        {
-            // Every endpoint keeps failing: give the queued requests back instead of waiting forever.
+        if isUnreachable {
             while let r = queue.popFirst() {
                 requests[r] = nil
                 actions.append(.fail(r, .connectionFailed))
             }
-            for e in endpoints.indices { endpoints[e].consecutiveFailures = 0 }
             return actions
         }
         dispatch(&actions)
@@ -190,6 +232,7 @@ public struct ClientPoolStateMachine: Sendable {
         now: Instant
     ) -> [Action] {
         guard var c = connections[id] else { return [] }
+        clock = max(clock, now)
         var actions: [Action] = []
         if code == .enhanceYourCalm, debugData.unredacted == "too_many_pings", let interval = keepaliveInterval {
             let doubled = interval + interval
@@ -247,6 +290,7 @@ public struct ClientPoolStateMachine: Sendable {
         now: Instant
     ) -> [Action] {
         guard var r = requests[id] else { return [] }
+        clock = max(clock, now)
         var actions: [Action] = []
         var last = lastStreamID
         var draining = lastStreamID != nil
@@ -303,6 +347,7 @@ public struct ClientPoolStateMachine: Sendable {
     /// The channel closed (peer close, reset, protocol error, our own close).
     public mutating func connectionClosed(_ id: ConnectionID, now: Instant) -> [Action] {
         guard var c = connections[id] else { return [] }
+        clock = max(clock, now)
         var actions: [Action] = []
         if c.state == .connecting {
             // Closed before SETTINGS: as good as a failed connect.
@@ -354,8 +399,10 @@ public struct ClientPoolStateMachine: Sendable {
         let id = ConnectionID(nextConnection)
         nextConnection += 1
         let assumed = endpoints[endpoint].lastKnownMaxStreams ?? min(configuration.assumedMaxConcurrentStreams, configuration.maxConcurrentStreamsCap)
-        connections[id] = Connection(id: id, endpoint: endpoint, state: .connecting, maxStreams: assumed, inFlight: [])
         let delay = configuration.backoff.delay(afterFailures: endpoints[endpoint].consecutiveFailures, random: rng.nextUnit())
+        var c = Connection(id: id, endpoint: endpoint, state: .connecting, maxStreams: assumed, inFlight: [])
+        c.startedAt = clock + delay
+        connections[id] = c
         return .connect(id, endpoint: endpoint, delay: delay)
     }
 
@@ -436,6 +483,10 @@ public struct ClientPoolStateMachine: Sendable {
         for step in 0..<n {
             let e = (cursor + step) % n
             guard liveCount(endpoint: e) < configuration.maxConnectionsPerEndpoint else { continue }
+            // A failing endpoint gets one attempt at a time.
+            if endpoints[e].consecutiveFailures > 0, connections.values.contains(where: { $0.endpoint == e && $0.state == .connecting }) {
+                continue
+            }
             if candidate == nil || endpoints[e].consecutiveFailures < endpoints[candidate!].consecutiveFailures {
                 candidate = e
             }

@@ -31,9 +31,10 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         var handlers: [ConnectionID: HandlerBox] = [:]
         var cancelledEarly: Set<RequestID> = []
         /// Why the latest connection attempt failed: named in `connectionFailed` errors.
-        var connectFailure: String?
-        /// Causes the shell decided before closing a channel (no SETTINGS in time), by connection.
-        var closeCauses: [ConnectionID: String] = [:]
+        var connectFailure: ConnectFailure?
+        /// Causes the shell decided before a channel closed (no SETTINGS in time, HTTP/1.x reply,
+        /// ALPN, TLS), by connection.
+        var closeCauses: [ConnectionID: ConnectFailure] = [:]
         var stats = HTTP2ClientStats()
     }
 
@@ -67,6 +68,7 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         self.logger = logger
         self.eventSink = events
         var poolConfig = configuration.pool
+        poolConfig.connectBudget = min(poolConfig.connectBudget, configuration.connectTimeout)
         poolConfig.seed = UInt64.random(in: 1...UInt64.max)
         self.state = Mutex(State(pool: ClientPoolStateMachine(endpointCount: endpoints.count, configuration: poolConfig)))
         self.metrics = ClientMetrics()
@@ -86,13 +88,31 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         if tls.insecure {
             c.certificateVerification = .none
         } else {
+            let roots = try tls.trustRootFiles.flatMap(loadTrustRoots)
             if !tls.useSystemRoots {
-                c.trustRoots = .certificates(try tls.trustRootFiles.flatMap { try NIOSSLCertificate.fromPEMFile($0) })
-            } else {
-                c.additionalTrustRoots = tls.trustRootFiles.map { .file($0) }
+                c.trustRoots = .certificates(roots)
+            } else if !roots.isEmpty {
+                c.additionalTrustRoots = [.certificates(roots)]
             }
         }
         return try NIOSSLContext(configuration: c)
+    }
+
+    /// The certificates of one PEM file, or an `invalidRequest` error naming the file and the problem.
+    static func loadTrustRoots(_ file: String) throws -> [NIOSSLCertificate] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
+            throw HTTP2ClientError(.invalidRequest, detail: "trust root file \(file): no such file")
+        }
+        guard !isDirectory.boolValue else { throw HTTP2ClientError(.invalidRequest, detail: "trust root file \(file): is a directory") }
+        guard FileManager.default.isReadableFile(atPath: file) else {
+            throw HTTP2ClientError(.invalidRequest, detail: "trust root file \(file): permission denied")
+        }
+        let certificates = (try? NIOSSLCertificate.fromPEMFile(file)) ?? []
+        guard !certificates.isEmpty else {
+            throw HTTP2ClientError(.invalidRequest, detail: "trust root file \(file): no PEM certificate in it")
+        }
+        return certificates
     }
 
     static func now() -> Instant { Instant(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds)) }
@@ -242,8 +262,12 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
     func connectionClosed(_ id: ConnectionID, cause: String?) {
         let effects: [Effect] = state.withLock { s in
             s.handlers[id] = nil
-            let cause = s.closeCauses.removeValue(forKey: id) ?? cause
-            if s.pool.connections[id]?.state == .connecting { s.connectFailure = cause ?? "the server closed the connection before its SETTINGS" }
+            let decided = s.closeCauses.removeValue(forKey: id)
+            if s.pool.connections[id]?.state == .connecting {
+                let target = s.pool.connections[id].map { endpoints[$0.endpoint].target } ?? "?"
+                s.connectFailure = decided ?? ConnectFailure(.closed, cause.map { "the connection to \(target) failed before the server's SETTINGS: \(ConnectFailure.sanitize($0))" }
+                    ?? "the server closed the connection before its SETTINGS (\(target))")
+            }
             return [.event(.connectionClosed(connection: id.rawValue))] + resolve(s.pool.connectionClosed(id, now: Self.now()), &s)
         }
         logger.debug("connection closed", metadata: ["goaway.connection": "\(id)"])
@@ -251,11 +275,13 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
     }
 
     func connectFailed(_ id: ConnectionID, endpoint: Int, error: any Error) {
-        logger.debug("connect failed", metadata: ["goaway.connection": "\(id)", "goaway.error": "\(error)"])
+        let e = endpoints[endpoint]
+        let failure = ConnectFailure.classify(error, target: e.target, host: e.host)
+        logger.debug("connect failed", metadata: ["goaway.connection": "\(id)", "goaway.error": "\(failure)"])
         let effects: [Effect] = state.withLock { s in
             s.stats.connectFailures += 1
-            s.connectFailure = "\(error)"
-            return [.event(.connectFailed(connection: id.rawValue, endpoint: endpoints[endpoint].description, error: "\(error)"))]
+            s.connectFailure = failure
+            return [.event(.connectFailed(connection: id.rawValue, endpoint: e.description, error: failure.message))]
                 + resolve(s.pool.connectFailed(id, now: Self.now()), &s)
         }
         run(effects)
@@ -284,8 +310,11 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
             case .fail(let rid, let failure):
                 guard let entry = s.requests.removeValue(forKey: rid) else { continue }
                 var error = HTTP2ClientError(failure)
-                if let cause = entry.cause ?? (failure == .connectionFailed ? s.connectFailure : nil) {
-                    error.detail += " (last connection: \(cause))"
+                if failure == .connectionFailed, let cause = s.connectFailure {
+                    error.connectFailure = cause
+                    error.detail += " (last connection: \(cause.message))"
+                } else if let cause = entry.cause {
+                    error.detail += " (last connection: \(ConnectFailure.sanitize(cause)))"
                 }
                 s.stats.failed += 1
                 if let t = entry.timeout { effects.append(.cancelTimer(t)) }
@@ -367,6 +396,10 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                         try ClientPipeline.addHTTP2Handlers(
                             to: sync, tls: ssl, endpoint: endpoint, trace: self.configuration.frameTrace,
                             traceConnection: id.rawValue + 1, settings: ClientConnectionHandler.initialSettings(self.configuration))
+                        let sniffer = ConnectSniffer(target: endpoint.target, host: endpoint.host) { [self] failure in
+                            state.withLock { s in if s.closeCauses[id] == nil { s.closeCauses[id] = failure } }
+                        }
+                        try sync.addHandler(sniffer, position: .before(try sync.handler(type: NIOHTTP2Handler.self)))
                         try sync.addHandler(handler())
                     }
                 }
@@ -389,7 +422,7 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                     channel.eventLoop.scheduleTask(in: connectTimeout) { [self] in
                         let ready = state.withLock { s in
                             guard s.pool.connections[id]?.state == .connecting else { return true }
-                            s.closeCauses[id] = "no SETTINGS from the server within \(configuration.connectTimeout)"
+                            s.closeCauses[id] = ConnectFailure(.timeout, "connect timeout: no SETTINGS from the server within \(configuration.connectTimeout) (\(endpoint.target))")
                             return false
                         }
                         if !ready { channel.close(promise: nil) }

@@ -110,3 +110,11 @@ public struct HTTP2ClientStats: Sendable, Hashable {
     public var connectFailures = 0
     public var resentTotal: Int { resent.values.reduce(0, +) }
 }
+
+extension HTTP2ClientConfiguration.TLS {
+    /// Checks every trust root file up front: it exists, is readable and holds a PEM certificate.
+    /// Throws `invalidRequest` naming the file and what is wrong (`HTTP2Client.init` does the same).
+    public func validate() throws {
+        for file in trustRootFiles { _ = try ClientRuntime.loadTrustRoots(file) }
+    }
+}

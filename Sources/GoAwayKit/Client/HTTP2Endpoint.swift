@@ -28,7 +28,11 @@ public struct HTTP2Endpoint: Sendable, Hashable, CustomStringConvertible {
             throw HTTP2ClientError(.invalidRequest, detail: "not an http:// or https:// URL: \(url)")
         }
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        self.init(scheme: scheme, host: host, port: components.port ?? (scheme == "https" ? 443 : 80))
+        let port = components.port ?? (scheme == "https" ? 443 : 80)
+        guard (1...65535).contains(port) else {
+            throw HTTP2ClientError(.invalidRequest, detail: "port \(port) is out of range (1-65535) in \(url)")
+        }
+        self.init(scheme: scheme, host: host, port: port)
     }
 
     public var isTLS: Bool { scheme == "https" }
@@ -38,6 +42,13 @@ public struct HTTP2Endpoint: Sendable, Hashable, CustomStringConvertible {
         let h = host.contains(":") ? "[\(host)]" : host
         if (scheme == "http" && port == 80) || (scheme == "https" && port == 443) { return h }
         return "\(h):\(port)"
+    }
+
+    /// `host:port` (IPv6 in brackets), plus the address when the host name was expanded: how
+    /// error messages name it.
+    public var target: String {
+        let h = host.contains(":") ? "[\(host)]" : host
+        return "\(h):\(port)" + (address.map { " (\($0))" } ?? "")
     }
 
     public var description: String { "\(scheme)://\(authority)" + (address.map { " (\($0))" } ?? "") }
@@ -63,8 +74,14 @@ public struct HTTP2Endpoint: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The host is an IP literal.
-    public var isLiteral: Bool { host.allSatisfy { $0.isHexDigit || $0 == "." || $0 == ":" } }
+    /// The host is an IP literal (IPv4 or IPv6, by `inet_pton`): no DNS lookup, no SNI.
+    public var isLiteral: Bool { Self.isIPLiteral(host) }
+
+    static func isIPLiteral(_ text: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
+    }
 
     /// The address a new connection should use: for an expanded host, a fresh resolution's address
     /// at `addressSlot` (wrapping when the host now has fewer), else the pinned address.

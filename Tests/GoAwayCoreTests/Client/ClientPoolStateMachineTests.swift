@@ -187,8 +187,56 @@ struct ClientPoolStateMachineTests {
         #expect(pool.connectFailed(c(1), now: t0) == [.connect(c(2), endpoint: 0, delay: .milliseconds(200))])
         #expect(pool.connectFailed(c(2), now: t0) == [.fail(r(1), .connectionFailed)])
         #expect(pool.connections.isEmpty)
-        // Later demand starts fresh.
-        #expect(pool.requestArrived(r(2), idempotent: false, replayable: true, now: t0) == [.connect(c(3), endpoint: 0, delay: .zero)])
+        #expect(pool.isCircuitOpen(endpoint: 0) && pool.isUnreachable)
+        // The circuit is open: later demand fails at once and starts one backed-off probe attempt.
+        #expect(pool.requestArrived(r(2), idempotent: false, replayable: true, now: t0)
+            == [.fail(r(2), .connectionFailed), .connect(c(3), endpoint: 0, delay: .milliseconds(400))])
+        // While the probe is on its way, arrivals fail without another attempt.
+        #expect(pool.requestArrived(r(3), idempotent: false, replayable: true, now: t0) == [.fail(r(3), .connectionFailed)])
+        // The probe connects: the circuit closes and requests run again.
+        #expect(pool.connectionReady(c(3), maxConcurrentStreams: 10, now: t0) == [])
+        #expect(!pool.isCircuitOpen(endpoint: 0))
+        #expect(pool.requestArrived(r(4), idempotent: false, replayable: true, now: t0) == [.execute(r(4), on: c(3))])
+    }
+
+    /// A failing endpoint gets one attempt at a time, however many requests wait.
+    @Test func failingEndpointGetsOneAttemptAtATime() {
+        var pool = Pool(endpointCount: 1, configuration: PoolConfiguration(
+            maxConnectionsPerEndpoint: 8, backoff: Backoff(initial: .milliseconds(50), jitter: 0)))
+        var opened: [Pool.Action] = []
+        for i in 1...300 { opened += pool.requestArrived(r(i), idempotent: true, replayable: true, now: t0) }
+        // A healthy endpoint: as many connections as the burst needs (100 streams assumed each).
+        #expect(opened == [0, 1, 2].map { .connect(c($0), endpoint: 0, delay: .zero) })
+        #expect(pool.connectFailed(c(0), now: t0) == [], "c1 and c2 are still connecting")
+        #expect(pool.connectFailed(c(1), now: t0) == [])
+        #expect(pool.connectFailed(c(2), now: t0) == [.connect(c(3), endpoint: 0, delay: .milliseconds(200))])
+        #expect(pool.connectFailed(c(3), now: t0) == [.connect(c(4), endpoint: 0, delay: .milliseconds(400))])
+        #expect(pool.queuedRequests.count == 300)
+        // Fifth failure in a row (retry.maxAttempts): the circuit opens, all 300 fail with the cause.
+        let failed = pool.connectFailed(c(4), now: t0)
+        #expect(failed.count == 300 && failed.allSatisfy { if case .fail(_, .connectionFailed) = $0 { true } else { false } })
+        #expect(pool.requestCount == 0)
+    }
+
+    /// The connect budget runs from the start of the first failed attempt: one slow failure (a
+    /// connect timeout) is enough to open the circuit.
+    @Test func circuitOpensWhenTheConnectBudgetIsSpent() {
+        var pool = Pool(endpointCount: 1, configuration: PoolConfiguration(connectBudget: .seconds(2)))
+        _ = pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0)
+        #expect(pool.connectFailed(c(0), now: t0 + .seconds(1)).count == 1, "within the budget: another attempt")
+        #expect(!pool.isCircuitOpen(endpoint: 0))
+        #expect(pool.connectFailed(c(1), now: t0 + .seconds(2)) == [.fail(r(1), .connectionFailed)])
+        #expect(pool.isCircuitOpen(endpoint: 0))
+    }
+
+    /// One endpoint's open circuit does not fail requests another endpoint can serve.
+    @Test func openCircuitOnOneEndpointLeavesTheOthers() {
+        var pool = Pool(endpointCount: 2, configuration: PoolConfiguration(retry: RetryPolicy(maxAttempts: 1)))
+        #expect(pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0) == [.connect(c(0), endpoint: 0, delay: .zero)])
+        #expect(pool.connectFailed(c(0), now: t0) == [.connect(c(1), endpoint: 1, delay: .zero)])
+        #expect(pool.isCircuitOpen(endpoint: 0) && !pool.isUnreachable)
+        #expect(pool.connectionReady(c(1), maxConcurrentStreams: 10, now: t0) == [.execute(r(1), on: c(1))])
+        #expect(pool.requestArrived(r(2), idempotent: true, replayable: true, now: t0) == [.execute(r(2), on: c(1))])
     }
 
     @Test func learnsStreamsPerConnectionAndSpreadsInsteadOfBouncing() {
