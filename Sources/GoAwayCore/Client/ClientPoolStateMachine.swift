@@ -64,10 +64,33 @@ public struct ClientPoolStateMachine: Sendable {
         /// up, requests fail at once with the cause (gRPC's TRANSIENT_FAILURE) instead of queueing;
         /// one probe attempt at a time, with back-off, goes on while requests arrive.
         var circuitOpen = false
+        /// The service (URL) it belongs to, and its address when the service's host name was resolved.
+        var service = 0
+        var address: String?
+        /// Its address left the host's DNS answer: no new connections or streams; its connections
+        /// drain and close. The slot is reused by the next new address.
+        var retired = false
         var lastKnownMaxStreams: Int?
         /// Streams the endpoint's last GOAWAY'd connection had processed ((last-id + 1) / 2): servers
         /// that close a connection after N requests (nginx `keepalive_requests`, max-age) do it again.
         var streamsPerConnection: Int?
+    }
+
+    /// How a service (one URL of the client) turns into endpoints.
+    public enum ServiceKind: Hashable, Sendable {
+        /// One endpoint, no resolution (an IP literal, or a name the shell connects to as it is).
+        case fixed
+        /// A host name: its endpoints are the addresses of the latest answer (`addressesResolved`);
+        /// the pool asks again (`.resolve`) when a connection of it is replaced after a GOAWAY or a
+        /// failure.
+        case resolved
+    }
+
+    struct Service: Hashable, Sendable {
+        var kind: ServiceKind
+        var resolving = false
+        /// The latest resolution failed (or answered no address) and none succeeded since.
+        var resolveFailed = false
     }
 
     public enum Action: Hashable, Sendable {
@@ -79,6 +102,8 @@ public struct ClientPoolStateMachine: Sendable {
         case close(ConnectionID)
         /// Give up on the request.
         case fail(RequestID, RequestFailure)
+        /// Resolve the service's host name; report with `addressesResolved` or `resolveFailed`.
+        case resolve(service: Int)
         /// The request went back to the queue (for events and metrics).
         case requeued(RequestID, ResendReason)
         /// The keepalive interval changed (ENHANCE_YOUR_CALM "too_many_pings").
@@ -90,6 +115,7 @@ public struct ClientPoolStateMachine: Sendable {
     var requests: [RequestID: Request] = [:]
     var queue = RequestQueue()
     var endpoints: [Endpoint]
+    var services: [Service]
     var nextConnection = 0
     var cursor = 0
     var rng: JitterRandom
@@ -98,10 +124,23 @@ public struct ClientPoolStateMachine: Sendable {
     var clock: Instant = .zero
     public private(set) var keepaliveInterval: Duration?
 
+    /// `endpointCount` fixed endpoints (service i is endpoint i).
     public init(endpointCount: Int, configuration: PoolConfiguration = .defaults) {
-        precondition(endpointCount > 0, "a pool needs at least one endpoint")
+        self.init(services: Array(repeating: .fixed, count: endpointCount), configuration: configuration)
+    }
+
+    /// One service per URL; a `.fixed` one is an endpoint at once, a `.resolved` one has none
+    /// until its first answer (`start` asks for it).
+    public init(services: [ServiceKind], configuration: PoolConfiguration = .defaults) {
+        precondition(!services.isEmpty, "a pool needs at least one endpoint")
         self.configuration = configuration
-        self.endpoints = Array(repeating: Endpoint(), count: endpointCount)
+        self.services = services.map { Service(kind: $0) }
+        self.endpoints = []
+        for (i, kind) in services.enumerated() where kind == .fixed {
+            var e = Endpoint()
+            e.service = i
+            endpoints.append(e)
+        }
         self.rng = JitterRandom(seed: configuration.seed)
         self.keepaliveInterval = configuration.keepaliveInterval
     }
@@ -116,9 +155,19 @@ public struct ClientPoolStateMachine: Sendable {
     public func attempt(of request: RequestID) -> Attempt? { requests[request]?.attempt }
     /// Whether endpoint `index`'s circuit is open (see `Endpoint.circuitOpen`).
     public func isCircuitOpen(endpoint index: Int) -> Bool { endpoints[index].circuitOpen }
-    /// No endpoint can be reached: every circuit is open and no connection is up.
+    /// The service endpoint `index` belongs to, and its resolved address (`nil` for a fixed one).
+    public func service(ofEndpoint index: Int) -> Int { endpoints[index].service }
+    public func address(ofEndpoint index: Int) -> String? { endpoints[index].address }
+    /// Endpoints that take new connections (not retired), in index order.
+    public var liveEndpoints: [Int] { endpoints.indices.filter { !endpoints[$0].retired } }
+    /// No endpoint can be reached: no connection is up, and every service either failed to
+    /// resolve or has every endpoint's circuit open.
     public var isUnreachable: Bool {
-        endpoints.allSatisfy(\.circuitOpen) && !connections.values.contains { $0.state == .active }
+        guard !connections.values.contains(where: { $0.state == .active }) else { return false }
+        return services.indices.allSatisfy { s in
+            let live = endpoints.indices.filter { endpoints[$0].service == s && !endpoints[$0].retired }
+            return live.isEmpty ? services[s].resolveFailed : live.allSatisfy { endpoints[$0].circuitOpen }
+        }
     }
 
     // MARK: events
@@ -127,7 +176,8 @@ public struct ClientPoolStateMachine: Sendable {
     public mutating func start(now: Instant) -> [Action] {
         clock = max(clock, now)
         var actions: [Action] = []
-        for e in endpoints.indices {
+        for s in services.indices where services[s].kind == .resolved { requestResolve(s, &actions) }
+        for e in endpoints.indices where !endpoints[e].retired {
             while liveCount(endpoint: e) < configuration.minConnectionsPerEndpoint {
                 actions.append(openConnection(endpoint: e))
             }
@@ -141,7 +191,10 @@ public struct ClientPoolStateMachine: Sendable {
         if isUnreachable {
             // Fail fast with the cause; keep probing (one attempt per endpoint, backed off).
             var actions: [Action] = [.fail(id, .connectionFailed)]
-            for e in endpoints.indices where !connections.values.contains(where: { $0.endpoint == e && $0.state == .connecting }) {
+            for s in services.indices { requestResolve(s, &actions) }
+            for e in endpoints.indices where !endpoints[e].retired
+                && !connections.values.contains(where: { $0.endpoint == e && $0.state == .connecting })
+            {
                 actions.append(openConnection(endpoint: e))
             }
             return actions
@@ -212,6 +265,7 @@ public struct ClientPoolStateMachine: Sendable {
         }
         endpoints[c.endpoint] = e
         var actions: [Action] = []
+        requestResolve(e.service, &actions)
         if isUnreachable {
             while let r = queue.popFirst() {
                 requests[r] = nil
@@ -246,6 +300,7 @@ public struct ClientPoolStateMachine: Sendable {
         let wasServing = c.state == .active || c.state == .connecting
         if c.state != .closed { c.state = .draining }
         connections[id] = c
+        if wasServing { requestResolve(endpoints[c.endpoint].service, &actions) }
         if wasServing {
             let demand = !queue.isEmpty || !c.inFlight.isEmpty
                 || liveCount(endpoint: c.endpoint) < configuration.minConnectionsPerEndpoint
@@ -353,6 +408,8 @@ public struct ClientPoolStateMachine: Sendable {
             // Closed before SETTINGS: as good as a failed connect.
             return connectFailed(id, now: now)
         }
+        // Lost while serving (not closed by us after a drain): the service may have moved.
+        if c.state == .active { requestResolve(endpoints[c.endpoint].service, &actions) }
         c.state = .closed
         connections[id] = c
         if c.inFlight.isEmpty { connections[id] = nil }
@@ -381,7 +438,83 @@ public struct ClientPoolStateMachine: Sendable {
         return actions
     }
 
+    /// The service's host name resolved to `addresses` (numeric, in preference order). New
+    /// addresses become endpoints; endpoints whose address is gone are retired: their idle
+    /// connections close, busy ones drain and close, nothing new goes to them. An empty answer
+    /// counts as a failure.
+    public mutating func addressesResolved(service s: Int, addresses: [String], now: Instant) -> [Action] {
+        guard services.indices.contains(s) else { return [] }
+        clock = max(clock, now)
+        services[s].resolving = false
+        guard !addresses.isEmpty else { return resolveFailed(service: s, now: now) }
+        services[s].resolveFailed = false
+        var actions: [Action] = []
+        let current = endpoints.indices.filter { endpoints[$0].service == s && !endpoints[$0].retired }
+        for e in current where !addresses.contains(endpoints[e].address ?? "") {
+            retire(e, &actions)
+        }
+        for address in addresses where !current.contains(where: { endpoints[$0].address == address }) {
+            var fresh = Endpoint()
+            fresh.service = s
+            fresh.address = address
+            // Reuse a retired slot nothing refers to any more, so churn does not grow the table.
+            if let slot = endpoints.indices.first(where: { i in endpoints[i].retired && !connections.values.contains { $0.endpoint == i } }) {
+                endpoints[slot] = fresh
+            } else {
+                endpoints.append(fresh)
+            }
+        }
+        for e in endpoints.indices where endpoints[e].service == s && !endpoints[e].retired && !shuttingDown {
+            while liveCount(endpoint: e) < configuration.minConnectionsPerEndpoint {
+                actions.append(openConnection(endpoint: e))
+            }
+        }
+        dispatch(&actions)
+        return actions
+    }
+
+    /// The service's host name did not resolve. Its known endpoints stay (a stale answer beats
+    /// none); with none anywhere, the queued requests fail with `connectionFailed`.
+    public mutating func resolveFailed(service s: Int, now: Instant) -> [Action] {
+        guard services.indices.contains(s) else { return [] }
+        clock = max(clock, now)
+        services[s].resolving = false
+        services[s].resolveFailed = true
+        var actions: [Action] = []
+        if isUnreachable {
+            while let r = queue.popFirst() {
+                requests[r] = nil
+                actions.append(.fail(r, .connectionFailed))
+            }
+            return actions
+        }
+        dispatch(&actions)
+        return actions
+    }
+
     // MARK: internals
+
+    private mutating func requestResolve(_ s: Int, _ actions: inout [Action]) {
+        guard services[s].kind == .resolved, !services[s].resolving, !shuttingDown else { return }
+        services[s].resolving = true
+        actions.append(.resolve(service: s))
+    }
+
+    private mutating func retire(_ e: Int, _ actions: inout [Action]) {
+        endpoints[e].retired = true
+        for id in connections.keys.sorted() where connections[id]!.endpoint == e {
+            switch connections[id]!.state {
+            case .connecting:
+                connections[id]!.state = .closed
+                actions.append(.close(id))
+            case .active:
+                connections[id]!.state = .draining
+                closeIfDrained(id, &actions)
+            case .draining, .closed:
+                break
+            }
+        }
+    }
 
     private func liveCount(endpoint: Int) -> Int {
         connections.values.reduce(0) { n, c in
@@ -435,6 +568,7 @@ public struct ClientPoolStateMachine: Sendable {
         for step in 0..<n {
             let e = (cursor + step) % n
             var best: Connection?
+            if endpoints[e].retired { continue }
             for c in connections.values where c.endpoint == e && c.available > 0 && (overBudget || budgetLeft(c) > 0) {
                 if best == nil || c.inFlight.count < best!.inFlight.count
                     || (c.inFlight.count == best!.inFlight.count && c.id < best!.id)
@@ -482,7 +616,7 @@ public struct ClientPoolStateMachine: Sendable {
         var candidate: Int?
         for step in 0..<n {
             let e = (cursor + step) % n
-            guard liveCount(endpoint: e) < configuration.maxConnectionsPerEndpoint else { continue }
+            guard !endpoints[e].retired, liveCount(endpoint: e) < configuration.maxConnectionsPerEndpoint else { continue }
             // A failing endpoint gets one attempt at a time.
             if endpoints[e].consecutiveFailures > 0, connections.values.contains(where: { $0.endpoint == e && $0.state == .connecting }) {
                 continue

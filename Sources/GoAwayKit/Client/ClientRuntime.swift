@@ -40,7 +40,8 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
 
     enum Effect {
         case start(ConnectionID, HandlerBox, PendingRequest)
-        case connect(ConnectionID, endpoint: Int, delay: Duration, keepalive: Duration?)
+        case connect(ConnectionID, endpoint: Int, HTTP2Endpoint, delay: Duration, keepalive: Duration?)
+        case resolve(service: Int)
         case close(HandlerBox)
         case resume(Continuation, Result<HTTP2ClientResponse, any Error>)
         case cancelStream(HandlerBox, RequestID, HTTP2ClientError)
@@ -50,7 +51,9 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         case failedMetric(String)
     }
 
-    let endpoints: [HTTP2Endpoint]
+    /// One per URL, as parsed; the pool's endpoints are these, or their resolved addresses.
+    let services: [HTTP2Endpoint]
+    let resolver: any HTTP2Resolver
     let configuration: HTTP2ClientConfiguration
     let group: any EventLoopGroup
     let logger: Logger
@@ -60,9 +63,10 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
     let nextRequest = Atomic<Int>(0)
     let metrics: ClientMetrics
 
-    init(endpoints: [HTTP2Endpoint], configuration: HTTP2ClientConfiguration, group: any EventLoopGroup, logger: Logger,
-         events: AsyncStream<HTTP2ClientEvent>.Continuation) throws {
-        self.endpoints = endpoints
+    init(services: [HTTP2Endpoint], resolver: any HTTP2Resolver, configuration: HTTP2ClientConfiguration, group: any EventLoopGroup,
+         logger: Logger, events: AsyncStream<HTTP2ClientEvent>.Continuation) throws {
+        self.services = services
+        self.resolver = resolver
         self.configuration = configuration
         self.group = group
         self.logger = logger
@@ -70,11 +74,12 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         var poolConfig = configuration.pool
         poolConfig.connectBudget = min(poolConfig.connectBudget, configuration.connectTimeout)
         poolConfig.seed = UInt64.random(in: 1...UInt64.max)
-        self.state = Mutex(State(pool: ClientPoolStateMachine(endpointCount: endpoints.count, configuration: poolConfig)))
+        let kinds: [ClientPoolStateMachine.ServiceKind] = services.map { $0.isLiteral ? .fixed : .resolved }
+        self.state = Mutex(State(pool: ClientPoolStateMachine(services: kinds, configuration: poolConfig)))
         self.metrics = ClientMetrics()
         var contexts: [NIOSSLContext?] = []
         var shared: NIOSSLContext?
-        for e in endpoints {
+        for e in services {
             guard e.isTLS else { contexts.append(nil); continue }
             if shared == nil { shared = try Self.makeTLSContext(configuration.tls) }
             contexts.append(shared)
@@ -114,6 +119,16 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         }
         return certificates
     }
+
+    /// The pool's endpoint `index` as the shell connects to it (call under the lock).
+    func endpoint(_ index: Int, _ s: State) -> HTTP2Endpoint {
+        var e = services[s.pool.service(ofEndpoint: index)]
+        e.address = s.pool.address(ofEndpoint: index)
+        return e
+    }
+
+    /// The endpoints that take new connections now.
+    var endpoints: [HTTP2Endpoint] { state.withLock { s in s.pool.liveEndpoints.map { endpoint($0, s) } } }
 
     static func now() -> Instant { Instant(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds)) }
 
@@ -180,7 +195,7 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
             s.handlers[id] = handler
             s.stats.connectionsOpened += 1
             let c = s.pool.connections[id]
-            return (c.map { endpoints[$0.endpoint].description } ?? "?", c.map { $0.state != .closed } ?? false)
+            return (c.map { self.endpoint($0.endpoint, s).description } ?? "?", c.map { $0.state != .closed } ?? false)
         }
         if !wanted {
             // The pool gave it up while it was connecting (shutdown, GOAWAY before SETTINGS).
@@ -264,7 +279,7 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
             s.handlers[id] = nil
             let decided = s.closeCauses.removeValue(forKey: id)
             if s.pool.connections[id]?.state == .connecting {
-                let target = s.pool.connections[id].map { endpoints[$0.endpoint].target } ?? "?"
+                let target = s.pool.connections[id].map { endpoint($0.endpoint, s).target } ?? "?"
                 s.connectFailure = decided ?? ConnectFailure(.closed, cause.map { "the connection to \(target) failed before the server's SETTINGS: \(ConnectFailure.sanitize($0))" }
                     ?? "the server closed the connection before its SETTINGS (\(target))")
             }
@@ -274,8 +289,7 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         run(effects)
     }
 
-    func connectFailed(_ id: ConnectionID, endpoint: Int, error: any Error) {
-        let e = endpoints[endpoint]
+    func connectFailed(_ id: ConnectionID, endpoint e: HTTP2Endpoint, error: any Error) {
         let failure = ConnectFailure.classify(error, target: e.target, host: e.host)
         logger.debug("connect failed", metadata: ["goaway.connection": "\(id)", "goaway.error": "\(failure)"])
         let effects: [Effect] = state.withLock { s in
@@ -303,8 +317,10 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 entry.connection = cid
                 s.requests[rid] = entry
                 effects.append(.start(cid, box, entry.request))
-            case .connect(let cid, let endpoint, let delay):
-                effects.append(.connect(cid, endpoint: endpoint, delay: delay, keepalive: s.pool.keepaliveInterval))
+            case .connect(let cid, let index, let delay):
+                effects.append(.connect(cid, endpoint: index, endpoint(index, s), delay: delay, keepalive: s.pool.keepaliveInterval))
+            case .resolve(let service):
+                effects.append(.resolve(service: service))
             case .close(let cid):
                 if let box = s.handlers[cid] { effects.append(.close(box)) }
             case .fail(let rid, let failure):
@@ -354,8 +370,10 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
             switch effect {
             case .start:
                 break
-            case .connect(let cid, let endpoint, let delay, let keepalive):
-                connect(cid, endpoint: endpoint, delay: delay, keepalive: keepalive)
+            case .connect(let cid, let index, let endpoint, let delay, let keepalive):
+                connect(cid, index: index, endpoint: endpoint, delay: delay, keepalive: keepalive)
+            case .resolve(let service):
+                resolve(service)
             case .close(let box):
                 box.eventLoop.execute { box.value.close() }
             case .resume(let continuation, let result):
@@ -378,15 +396,35 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         }
     }
 
-    private func connect(_ id: ConnectionID, endpoint index: Int, delay: Duration, keepalive: Duration?) {
+    /// Asks the resolver off the caller's thread; the answer is a pool event.
+    private func resolve(_ service: Int) {
+        let e = services[service]
+        Task { [self] in
+            let effects: [Effect]
+            do {
+                let addresses = try await resolver.resolve(host: e.host, port: e.port)
+                logger.debug("resolved", metadata: ["goaway.host": "\(e.host)", "goaway.addresses": "\(addresses)"])
+                effects = state.withLock { s in resolve(s.pool.addressesResolved(service: service, addresses: addresses, now: Self.now()), &s) }
+            } catch {
+                let failure = (error as? ConnectFailure) ?? ConnectFailure(.dns, "DNS failure: cannot resolve \(e.host) (\(ConnectFailure.sanitize("\(error)")))")
+                logger.debug("resolve failed", metadata: ["goaway.host": "\(e.host)", "goaway.error": "\(failure)"])
+                effects = state.withLock { s in
+                    s.connectFailure = failure
+                    return resolve(s.pool.resolveFailed(service: service, now: Self.now()), &s)
+                }
+            }
+            run(effects)
+        }
+    }
+
+    private func connect(_ id: ConnectionID, index: Int, endpoint: HTTP2Endpoint, delay: Duration, keepalive: Duration?) {
         let loop = group.next()
-        let endpoint = endpoints[index]
-        let ssl = sslContexts[index]
+        let ssl = sslContexts[state.withLock { $0.pool.service(ofEndpoint: index) }]
         let handler: @Sendable () -> ClientConnectionHandler = { [self] in
             ClientConnectionHandler(id: id, delegate: self, logger: logger, configuration: configuration, keepaliveInterval: keepalive)
         }
         let connectTimeout = TimeAmount.nanoseconds(configuration.connectTimeout.nanosecondsClamped)
-        let work: @Sendable (_ fresh: [String]) -> Void = { [self] fresh in
+        let work: @Sendable () -> Void = { [self] in
             let bootstrap = ClientBootstrap(group: loop)
                 .connectTimeout(connectTimeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -404,19 +442,16 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                     }
                 }
             let future: EventLoopFuture<any Channel>
-            if let address = HTTP2Endpoint.pick(slot: endpoint.addressSlot, pinned: endpoint.address, fresh: fresh) {
-                do {
-                    future = bootstrap.connect(to: try SocketAddress(ipAddress: address, port: endpoint.port))
-                } catch {
-                    future = loop.makeFailedFuture(error)
-                }
-            } else {
-                future = bootstrap.connect(host: endpoint.host, port: endpoint.port)
+            do {
+                // Always an address: the resolver's answer, or the URL's literal.
+                future = bootstrap.connect(to: try SocketAddress(ipAddress: endpoint.address ?? endpoint.host, port: endpoint.port))
+            } catch {
+                future = loop.makeFailedFuture(error)
             }
             future.whenComplete { result in
                 switch result {
                 case .failure(let error):
-                    self.connectFailed(id, endpoint: index, error: error)
+                    self.connectFailed(id, endpoint: endpoint, error: error)
                 case .success(let channel):
                     // Connected is not ready: the first SETTINGS must arrive within the connect timeout too.
                     channel.eventLoop.scheduleTask(in: connectTimeout) { [self] in
@@ -430,22 +465,10 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 }
             }
         }
-        // An endpoint expanded from a host name resolves again for every connection (getaddrinfo
-        // blocks, so off the event loop).
-        let start: @Sendable () -> Void = {
-            if endpoint.addressSlot != nil {
-                DispatchQueue.global().async {
-                    let fresh = endpoint.resolveAddresses()
-                    loop.execute { work(fresh) }
-                }
-            } else {
-                work([])
-            }
-        }
         if delay > .zero {
-            loop.scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) { start() }
+            loop.scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) { work() }
         } else {
-            start()
+            work()
         }
     }
 

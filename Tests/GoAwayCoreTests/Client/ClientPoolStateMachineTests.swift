@@ -199,6 +199,48 @@ struct ClientPoolStateMachineTests {
         #expect(pool.requestArrived(r(4), idempotent: false, replayable: true, now: t0) == [.execute(r(4), on: c(3))])
     }
 
+    /// A host name: no endpoint until the first answer, re-resolved when a connection is replaced
+    /// after a GOAWAY or a failure; new addresses join, gone ones leave (their connections drain).
+    @Test func resolvedServiceFollowsTheAnswer() {
+        var pool = Pool(services: [.resolved])
+        #expect(pool.start(now: t0) == [.resolve(service: 0)])
+        #expect(pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0) == [], "waits for the answer")
+        #expect(pool.addressesResolved(service: 0, addresses: ["10.0.0.1"], now: t0) == [.connect(c(0), endpoint: 0, delay: .zero)])
+        #expect(pool.address(ofEndpoint: 0) == "10.0.0.1")
+        #expect(pool.connectionReady(c(0), maxConcurrentStreams: 10, now: t0) == [.execute(r(1), on: c(0))])
+        // GOAWAY: replacement wanted (r1 still runs), and the name is asked again.
+        let actions = pool.goAwayReceived(c(0), lastStreamID: 1, code: .noError, now: t0)
+        #expect(actions == [.resolve(service: 0), .connect(c(1), endpoint: 0, delay: .zero)])
+        // Only one resolution at a time.
+        #expect(pool.connectFailed(c(1), now: t0).contains(.resolve(service: 0)) == false)
+        // The answer moved: 10.0.0.1 leaves (its draining connection stays until r1 ends), 10.0.0.2 joins.
+        _ = pool.requestArrived(r(2), idempotent: true, replayable: true, now: t0)
+        let moved = pool.addressesResolved(service: 0, addresses: ["10.0.0.2"], now: t0)
+        // c2 (r2's backed-off attempt at the old address) is dropped; the new address gets a fresh one.
+        #expect(moved == [.close(c(2)), .connect(c(3), endpoint: 1, delay: .zero)], "\(moved)")
+        #expect(pool.liveEndpoints.map { pool.address(ofEndpoint: $0) } == ["10.0.0.2"])
+        #expect(pool.requestFinished(r(1)) == [.close(c(0))])
+        // Both again: 10.0.0.1 rejoins in the retired slot nothing uses any more.
+        _ = pool.addressesResolved(service: 0, addresses: ["10.0.0.2", "10.0.0.1"], now: t0)
+        #expect(Set(pool.liveEndpoints.map { pool.address(ofEndpoint: $0) }) == ["10.0.0.1", "10.0.0.2"])
+        #expect(pool.liveEndpoints.count == 2)
+    }
+
+    /// A name that does not resolve: the queue fails (the shell names the DNS cause), later
+    /// requests fail at once and ask again; a later answer heals it.
+    @Test func unresolvableNameFailsFastAndRetries() {
+        var pool = Pool(services: [.resolved])
+        _ = pool.start(now: t0)
+        _ = pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0)
+        #expect(pool.resolveFailed(service: 0, now: t0) == [.fail(r(1), .connectionFailed)])
+        #expect(pool.isUnreachable)
+        #expect(pool.requestArrived(r(2), idempotent: true, replayable: true, now: t0) == [.fail(r(2), .connectionFailed), .resolve(service: 0)])
+        #expect(pool.requestArrived(r(3), idempotent: true, replayable: true, now: t0) == [.fail(r(3), .connectionFailed)])
+        #expect(pool.addressesResolved(service: 0, addresses: ["10.0.0.9"], now: t0) == [])
+        #expect(!pool.isUnreachable)
+        #expect(pool.requestArrived(r(4), idempotent: true, replayable: true, now: t0) == [.connect(c(0), endpoint: 0, delay: .zero)])
+    }
+
     /// A failing endpoint gets one attempt at a time, however many requests wait.
     @Test func failingEndpointGetsOneAttemptAtATime() {
         var pool = Pool(endpointCount: 1, configuration: PoolConfiguration(
@@ -356,7 +398,7 @@ struct ClientPoolStateMachineTests {
                     failures.append(why)
                 case .requeued: requeues += 1
                 case .close(let cid): apply(pool.connectionClosed(cid, now: t0))
-                case .keepaliveChanged: break
+                case .keepaliveChanged, .resolve: break
                 }
             }
             if !pendingConnects.isEmpty && rng.nextUnit() < 0.5 {
