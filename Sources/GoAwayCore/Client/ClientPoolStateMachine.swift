@@ -53,6 +53,10 @@ public struct ClientPoolStateMachine: Sendable {
         var replayable: Bool
         var attempt = Attempt()
         var connection: ConnectionID?
+        /// When the caller stops waiting: not-processed re-sends go on until then.
+        var deadline: Instant?
+        /// Why it was last sent back (its `notProcessed` reason if it runs out of time).
+        var lastReason: ResendReason?
     }
 
     struct Endpoint: Hashable, Sendable {
@@ -106,6 +110,9 @@ public struct ClientPoolStateMachine: Sendable {
         case resolve(service: Int)
         /// The request went back to the queue (for events and metrics).
         case requeued(RequestID, ResendReason)
+        /// Call `retryDue` for the request after `delay` (re-send back-off, or waiting for the
+        /// retry budget).
+        case retryAfter(RequestID, Duration)
         /// The keepalive interval changed (ENHANCE_YOUR_CALM "too_many_pings").
         case keepaliveChanged(Duration)
     }
@@ -120,6 +127,10 @@ public struct ClientPoolStateMachine: Sendable {
     var cursor = 0
     var rng: JitterRandom
     var shuttingDown = false
+    /// Client-wide re-send budget.
+    public private(set) var budget: RetryBudget
+    /// Requests waiting for a re-send (`.retryAfter` pending).
+    var waiting: Set<RequestID> = []
     /// The latest time an event brought (connections opened by events without one use it).
     var clock: Instant = .zero
     public private(set) var keepaliveInterval: Duration?
@@ -134,6 +145,7 @@ public struct ClientPoolStateMachine: Sendable {
     public init(services: [ServiceKind], configuration: PoolConfiguration = .defaults) {
         precondition(!services.isEmpty, "a pool needs at least one endpoint")
         self.configuration = configuration
+        self.budget = RetryBudget(configuration.retry.budget)
         self.services = services.map { Service(kind: $0) }
         self.endpoints = []
         for (i, kind) in services.enumerated() where kind == .fixed {
@@ -185,7 +197,9 @@ public struct ClientPoolStateMachine: Sendable {
         return actions
     }
 
-    public mutating func requestArrived(_ id: RequestID, idempotent: Bool, replayable: Bool, now: Instant) -> [Action] {
+    /// - Parameter deadline: when the caller stops waiting (its timeout); not-processed re-sends
+    ///   go on until then, under the retry budget. `nil`: `retry.maxAttempts` bounds them.
+    public mutating func requestArrived(_ id: RequestID, idempotent: Bool, replayable: Bool, deadline: Instant? = nil, now: Instant) -> [Action] {
         guard !shuttingDown else { return [.fail(id, .shutdown)] }
         clock = max(clock, now)
         if isUnreachable {
@@ -199,7 +213,7 @@ public struct ClientPoolStateMachine: Sendable {
             }
             return actions
         }
-        requests[id] = Request(idempotent: idempotent, replayable: replayable)
+        requests[id] = Request(idempotent: idempotent, replayable: replayable, deadline: deadline)
         queue.append(id)
         var actions: [Action] = []
         dispatch(&actions)
@@ -266,13 +280,7 @@ public struct ClientPoolStateMachine: Sendable {
         endpoints[c.endpoint] = e
         var actions: [Action] = []
         requestResolve(e.service, &actions)
-        if isUnreachable {
-            while let r = queue.popFirst() {
-                requests[r] = nil
-                actions.append(.fail(r, .connectionFailed))
-            }
-            return actions
-        }
+        if failQueueIfUnreachable(&actions) { return actions }
         dispatch(&actions)
         return actions
     }
@@ -318,6 +326,7 @@ public struct ClientPoolStateMachine: Sendable {
     /// The request finished (response received, or the caller cancelled it): its stream slot is free.
     public mutating func requestFinished(_ id: RequestID) -> [Action] {
         guard let r = requests.removeValue(forKey: id) else { return [] }
+        waiting.remove(id)
         var actions: [Action] = []
         if let cid = r.connection {
             connections[cid]?.inFlight.remove(id)
@@ -375,14 +384,24 @@ public struct ClientPoolStateMachine: Sendable {
             idempotent: r.idempotent,
             bodyReplayable: r.replayable,
             attempt: r.attempt,
-            policy: configuration.retry
+            policy: configuration.retry,
+            deadlineBound: r.deadline != nil
         )
         switch decision {
-        case .resend(let reason) where !shuttingDown:
-            if reason == .idempotentAfterConnectionLoss { r.attempt.possiblyProcessedResends += 1 }
+        case .resend(.idempotentAfterConnectionLoss) where !shuttingDown:
+            // May have been processed: once (the decision's cap), at once, outside the budget.
+            r.attempt.possiblyProcessedResends += 1
             requests[id] = r
             queue.prepend(id)  // it waited already: first in line
-            actions.append(.requeued(id, reason))
+            actions.append(.requeued(id, .idempotentAfterConnectionLoss))
+        case .resend(let reason) where !shuttingDown:
+            r.lastReason = reason
+            requests[id] = r
+            // The first bounce off a connection going away goes at once (its replacement is
+            // on the way); refusals and repeated bounces back off, jittered.
+            let failures = bounced ? r.attempt.unsent - 1 : r.attempt.sends
+            let delay = configuration.retry.backoff.delay(afterFailures: max(0, failures), random: rng.nextUnit())
+            scheduleResend(id, reason: reason, delay: delay, &actions)
         case .resend(let reason):
             requests[id] = nil
             actions.append(.fail(id, .notProcessed(reason)))
@@ -425,6 +444,11 @@ public struct ClientPoolStateMachine: Sendable {
             requests[r] = nil
             actions.append(.fail(r, .shutdown))
         }
+        for r in waiting.sorted() {
+            requests[r] = nil
+            actions.append(.fail(r, .shutdown))
+        }
+        waiting.removeAll()
         for id in connections.keys.sorted() {
             guard var c = connections[id], c.state != .closed else { continue }
             if c.inFlight.isEmpty {
@@ -481,18 +505,78 @@ public struct ClientPoolStateMachine: Sendable {
         services[s].resolving = false
         services[s].resolveFailed = true
         var actions: [Action] = []
-        if isUnreachable {
-            while let r = queue.popFirst() {
-                requests[r] = nil
-                actions.append(.fail(r, .connectionFailed))
-            }
-            return actions
-        }
+        if failQueueIfUnreachable(&actions) { return actions }
         dispatch(&actions)
         return actions
     }
 
+    /// A `.retryAfter` delay is over: the request is re-sent if the retry budget has a token,
+    /// waits for one otherwise, and fails `notProcessed` once its deadline cannot be met.
+    public mutating func retryDue(_ id: RequestID, now: Instant) -> [Action] {
+        guard waiting.remove(id) != nil, let r = requests[id], let reason = r.lastReason else { return [] }
+        clock = max(clock, now)
+        var actions: [Action] = []
+        scheduleResend(id, reason: reason, delay: .zero, &actions)
+        dispatch(&actions)
+        return actions
+    }
+
+    /// The caller's deadline passed. A request that is not on the wire (queued, or waiting for a
+    /// re-send) and was sent back for a provable reason fails `notProcessed` — the truth the caller
+    /// can act on; anything else is the shell's timeout (`[]`).
+    public mutating func deadlinePassed(_ id: RequestID, now: Instant) -> [Action] {
+        guard let r = requests[id], r.connection == nil, let reason = r.lastReason else { return [] }
+        clock = max(clock, now)
+        requests[id] = nil
+        waiting.remove(id)
+        queue.remove(id)
+        return [.fail(id, .notProcessed(reason))]
+    }
+
     // MARK: internals
+
+    /// A re-send is not started with less than this left before the request's deadline: its
+    /// answer could hardly arrive in time, and the caller learns `notProcessed` (true) instead of
+    /// a timeout (ambiguous).
+    static let minimumTimeLeft: Duration = .milliseconds(25)
+
+    private mutating func scheduleResend(_ id: RequestID, reason: ResendReason, delay: Duration, _ actions: inout [Action]) {
+        let deadline = requests[id]?.deadline
+        if let deadline, clock + delay + Self.minimumTimeLeft >= deadline {
+            requests[id] = nil
+            actions.append(.fail(id, .notProcessed(reason)))
+            return
+        }
+        if delay == .zero, budget.tryWithdraw(now: clock) {
+            queue.prepend(id)  // it waited already: first in line
+            actions.append(.requeued(id, reason))
+            return
+        }
+        let wait = delay == .zero ? max(budget.timeUntilToken(), .milliseconds(1)) : delay
+        if let deadline, clock + wait + Self.minimumTimeLeft >= deadline {
+            requests[id] = nil
+            actions.append(.fail(id, .notProcessed(reason)))
+            return
+        }
+        if deadline == nil, delay == .zero {
+            // No deadline to wait against: the budget's refusal is final.
+            requests[id] = nil
+            actions.append(.fail(id, .notProcessed(reason)))
+            return
+        }
+        waiting.insert(id)
+        actions.append(.retryAfter(id, wait))
+    }
+
+    /// No endpoint can be reached: the queued requests fail with `connectionFailed`.
+    private mutating func failQueueIfUnreachable(_ actions: inout [Action]) -> Bool {
+        guard isUnreachable else { return false }
+        while let r = queue.popFirst() {
+            requests[r] = nil
+            actions.append(.fail(r, .connectionFailed))
+        }
+        return true
+    }
 
     private mutating func requestResolve(_ s: Int, _ actions: inout [Action]) {
         guard services[s].kind == .resolved, !services[s].resolving, !shuttingDown else { return }
@@ -602,6 +686,7 @@ public struct ClientPoolStateMachine: Sendable {
     private mutating func drainQueue(overBudget: Bool, _ actions: inout [Action]) {
         while let first = queue.first, let cid = pickConnection(overBudget: overBudget) {
             _ = queue.popFirst()
+            budget.deposit(now: clock)
             requests[first]!.connection = cid
             requests[first]!.attempt.sends += 1
             connections[cid]!.inFlight.insert(first)

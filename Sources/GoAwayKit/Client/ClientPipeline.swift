@@ -19,6 +19,13 @@ enum ClientPipeline {
             // Below NIOHTTP2Handler, above TLS: sees the plaintext frames both ways.
             try sync.addHandler(FrameTraceHandler(connection: traceConnection, trace: trace, role: .client))
         }
-        try sync.addHandler(NIOHTTP2Handler(mode: .client, initialSettings: settings))
+        // Inbound RST_STREAMs on a client are only for streams it opened (the retry budget bounds
+        // those), so swift-nio-http2's rapid-reset limit (200 per 30 s, a server protection) would
+        // only cut off a server that legitimately refuses streams (REFUSED_STREAM under load).
+        var connection = NIOHTTP2Handler.ConnectionConfiguration()
+        connection.initialSettings = settings
+        var stream = NIOHTTP2Handler.StreamConfiguration()
+        stream.streamResetFrameRateLimit.maximumCount = Int(Int32.max)
+        try sync.addHandler(NIOHTTP2Handler(mode: .client, connectionConfiguration: connection, streamConfiguration: stream))
     }
 }

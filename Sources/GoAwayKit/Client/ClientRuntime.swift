@@ -42,6 +42,7 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         case start(ConnectionID, HandlerBox, PendingRequest)
         case connect(ConnectionID, endpoint: Int, HTTP2Endpoint, delay: Duration, keepalive: Duration?)
         case resolve(service: Int)
+        case retryAfter(RequestID, Duration)
         case close(HandlerBox)
         case resume(Continuation, Result<HTTP2ClientResponse, any Error>)
         case cancelStream(HandlerBox, RequestID, HTTP2ClientError)
@@ -155,17 +156,38 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 return [.resume(continuation, .failure(HTTP2ClientError(.cancelled, detail: "the calling task was cancelled"))), .failedMetric("cancelled")]
             }
             var entry = Entry(request: request, continuation: continuation)
+            let now = Self.now()
             if let timeout = configuration.requestTimeout {
                 let id = request.id
                 entry.timeout = group.any().scheduleTask(in: .nanoseconds(timeout.nanosecondsClamped)) { [self] in
-                    abort(id, error: HTTP2ClientError(.requestTimeout, detail: "no response within \(timeout)"))
+                    deadlinePassed(id, timeout: timeout)
                 }
             }
             s.requests[request.id] = entry
             let actions = s.pool.requestArrived(
-                request.id, idempotent: request.idempotent, replayable: request.body.isReplayableUpFront, now: Self.now())
+                request.id, idempotent: request.idempotent, replayable: request.body.isReplayableUpFront,
+                deadline: configuration.requestTimeout.map { now + $0 }, now: now)
             return resolve(actions, &s)
         }
+        run(effects)
+    }
+
+    /// The request's timeout: work the server provably never processed and that waits for a
+    /// re-send fails `notProcessed` (the pool decides); anything else `requestTimeout`.
+    private func deadlinePassed(_ id: RequestID, timeout: Duration) {
+        let effects: [Effect] = state.withLock { s in
+            guard s.requests[id]?.continuation != nil else { return [] }
+            return resolve(s.pool.deadlinePassed(id, now: Self.now()), &s)
+        }
+        if effects.isEmpty {
+            abort(id, error: HTTP2ClientError(.requestTimeout, detail: "no response within \(timeout)"))
+        } else {
+            run(effects)
+        }
+    }
+
+    private func retryDue(_ id: RequestID) {
+        let effects = state.withLock { s in resolve(s.pool.retryDue(id, now: Self.now()), &s) }
         run(effects)
     }
 
@@ -321,6 +343,8 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 effects.append(.connect(cid, endpoint: index, endpoint(index, s), delay: delay, keepalive: s.pool.keepaliveInterval))
             case .resolve(let service):
                 effects.append(.resolve(service: service))
+            case .retryAfter(let rid, let delay):
+                effects.append(.retryAfter(rid, delay))
             case .close(let cid):
                 if let box = s.handlers[cid] { effects.append(.close(box)) }
             case .fail(let rid, let failure):
@@ -374,6 +398,8 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 connect(cid, index: index, endpoint: endpoint, delay: delay, keepalive: keepalive)
             case .resolve(let service):
                 resolve(service)
+            case .retryAfter(let rid, let delay):
+                group.any().scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) { [self] in retryDue(rid) }
             case .close(let box):
                 box.eventLoop.execute { box.value.close() }
             case .resume(let continuation, let result):
