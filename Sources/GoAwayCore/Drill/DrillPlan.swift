@@ -119,9 +119,10 @@ public struct DrillPlan: Sendable, Hashable {
         case .goAwayStorm, .maxAgeRotation:
             return []
         case .newAddresses:
-            // Like the rolling restart, but each host is replaced by one with a new address.
+            // Like the rolling restart, but each host is replaced by one with a new address. Spaced
+            // by 1/(n+2), so the last new host still has 2/(n+2) of the phase to be found.
             return (0..<servers).map { i in
-                DrillStep(at: d * (i + 1) / (servers + 1), action: .replace(server: i))
+                DrillStep(at: d * (i + 1) / (servers + 2), action: .replace(server: i))
             }
         case .balancer:
             // Reloads and backend drains alternate: reload, drain s0, reload, drain s1, ... reload.

@@ -54,7 +54,9 @@ final class DrillLoad: Sendable {
                     mapped = .goAway(connection: id, code: name, lastStreamID: last)
                 case .connectionClosed(let id): mapped = .closed(connection: id)
                 case .requestResent(let reason): mapped = .resent(reason: reason.rawValue)
-                case .connectFailed, .draining, .keepaliveIntervalChanged: mapped = nil
+                // A connection that was accepted but failed before it was ready ends its lane too.
+                case .connectFailed(let id, _, _): mapped = .closed(connection: id)
+                default: mapped = nil
                 }
                 if let mapped { seen.timeline.withLock { $0.apply(mapped, atMs: at) } }
             }

@@ -31,10 +31,16 @@ public struct NetnsDrillRunner: Sendable {
     /// The one-line reason this machine cannot run it (not root, a missing package), or nil.
     public static func preflight() -> String? { NetnsTopology.preflight() }
 
-    /// The client of the netns drill: as on loopback. (The partition phase relies on the client's
-    /// own dead-peer detection, whatever its defaults are.)
+    /// The client of the netns drill: as on loopback, except that the partition phase tightens the
+    /// dead-peer health check (a PING after 1 s without a frame while streams are open, 1 s for its
+    /// ack; defaults 30 s and 20 s) so the detection fits in a drill phase.
     static func clientConfiguration(_ mode: DrillClientMode, phase: DrillPhase) -> HTTP2ClientConfiguration {
-        DrillRunner.clientConfiguration(mode)
+        var config = DrillRunner.clientConfiguration(mode)
+        if phase == .partition {
+            config.readIdleTimeout = .seconds(1)
+            config.keepaliveTimeout = .seconds(1)
+        }
+        return config
     }
 
     public func run(progress: (@Sendable (String) -> Void)? = nil) async throws -> DrillReport {
@@ -123,12 +129,21 @@ final class DNSHost: Sendable {
         }
     }
 
-    /// Serves exactly `addresses` for the name from now on.
-    func set(_ addresses: [String]) throws {
+    /// Serves exactly `addresses` for the name from now on: returns once the client host's
+    /// resolver answers with them (dnsmasq re-reads its hosts file on SIGHUP, asynchronously).
+    func set(_ addresses: [String]) async throws {
         let tmp = hostsFile + ".new"
         try network.hostsFile(addresses: addresses).write(toFile: tmp, atomically: false, encoding: .utf8)
         rename(tmp, hostsFile)
         process.signal(SIGHUP)
+        let ip = NetnsTopology.executable("ip") ?? "ip"
+        for _ in 0..<100 {
+            let answer = try? await NetnsTopology.run([ip, "netns", "exec", network.namespace(.client), "getent", "ahostsv4", network.serviceName], timeout: .seconds(5))
+            let seen = Set((answer ?? "").split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
+            if seen == Set(addresses) { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw NetnsTopology.CommandFailed(description: "dnsmasq did not serve \(network.serviceName) = \(addresses.joined(separator: ", ")) within 2 s")
     }
 }
 

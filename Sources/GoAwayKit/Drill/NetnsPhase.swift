@@ -72,10 +72,10 @@ actor PhaseRun {
             let lb = try BalancerHost(topology: topology, backends: slots.map(\.address))
             balancer = lb
             try await lb.waitReady()
-            try dns.set([network.address(.balancer)])
+            try await dns.set([network.address(.balancer)])
             net.dnsChanges.append(DrillDNSChange(atMs: 0, removed: [], added: [network.address(.balancer)]))
         } else {
-            try dns.set(slots.map(\.address))
+            try await dns.set(slots.map(\.address))
             net.dnsChanges.append(DrillDNSChange(atMs: 0, removed: [], added: slots.map(\.address)))
         }
 
@@ -176,8 +176,9 @@ actor PhaseRun {
         let began = now()
         let new = try await newServer(label: "s\(i)", tombstone: true)
         slots[i] = new
+        try await dns.set(slots.map(\.address))
+        // The record's time: when the client's resolver first answers with it.
         let at = now()
-        try dns.set(slots.map(\.address))
         net.dnsChanges.append(DrillDNSChange(atMs: at, removed: [old.address], added: [new.address]))
         newHostDNS.append((new.address, old.address, at))
         old.process.signal(SIGTERM)

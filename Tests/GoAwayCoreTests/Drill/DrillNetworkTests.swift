@@ -79,7 +79,11 @@ struct DrillNetworkTests {
         let plan = DrillPlan(duration: .seconds(16), topology: .netns)
         try plan.validate()
         #expect(plan.phases == [.newAddresses, .balancer, .partition, .hardKill])
-        #expect(plan.steps(for: .newAddresses).map(\.action) == [.replace(server: 0), .replace(server: 1), .replace(server: 2)])
+        #expect(plan.steps(for: .newAddresses) == [
+            DrillStep(at: .milliseconds(800), action: .replace(server: 0)),
+            DrillStep(at: .milliseconds(1600), action: .replace(server: 1)),
+            DrillStep(at: .milliseconds(2400), action: .replace(server: 2)),
+        ])
         #expect(plan.steps(for: .balancer).map(\.action) == [
             .reloadBalancer, .drainBackend(server: 0), .reloadBalancer, .drainBackend(server: 1), .reloadBalancer, .drainBackend(server: 2), .reloadBalancer,
         ])
