@@ -211,10 +211,13 @@ public struct DrillNetworkPhase: Sendable, Hashable, Codable {
         public var address: String
         public var replaced: String
         public var firstTrafficMs: Double?
-        public init(address: String, replaced: String, firstTrafficMs: Double?) {
+        /// When its DNS record was first served (ms from the phase start).
+        public var dnsAtMs: Double
+        public init(address: String, replaced: String, firstTrafficMs: Double?, dnsAtMs: Double = 0) {
             self.address = address
             self.replaced = replaced
             self.firstTrafficMs = firstTrafficMs
+            self.dnsAtMs = dnsAtMs
         }
     }
 

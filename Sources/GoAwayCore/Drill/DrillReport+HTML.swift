@@ -97,7 +97,7 @@ extension DrillReport {
             notes.append("DNS at \(Fmt.num(c.atMs, 0)) ms: −\(c.removed.joined(separator: ", ")) +\(c.added.joined(separator: ", "))")
         }
         for host in n.newHosts {
-            notes.append("new host \(host.address): " + (host.firstTrafficMs.map { "first request \(Fmt.num($0, 0)) ms after its DNS record" } ?? "no request (the client did not re-resolve)"))
+            notes.append("new host \(host.address): " + (host.firstTrafficMs.map { "first request \(Fmt.num($0, 0)) ms after its DNS record" } ?? "no request in the \(Fmt.num(max(0, r.elapsedSeconds * 1000 - host.dnsAtMs), 0)) ms of the phase after its DNS record"))
         }
         if r.phase == .newAddresses { notes.append("connections to retired addresses after their drain: \(n.retiredAddressConnections)") }
         if n.balancerReloads > 0 || n.backendDrains > 0 {

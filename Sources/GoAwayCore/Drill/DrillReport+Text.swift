@@ -73,7 +73,7 @@ extension DrillReport {
                 out.append("\(at): DNS \(topology.serviceName) at \(Fmt.num(c.atMs, 0)) ms: -\(c.removed.joined(separator: ",")) +\(c.added.joined(separator: ","))")
             }
             for h in n.newHosts {
-                let t = h.firstTrafficMs.map { "first request \(Fmt.num($0, 0)) ms after its DNS record" } ?? "NO request in the phase (the client did not re-resolve to it)"
+                let t = h.firstTrafficMs.map { "first request \(Fmt.num($0, 0)) ms after its DNS record" } ?? "NO request in the \(Fmt.num(max(0, r.elapsedSeconds * 1000 - h.dnsAtMs), 0)) ms of the phase after its DNS record"
                 out.append("\(at): new host \(h.address) (replaced \(h.replaced)): \(t)")
             }
             if r.phase == .newAddresses || n.retiredAddressConnections > 0 {

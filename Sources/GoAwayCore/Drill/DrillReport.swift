@@ -118,7 +118,8 @@ public struct DrillVerdict: Sendable, Hashable, Codable {
             guard row.mode.mustNotLose else { continue }
             if let n = row.network {
                 for h in n.newHosts where h.firstTrafficMs == nil {
-                    warnings.append("\(where_): new host \(h.address) got no request: the client did not re-resolve \(report.topology?.serviceName ?? "the name")")
+                    let left = max(0, row.elapsedSeconds * 1000 - h.dnsAtMs)
+                    warnings.append("\(where_): new host \(h.address) got no request in the \(Fmt.num(left, 0)) ms left after its DNS record (the client did not re-resolve \(report.topology?.serviceName ?? "the name") in time)")
                 }
                 if n.retiredAddressConnections > 0 {
                     warnings.append("\(where_): \(n.retiredAddressConnections) connections went to a retired address after its drain")

@@ -291,7 +291,9 @@ actor PhaseRun {
             _ = address
         }
         net.newHosts = newHostDNS.map { h in
-            .init(address: h.address, replaced: h.replaced, firstTrafficMs: DrillNetworkPhase.firstTraffic(dnsAtMs: h.atMs, processedAtMs: processedAt[h.address] ?? []))
+            .init(
+                address: h.address, replaced: h.replaced,
+                firstTrafficMs: DrillNetworkPhase.firstTraffic(dnsAtMs: h.atMs, processedAtMs: processedAt[h.address] ?? []), dnsAtMs: h.atMs)
         }
         net.goawaysReceivedByCode = outcome.goAwaysByCode
         net.resentByReason = outcome.timeline.resends.reduce(into: [:]) { $0[$1.label, default: 0] += 1 }
