@@ -129,7 +129,7 @@ extension DrillReport {
         let timeline = row.timeline ?? DrillTimeline()
         let lanes = timeline.lanes
         let laneH = lanes.count <= 14 ? 18.0 : max(3, 250 / Double(lanes.count))
-        let top = 34.0
+        let top = 50.0
         let rowsY = top + Double(lanes.count) * laneH + 8
         let height = rowsY + 2 * 18 + 30
         h.raw("<svg class=\"timeline\" data-mode=\"\(row.mode.rawValue)\" data-phase=\"\(row.phase.rawValue)\" data-connections=\"\(lanes.count)\" width=\"\(Int(Self.width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(Self.width)) \(Int(height))\" xmlns=\"http://www.w3.org/2000/svg\">")
@@ -137,11 +137,13 @@ extension DrillReport {
         h.text("\(row.mode.rawValue): \(lanes.count) connections, \(row.tally.resent) re-sent, \(row.tally.lost) lost")
         h.raw("</text>")
         axis(&h, span: span, y0: top - 6, y1: rowsY + 36)
-        for step in timeline.steps {
+        for (k, step) in timeline.steps.enumerated() {
             let x = Self.x(step.atMs, span)
-            h.raw("<line class=\"step\" x1=\"\(f(x))\" y1=\"\(f(top - 10))\" x2=\"\(f(x))\" y2=\"\(f(rowsY + 36))\"/>")
+            // Alternate rows, so labels of steps close together do not overlap.
+            let labelY = top - 12 - Double(k % 2) * 11
+            h.raw("<line class=\"step\" x1=\"\(f(x))\" y1=\"\(f(labelY + 2))\" x2=\"\(f(x))\" y2=\"\(f(rowsY + 36))\"/>")
             let nearEnd = x > Self.width - 140
-            h.raw("<text class=\"steplabel\" x=\"\(f(nearEnd ? x - 3 : x + 3))\" y=\"\(f(top - 12))\"\(nearEnd ? " text-anchor=\"end\"" : "")>")
+            h.raw("<text class=\"steplabel\" x=\"\(f(nearEnd ? x - 3 : x + 3))\" y=\"\(f(labelY))\"\(nearEnd ? " text-anchor=\"end\"" : "")>")
             h.text(step.label)
             h.raw("</text>")
         }
