@@ -24,6 +24,8 @@ actor PhaseRun {
     }
 
     private var slots: [ServerHost] = []
+    /// new-addresses: the hosts that replace `slots[i]`, started before the load.
+    private var spares: [ServerHost] = []
     /// Every server process of the phase (all generations), with its address.
     private var processes: [(address: String, process: NetnsProcess)] = []
     /// Replaced hosts: their tombstone process and when their drain ended.
@@ -67,6 +69,11 @@ actor PhaseRun {
     private func runPhase() async throws -> DrillReport.PhaseResult {
         let plan = runner.plan
         for i in 0..<plan.servers { slots.append(try await newServer(label: "s\(i)", tombstone: phase == .newAddresses)) }
+        if phase == .newAddresses {
+            // The replacements start (and listen) before the load, as a new pod is ready before the
+            // old one is told to go: a step is then only the DNS change and the drain, on time.
+            for i in 0..<plan.servers { spares.append(try await newServer(label: "s\(i)", tombstone: true)) }
+        }
         let url = "http://\(network.serviceName):\(network.port)"
         if phase == .balancer {
             let lb = try BalancerHost(topology: topology, backends: slots.map(\.address))
@@ -174,7 +181,7 @@ actor PhaseRun {
     private func replace(_ i: Int) async throws {
         let old = slots[i]
         let began = now()
-        let new = try await newServer(label: "s\(i)", tombstone: true)
+        let new = i < spares.count ? spares[i] : try await newServer(label: "s\(i)", tombstone: true)
         slots[i] = new
         try await dns.set(slots.map(\.address))
         // The record's time: when the client's resolver first answers with it.
