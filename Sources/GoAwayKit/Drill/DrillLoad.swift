@@ -130,6 +130,9 @@ final class DrillLoad: Sendable {
         // The event stream ends with the shutdown; give the consumer a moment for the last ones.
         _ = await bounded(until: ContinuousClock.now + .seconds(2), { await self.eventsTask.value })
         eventsTask.cancel()
+        // Every connection opened until the end (one may open after the snapshot above, while
+        // the client shuts down): the same set the timeline's lanes are drawn from.
+        let opened = client.stats.connectionsOpened
         let issued = counts.withLock { $0.issued }
         let ledger = ledger.withLock { ledger in
             // Defence in depth: an id issued but never recorded is a request nobody answered.
@@ -143,7 +146,7 @@ final class DrillLoad: Sendable {
         timeline.durationMs = max(timeline.durationMs, elapsedMs)
         return Result(
             ledger: ledger, elapsedSeconds: elapsedMs / 1000, resent: stats.resentTotal, goAwaysReceived: stats.goAwaysReceived,
-            goAwaysByCode: seen.goAwayCodes.withLock { $0 }, connectionsOpened: stats.connectionsOpened, timeline: timeline, stuck: stuck)
+            goAwaysByCode: seen.goAwayCodes.withLock { $0 }, connectionsOpened: opened, timeline: timeline, stuck: stuck)
     }
 
     struct Answer: Sendable {
