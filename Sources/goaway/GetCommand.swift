@@ -2,6 +2,9 @@ import ArgumentParser
 import Foundation
 import GoAwayKit
 import HTTPTypes
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct GetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,42 +22,61 @@ struct GetCommand: AsyncParsableCommand {
     @Flag(help: "Show GOAWAY debug data (and cookie/authorization values in the trace) unredacted.") var showDebugData = false
     @OptionGroup var keepalive: KeepaliveOptions
 
+    @Flag(help: "Do not re-send a request a GOAWAY or REFUSED_STREAM proved unprocessed (or an idempotent one cut off).")
+    var noResend = false
+
+    func validate() throws {
+        try validateURL(url)
+        if timeout <= 0 || !timeout.isFinite { throw ValidationError("--timeout must be a positive number of seconds") }
+        try validateTrustRoots(cacert)
+    }
+
     func run() async throws {
         var config = HTTP2ClientConfiguration()
         config.tls.insecure = insecure
         config.tls.trustRootFiles = cacert
         config.requestTimeout = .milliseconds(Int64(timeout * 1000))
         config.responseIdleTimeout = config.requestTimeout
+        // The connect budget ends before the request's: a dead target is named, not a bare timeout.
+        config.connectTimeout = min(config.connectTimeout, .milliseconds(Int64(timeout * 800)))
         config.revealDebugData = showDebugData
         keepalive.apply(to: &config)
+        if noResend { config.pool.retry = .disabled }
         let printer = trace ? FrameTracePrinter(reveal: showDebugData) { line in
             FileHandle.standardError.write(Data((line + "\n").utf8))
         } : nil
         config.frameTrace = printer?.trace
-        let client = try HTTP2Client(endpoints: [url], configuration: config)
         let m = (method ?? (d == nil ? "GET" : "POST")).uppercased()
         guard let httpMethod = HTTPRequest.Method(m) else { throw ValidationError("bad method \(m)") }
         var request = HTTPRequest(method: httpMethod, scheme: nil, authority: nil, path: HTTP2Endpoint.pathAndQuery(of: url))
         for h in try header.map(parseHeader) {
             if let name = HTTPField.Name(h.name) { request.headerFields.append(HTTPField(name: name, value: h.value)) }
         }
+        let client = try makeClient(command: "get", urls: [url], configuration: config)
+        // A reader that went away (`| head -c 1`) is EPIPE, not a signal: stop quietly, exit 1.
+        signal(SIGPIPE, SIG_IGN)
         do {
             let response = try await client.execute(request, body: d.map { .string($0) } ?? .empty)
+            var open = true
             if i {
                 var head = "HTTP/2 \(response.status.code)\n"
                 for f in response.head.headerFields { head += "\(f.name.canonicalName): \(f.value)\n" }
-                FileHandle.standardOutput.write(Data((head + "\n").utf8))
+                open = StandardOutput.write(Array((head + "\n").utf8))
             }
-            for try await chunk in response.body {
-                FileHandle.standardOutput.write(Data(chunk.readableBytesView))
+            if open {
+                for try await chunk in response.body {
+                    guard StandardOutput.write(chunk.readableBytesView) else { open = false; break }
+                }
             }
             await client.shutdown()
             printVerdict(printer)
+            if !open { throw ExitCode(1) }
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             await client.shutdown()
             printVerdict(printer)
-            FileHandle.standardError.write(Data("goaway get: \(error)\n".utf8))
-            throw ExitCode(1)
+            CLI.fail("get: \(CLI.describe(error))", exitCode: 1)
         }
     }
 

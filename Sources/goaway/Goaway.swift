@@ -11,7 +11,7 @@ struct Goaway: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "goaway",
         abstract: "HTTP/2 GOAWAY without lost requests: a graceful server, a client that re-sends, and tools.",
-        subcommands: [DrillCommand.self, ServeCommand.self, LoadCommand.self, GetCommand.self, ProbeCommand.self, ExplainCommand.self]
+        subcommands: [DrillCommand.self, ServeCommand.self, LoadCommand.self, GetCommand.self, ProbeCommand.self, ExplainCommand.self, DrillNodeCommand.self]
     )
 
     /// Bad flags are a one-line reason and exit 2 (not ArgumentParser's 64 and a usage dump);

@@ -38,12 +38,17 @@ struct LoadCommand: AsyncParsableCommand {
         if c < 1 { throw ValidationError("-c must be at least 1") }
         if data != nil && dataFile != nil { throw ValidationError("use --data or --data-file, not both") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if timeout <= 0 || !timeout.isFinite { throw ValidationError("--timeout must be a positive number of seconds") }
+        if connections < 1 { throw ValidationError("--connections must be at least 1") }
+        for url in urls { try validateURL(url) }
+        try validateTrustRoots(cacert)
+        if let dataFile { _ = try readFileArgument(dataFile, flag: "--data-file") }
     }
 
     func run() async throws {
         var body: [UInt8]?
         if let data { body = Array(data.utf8) }
-        if let dataFile { body = Array(try Data(contentsOf: URL(fileURLWithPath: dataFile))) }
+        if let dataFile { body = try readFileArgument(dataFile, flag: "--data-file") }
         let options = LoadRunner.Options(
             urls: urls, requests: n, concurrency: c, duration: duration.map { .milliseconds(Int64($0 * 1000)) },
             method: method.uppercased(), body: body, headers: try header.map(parseHeader), resend: !noResend,
@@ -60,7 +65,12 @@ struct LoadCommand: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads ?? CPU.available)
         var config = HTTP2ClientConfiguration()
         keepalive.apply(to: &config)
-        let report = try await LoadRunner(options: options).run(configuration: config, eventLoopGroup: group, progress: progress)
+        let report: LoadRunner.Report
+        do {
+            report = try await LoadRunner(options: options).run(configuration: config, eventLoopGroup: group, progress: progress)
+        } catch let e as HTTP2ClientError where e.code == .invalidRequest {
+            CLI.fail("load: \(e.detail)", exitCode: 2)
+        }
         try? await group.shutdownGracefully()
         if tty { FileHandle.standardError.write(Data("\n".utf8)) }
         if json {
@@ -73,7 +83,14 @@ struct LoadCommand: AsyncParsableCommand {
             if !report.errors.isEmpty { print("errors \(report.errors.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))") }
             print("status \(report.status.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
         }
-        if report.failed > 0 { throw ExitCode(1) }
+        if report.failed > 0 {
+            // One line naming the cause of the most frequent failure.
+            if let (kind, count) = report.errors.max(by: { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }) {
+                let cause = report.error_messages[kind].map { ": \($0)" } ?? ""
+                CLI.fail("load: \(report.failed) of \(report.requests) requests failed (\(count) \(kind))\(cause)", exitCode: 1)
+            }
+            throw ExitCode(1)
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GoAwayKit
+import HTTPTypes
 
 struct ProbeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,6 +29,35 @@ struct ProbeCommand: AsyncParsableCommand {
         guard maxTime.duration != nil else { throw ValidationError("--max-time must be positive") }
         guard interval.duration != nil else { throw ValidationError("--interval must be positive") }
         guard maxRequests >= 1 else { throw ValidationError("--max-requests must be at least 1") }
+        try validateURL(url)
+        try validateTrustRoots(cacert)
+    }
+
+    /// One request with the pooled client first: a target that is not an h2 server (refused, DNS,
+    /// TLS, HTTP/1.x, ALPN) is named in one line and exit 1, instead of a report of zeros.
+    private func preflight(_ tls: HTTP2ClientConfiguration.TLS) async {
+        var config = HTTP2ClientConfiguration()
+        config.tls = tls
+        config.pool.retry = .disabled
+        config.pool.retry.maxAttempts = 1
+        config.requestTimeout = .seconds(20)
+        let client: HTTP2Client
+        do {
+            client = try HTTP2Client(endpoints: [url], configuration: config)
+        } catch {
+            CLI.fail("probe \(url): \(CLI.describe(error))", exitCode: 2)
+        }
+        var failure: HTTP2ClientError?
+        do {
+            let head = HTTPRequest(method: .get, scheme: nil, authority: nil, path: HTTP2Endpoint.pathAndQuery(of: url))
+            _ = try await client.execute(head, maxResponseBytes: 1 << 20)
+        } catch let e as HTTP2ClientError {
+            failure = e
+        } catch {}
+        await client.shutdown()
+        if let failure, failure.code == .connectionFailed || failure.code == .connectTimeout {
+            CLI.fail("probe \(url): \(failure.message)", exitCode: 1)
+        }
     }
 
     func run() async throws {
@@ -37,12 +67,13 @@ struct ProbeCommand: AsyncParsableCommand {
         planner.maxRequests = maxRequests
         planner.probePings = pings
         let tls = HTTP2ClientConfiguration.TLS(trustRootFiles: cacert, insecure: insecure)
+        await preflight(tls)
         let printer = trace ? FrameTracePrinter(reveal: showDebugData) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : nil
         let report: ProbeReport
         do {
             report = try await GoAwayProbe.run(url: url, configuration: planner, tls: tls, frameTrace: printer?.trace)
         } catch {
-            CLI.fail("probe \(url): \(error)", exitCode: 1)
+            CLI.fail("probe \(url): \(CLI.describe(error))", exitCode: 1)
         }
         if json {
             CLI.printFlushed(report.json(reveal: showDebugData))

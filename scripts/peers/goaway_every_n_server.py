@@ -9,6 +9,7 @@ Behaviours (combinable):
                      streams <= last-id are answered.
   --two-phase        before the real GOAWAY send the 2^31-1 shutdown notice and a PING.
   --refuse-every K   reset every Kth stream with REFUSED_STREAM (never processed).
+  --refuse-fraction F  reset each stream with REFUSED_STREAM with probability F (0..1, random).
   --abrupt-after M   after M requests arrived on a connection (unanswered), send GOAWAY with
                      last-stream-id = highest stream seen and close the socket at once: every
                      request in flight is "possibly processed".
@@ -20,12 +21,13 @@ Behaviours (combinable):
   --raise-last-id    follow the --every GOAWAY with a second one whose last-stream-id is higher
                      (a protocol violation the client must survive).
 Responses: 200, body `ok <path> <request body bytes>\n`. Every connection logs a summary line to
-stdout: `CONN served=<n> goaway_last=<id> refused=<k>`; `POSTS_PROCESSED <n>` counts POST bodies
+stdout: `CONN served=<n> goaway_last=<id> refused=<k> seen=<streams>`; `POSTS_PROCESSED <n>` counts POST bodies
 received by the application so tests can check nothing was processed twice.
 """
 import argparse
 import asyncio
 import os
+import random
 import struct
 import sys
 
@@ -104,7 +106,7 @@ class Conn:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
-            print(f"CONN served={self.served} goaway_last={self.goaway_last} refused={self.refused}", flush=True)
+            print(f"CONN served={self.served} goaway_last={self.goaway_last} refused={self.refused} seen={self.seen}", flush=True)
             try:
                 self.w.close()
             except Exception:
@@ -121,7 +123,8 @@ class Conn:
             self.bodies[sid] = 0
             if self.goaway_last is not None and sid > self.goaway_last:
                 return  # not processed: the client must re-send it elsewhere
-            if self.args.refuse_every and self.seen % self.args.refuse_every == 0:
+            if (self.args.refuse_every and self.seen % self.args.refuse_every == 0) or \
+                    (self.args.refuse_fraction and random.random() < self.args.refuse_fraction):
                 self.refused += 1
                 self.c.reset_stream(sid, error_code=h2.errors.ErrorCodes.REFUSED_STREAM)
                 return
@@ -203,6 +206,7 @@ def main():
     p.add_argument("--every", type=int, default=0)
     p.add_argument("--two-phase", action="store_true")
     p.add_argument("--refuse-every", type=int, default=0)
+    p.add_argument("--refuse-fraction", type=float, default=0.0)
     p.add_argument("--abrupt-after", type=int, default=0)
     p.add_argument("--delay-ms", type=int, default=0)
     p.add_argument("--max-streams", type=int, default=100)

@@ -42,6 +42,9 @@ public struct ClientPoolStateMachine: Sendable {
         public var dispatched = 0
         /// The lowest last-stream-id received (a peer may not raise it; if it does we keep the lower).
         public var lastStreamID: StreamID?
+        /// When the attempt began (its back-off delay included): a failing endpoint's circuit
+        /// measures the connect budget from its first failed attempt's start.
+        public var startedAt: Instant = .zero
         public var available: Int { state == .active ? max(0, maxStreams - inFlight.count) : 0 }
     }
 
@@ -50,14 +53,48 @@ public struct ClientPoolStateMachine: Sendable {
         var replayable: Bool
         var attempt = Attempt()
         var connection: ConnectionID?
+        /// When the caller stops waiting: not-processed re-sends go on until then.
+        var deadline: Instant?
+        /// Why it was last sent back (its `notProcessed` reason if it runs out of time).
+        var lastReason: ResendReason?
     }
 
     struct Endpoint: Hashable, Sendable {
         var consecutiveFailures = 0
+        /// Start of the first attempt of the current run of failures.
+        var failingSince: Instant?
+        /// The circuit is open: the endpoint failed `retry.maxAttempts` times in a row or for longer
+        /// than the connect budget. While every endpoint's circuit is open and no connection is
+        /// up, requests fail at once with the cause (gRPC's TRANSIENT_FAILURE) instead of queueing;
+        /// one probe attempt at a time, with back-off, goes on while requests arrive.
+        var circuitOpen = false
+        /// The service (URL) it belongs to, and its address when the service's host name was resolved.
+        var service = 0
+        var address: String?
+        /// Its address left the host's DNS answer: no new connections or streams; its connections
+        /// drain and close. The slot is reused by the next new address.
+        var retired = false
         var lastKnownMaxStreams: Int?
         /// Streams the endpoint's last GOAWAY'd connection had processed ((last-id + 1) / 2): servers
         /// that close a connection after N requests (nginx `keepalive_requests`, max-age) do it again.
         var streamsPerConnection: Int?
+    }
+
+    /// How a service (one URL of the client) turns into endpoints.
+    public enum ServiceKind: Hashable, Sendable {
+        /// One endpoint, no resolution (an IP literal, or a name the shell connects to as it is).
+        case fixed
+        /// A host name: its endpoints are the addresses of the latest answer (`addressesResolved`);
+        /// the pool asks again (`.resolve`) when a connection of it is replaced after a GOAWAY or a
+        /// failure.
+        case resolved
+    }
+
+    struct Service: Hashable, Sendable {
+        var kind: ServiceKind
+        var resolving = false
+        /// The latest resolution failed (or answered no address) and none succeeded since.
+        var resolveFailed = false
     }
 
     public enum Action: Hashable, Sendable {
@@ -69,8 +106,13 @@ public struct ClientPoolStateMachine: Sendable {
         case close(ConnectionID)
         /// Give up on the request.
         case fail(RequestID, RequestFailure)
+        /// Resolve the service's host name; report with `addressesResolved` or `resolveFailed`.
+        case resolve(service: Int)
         /// The request went back to the queue (for events and metrics).
         case requeued(RequestID, ResendReason)
+        /// Call `retryDue` for the request after `delay` (re-send back-off, or waiting for the
+        /// retry budget).
+        case retryAfter(RequestID, Duration)
         /// The keepalive interval changed (ENHANCE_YOUR_CALM "too_many_pings").
         case keepaliveChanged(Duration)
     }
@@ -80,16 +122,37 @@ public struct ClientPoolStateMachine: Sendable {
     var requests: [RequestID: Request] = [:]
     var queue = RequestQueue()
     var endpoints: [Endpoint]
+    var services: [Service]
     var nextConnection = 0
     var cursor = 0
     var rng: JitterRandom
     var shuttingDown = false
+    /// Client-wide re-send budget.
+    public private(set) var budget: RetryBudget
+    /// Requests waiting for a re-send (`.retryAfter` pending).
+    var waiting: Set<RequestID> = []
+    /// The latest time an event brought (connections opened by events without one use it).
+    var clock: Instant = .zero
     public private(set) var keepaliveInterval: Duration?
 
+    /// `endpointCount` fixed endpoints (service i is endpoint i).
     public init(endpointCount: Int, configuration: PoolConfiguration = .defaults) {
-        precondition(endpointCount > 0, "a pool needs at least one endpoint")
+        self.init(services: Array(repeating: .fixed, count: endpointCount), configuration: configuration)
+    }
+
+    /// One service per URL; a `.fixed` one is an endpoint at once, a `.resolved` one has none
+    /// until its first answer (`start` asks for it).
+    public init(services: [ServiceKind], configuration: PoolConfiguration = .defaults) {
+        precondition(!services.isEmpty, "a pool needs at least one endpoint")
         self.configuration = configuration
-        self.endpoints = Array(repeating: Endpoint(), count: endpointCount)
+        self.budget = RetryBudget(configuration.retry.budget)
+        self.services = services.map { Service(kind: $0) }
+        self.endpoints = []
+        for (i, kind) in services.enumerated() where kind == .fixed {
+            var e = Endpoint()
+            e.service = i
+            endpoints.append(e)
+        }
         self.rng = JitterRandom(seed: configuration.seed)
         self.keepaliveInterval = configuration.keepaliveInterval
     }
@@ -102,13 +165,31 @@ public struct ClientPoolStateMachine: Sendable {
         connections.values.filter { $0.state == state }.map(\.id).sorted()
     }
     public func attempt(of request: RequestID) -> Attempt? { requests[request]?.attempt }
+    /// Whether endpoint `index`'s circuit is open (see `Endpoint.circuitOpen`).
+    public func isCircuitOpen(endpoint index: Int) -> Bool { endpoints[index].circuitOpen }
+    /// The service endpoint `index` belongs to, and its resolved address (`nil` for a fixed one).
+    public func service(ofEndpoint index: Int) -> Int { endpoints[index].service }
+    public func address(ofEndpoint index: Int) -> String? { endpoints[index].address }
+    /// Endpoints that take new connections (not retired), in index order.
+    public var liveEndpoints: [Int] { endpoints.indices.filter { !endpoints[$0].retired } }
+    /// No endpoint can be reached: no connection is up, and every service either failed to
+    /// resolve or has every endpoint's circuit open.
+    public var isUnreachable: Bool {
+        guard !connections.values.contains(where: { $0.state == .active }) else { return false }
+        return services.indices.allSatisfy { s in
+            let live = endpoints.indices.filter { endpoints[$0].service == s && !endpoints[$0].retired }
+            return live.isEmpty ? services[s].resolveFailed : live.allSatisfy { endpoints[$0].circuitOpen }
+        }
+    }
 
     // MARK: events
 
     /// Opens the minimum pool.
     public mutating func start(now: Instant) -> [Action] {
+        clock = max(clock, now)
         var actions: [Action] = []
-        for e in endpoints.indices {
+        for s in services.indices where services[s].kind == .resolved { requestResolve(s, &actions) }
+        for e in endpoints.indices where !endpoints[e].retired {
             while liveCount(endpoint: e) < configuration.minConnectionsPerEndpoint {
                 actions.append(openConnection(endpoint: e))
             }
@@ -116,9 +197,23 @@ public struct ClientPoolStateMachine: Sendable {
         return actions
     }
 
-    public mutating func requestArrived(_ id: RequestID, idempotent: Bool, replayable: Bool, now: Instant) -> [Action] {
+    /// - Parameter deadline: when the caller stops waiting (its timeout); not-processed re-sends
+    ///   go on until then, under the retry budget. `nil`: `retry.maxAttempts` bounds them.
+    public mutating func requestArrived(_ id: RequestID, idempotent: Bool, replayable: Bool, deadline: Instant? = nil, now: Instant) -> [Action] {
         guard !shuttingDown else { return [.fail(id, .shutdown)] }
-        requests[id] = Request(idempotent: idempotent, replayable: replayable)
+        clock = max(clock, now)
+        if isUnreachable {
+            // Fail fast with the cause; keep probing (one attempt per endpoint, backed off).
+            var actions: [Action] = [.fail(id, .connectionFailed)]
+            for s in services.indices { requestResolve(s, &actions) }
+            for e in endpoints.indices where !endpoints[e].retired
+                && !connections.values.contains(where: { $0.endpoint == e && $0.state == .connecting })
+            {
+                actions.append(openConnection(endpoint: e))
+            }
+            return actions
+        }
+        requests[id] = Request(idempotent: idempotent, replayable: replayable, deadline: deadline)
         queue.append(id)
         var actions: [Action] = []
         dispatch(&actions)
@@ -128,7 +223,10 @@ public struct ClientPoolStateMachine: Sendable {
     /// The peer's first SETTINGS arrived: the connection can take streams.
     public mutating func connectionReady(_ id: ConnectionID, maxConcurrentStreams: Int?, now: Instant) -> [Action] {
         guard var c = connections[id] else { return [] }
+        clock = max(clock, now)
         endpoints[c.endpoint].consecutiveFailures = 0
+        endpoints[c.endpoint].failingSince = nil
+        endpoints[c.endpoint].circuitOpen = false
         let limit = min(maxConcurrentStreams ?? Int(Int32.max), configuration.maxConcurrentStreamsCap)
         endpoints[c.endpoint].lastKnownMaxStreams = limit
         var actions: [Action] = []
@@ -160,23 +258,29 @@ public struct ClientPoolStateMachine: Sendable {
         return actions
     }
 
-    /// The connection could not be established (refused, TLS/ALPN failure, connect timeout).
+    /// The connection could not be established (refused, TLS/ALPN failure, connect timeout, closed
+    /// before its first SETTINGS).
+    ///
+    /// The endpoint is a circuit: while it fails, one attempt at a time, each after a longer
+    /// back-off. After `retry.maxAttempts` failures in a row, or once it has failed for
+    /// `connectBudget` since its first failed attempt began, the circuit opens; when every
+    /// endpoint's circuit is open and no connection is up, the queued requests fail with
+    /// `connectionFailed` (the shell names the cause) and new ones fail at once.
     public mutating func connectFailed(_ id: ConnectionID, now: Instant) -> [Action] {
         guard let c = connections[id] else { return [] }
+        clock = max(clock, now)
         connections[id] = nil
-        endpoints[c.endpoint].consecutiveFailures += 1
-        var actions: [Action] = []
-        if endpoints.allSatisfy({ $0.consecutiveFailures >= configuration.retry.maxAttempts }),
-            !connections.values.contains(where: { $0.state == .active || $0.state == .connecting })
-        {
-            // Every endpoint keeps failing: give the queued requests back instead of waiting forever.
-            while let r = queue.popFirst() {
-                requests[r] = nil
-                actions.append(.fail(r, .connectionFailed))
-            }
-            for e in endpoints.indices { endpoints[e].consecutiveFailures = 0 }
-            return actions
+        var e = endpoints[c.endpoint]
+        e.consecutiveFailures += 1
+        let since = min(e.failingSince ?? c.startedAt, c.startedAt)
+        e.failingSince = since
+        if e.consecutiveFailures >= configuration.retry.maxAttempts || now - since >= configuration.connectBudget {
+            e.circuitOpen = true
         }
+        endpoints[c.endpoint] = e
+        var actions: [Action] = []
+        requestResolve(e.service, &actions)
+        if failQueueIfUnreachable(&actions) { return actions }
         dispatch(&actions)
         return actions
     }
@@ -190,6 +294,7 @@ public struct ClientPoolStateMachine: Sendable {
         now: Instant
     ) -> [Action] {
         guard var c = connections[id] else { return [] }
+        clock = max(clock, now)
         var actions: [Action] = []
         if code == .enhanceYourCalm, debugData.unredacted == "too_many_pings", let interval = keepaliveInterval {
             let doubled = interval + interval
@@ -203,6 +308,7 @@ public struct ClientPoolStateMachine: Sendable {
         let wasServing = c.state == .active || c.state == .connecting
         if c.state != .closed { c.state = .draining }
         connections[id] = c
+        if wasServing { requestResolve(endpoints[c.endpoint].service, &actions) }
         if wasServing {
             let demand = !queue.isEmpty || !c.inFlight.isEmpty
                 || liveCount(endpoint: c.endpoint) < configuration.minConnectionsPerEndpoint
@@ -220,6 +326,7 @@ public struct ClientPoolStateMachine: Sendable {
     /// The request finished (response received, or the caller cancelled it): its stream slot is free.
     public mutating func requestFinished(_ id: RequestID) -> [Action] {
         guard let r = requests.removeValue(forKey: id) else { return [] }
+        waiting.remove(id)
         var actions: [Action] = []
         if let cid = r.connection {
             connections[cid]?.inFlight.remove(id)
@@ -247,6 +354,7 @@ public struct ClientPoolStateMachine: Sendable {
         now: Instant
     ) -> [Action] {
         guard var r = requests[id] else { return [] }
+        clock = max(clock, now)
         var actions: [Action] = []
         var last = lastStreamID
         var draining = lastStreamID != nil
@@ -276,14 +384,24 @@ public struct ClientPoolStateMachine: Sendable {
             idempotent: r.idempotent,
             bodyReplayable: r.replayable,
             attempt: r.attempt,
-            policy: configuration.retry
+            policy: configuration.retry,
+            deadlineBound: r.deadline != nil
         )
         switch decision {
-        case .resend(let reason) where !shuttingDown:
-            if reason == .idempotentAfterConnectionLoss { r.attempt.possiblyProcessedResends += 1 }
+        case .resend(.idempotentAfterConnectionLoss) where !shuttingDown:
+            // May have been processed: once (the decision's cap), at once, outside the budget.
+            r.attempt.possiblyProcessedResends += 1
             requests[id] = r
             queue.prepend(id)  // it waited already: first in line
-            actions.append(.requeued(id, reason))
+            actions.append(.requeued(id, .idempotentAfterConnectionLoss))
+        case .resend(let reason) where !shuttingDown:
+            r.lastReason = reason
+            requests[id] = r
+            // The first bounce off a connection going away goes at once (its replacement is
+            // on the way); refusals and repeated bounces back off, jittered.
+            let failures = bounced ? r.attempt.unsent - 1 : r.attempt.sends
+            let delay = configuration.retry.backoff.delay(afterFailures: max(0, failures), random: rng.nextUnit())
+            scheduleResend(id, reason: reason, delay: delay, &actions)
         case .resend(let reason):
             requests[id] = nil
             actions.append(.fail(id, .notProcessed(reason)))
@@ -303,11 +421,14 @@ public struct ClientPoolStateMachine: Sendable {
     /// The channel closed (peer close, reset, protocol error, our own close).
     public mutating func connectionClosed(_ id: ConnectionID, now: Instant) -> [Action] {
         guard var c = connections[id] else { return [] }
+        clock = max(clock, now)
         var actions: [Action] = []
         if c.state == .connecting {
             // Closed before SETTINGS: as good as a failed connect.
             return connectFailed(id, now: now)
         }
+        // Lost while serving (not closed by us after a drain): the service may have moved.
+        if c.state == .active { requestResolve(endpoints[c.endpoint].service, &actions) }
         c.state = .closed
         connections[id] = c
         if c.inFlight.isEmpty { connections[id] = nil }
@@ -323,6 +444,11 @@ public struct ClientPoolStateMachine: Sendable {
             requests[r] = nil
             actions.append(.fail(r, .shutdown))
         }
+        for r in waiting.sorted() {
+            requests[r] = nil
+            actions.append(.fail(r, .shutdown))
+        }
+        waiting.removeAll()
         for id in connections.keys.sorted() {
             guard var c = connections[id], c.state != .closed else { continue }
             if c.inFlight.isEmpty {
@@ -336,7 +462,143 @@ public struct ClientPoolStateMachine: Sendable {
         return actions
     }
 
+    /// The service's host name resolved to `addresses` (numeric, in preference order). New
+    /// addresses become endpoints; endpoints whose address is gone are retired: their idle
+    /// connections close, busy ones drain and close, nothing new goes to them. An empty answer
+    /// counts as a failure.
+    public mutating func addressesResolved(service s: Int, addresses: [String], now: Instant) -> [Action] {
+        guard services.indices.contains(s) else { return [] }
+        clock = max(clock, now)
+        services[s].resolving = false
+        guard !addresses.isEmpty else { return resolveFailed(service: s, now: now) }
+        services[s].resolveFailed = false
+        var actions: [Action] = []
+        let current = endpoints.indices.filter { endpoints[$0].service == s && !endpoints[$0].retired }
+        for e in current where !addresses.contains(endpoints[e].address ?? "") {
+            retire(e, &actions)
+        }
+        for address in addresses where !current.contains(where: { endpoints[$0].address == address }) {
+            var fresh = Endpoint()
+            fresh.service = s
+            fresh.address = address
+            // Reuse a retired slot nothing refers to any more, so churn does not grow the table.
+            if let slot = endpoints.indices.first(where: { i in endpoints[i].retired && !connections.values.contains { $0.endpoint == i } }) {
+                endpoints[slot] = fresh
+            } else {
+                endpoints.append(fresh)
+            }
+        }
+        for e in endpoints.indices where endpoints[e].service == s && !endpoints[e].retired && !shuttingDown {
+            while liveCount(endpoint: e) < configuration.minConnectionsPerEndpoint {
+                actions.append(openConnection(endpoint: e))
+            }
+        }
+        dispatch(&actions)
+        return actions
+    }
+
+    /// The service's host name did not resolve. Its known endpoints stay (a stale answer beats
+    /// none); with none anywhere, the queued requests fail with `connectionFailed`.
+    public mutating func resolveFailed(service s: Int, now: Instant) -> [Action] {
+        guard services.indices.contains(s) else { return [] }
+        clock = max(clock, now)
+        services[s].resolving = false
+        services[s].resolveFailed = true
+        var actions: [Action] = []
+        if failQueueIfUnreachable(&actions) { return actions }
+        dispatch(&actions)
+        return actions
+    }
+
+    /// A `.retryAfter` delay is over: the request is re-sent if the retry budget has a token,
+    /// waits for one otherwise, and fails `notProcessed` once its deadline cannot be met.
+    public mutating func retryDue(_ id: RequestID, now: Instant) -> [Action] {
+        guard waiting.remove(id) != nil, let r = requests[id], let reason = r.lastReason else { return [] }
+        clock = max(clock, now)
+        var actions: [Action] = []
+        scheduleResend(id, reason: reason, delay: .zero, &actions)
+        dispatch(&actions)
+        return actions
+    }
+
+    /// The caller's deadline passed. A request that is not on the wire (queued, or waiting for a
+    /// re-send) and was sent back for a provable reason fails `notProcessed` — the truth the caller
+    /// can act on; anything else is the shell's timeout (`[]`).
+    public mutating func deadlinePassed(_ id: RequestID, now: Instant) -> [Action] {
+        guard let r = requests[id], r.connection == nil, let reason = r.lastReason else { return [] }
+        clock = max(clock, now)
+        requests[id] = nil
+        waiting.remove(id)
+        queue.remove(id)
+        return [.fail(id, .notProcessed(reason))]
+    }
+
     // MARK: internals
+
+    /// A re-send is not started with less than this left before the request's deadline: its
+    /// answer could hardly arrive in time, and the caller learns `notProcessed` (true) instead of
+    /// a timeout (ambiguous).
+    static let minimumTimeLeft: Duration = .milliseconds(25)
+
+    private mutating func scheduleResend(_ id: RequestID, reason: ResendReason, delay: Duration, _ actions: inout [Action]) {
+        let deadline = requests[id]?.deadline
+        if let deadline, clock + delay + Self.minimumTimeLeft >= deadline {
+            requests[id] = nil
+            actions.append(.fail(id, .notProcessed(reason)))
+            return
+        }
+        if delay == .zero, budget.tryWithdraw(now: clock) {
+            queue.prepend(id)  // it waited already: first in line
+            actions.append(.requeued(id, reason))
+            return
+        }
+        let wait = delay == .zero ? max(budget.timeUntilToken(), .milliseconds(1)) : delay
+        if let deadline, clock + wait + Self.minimumTimeLeft >= deadline {
+            requests[id] = nil
+            actions.append(.fail(id, .notProcessed(reason)))
+            return
+        }
+        if deadline == nil, delay == .zero {
+            // No deadline to wait against: the budget's refusal is final.
+            requests[id] = nil
+            actions.append(.fail(id, .notProcessed(reason)))
+            return
+        }
+        waiting.insert(id)
+        actions.append(.retryAfter(id, wait))
+    }
+
+    /// No endpoint can be reached: the queued requests fail with `connectionFailed`.
+    private mutating func failQueueIfUnreachable(_ actions: inout [Action]) -> Bool {
+        guard isUnreachable else { return false }
+        while let r = queue.popFirst() {
+            requests[r] = nil
+            actions.append(.fail(r, .connectionFailed))
+        }
+        return true
+    }
+
+    private mutating func requestResolve(_ s: Int, _ actions: inout [Action]) {
+        guard services[s].kind == .resolved, !services[s].resolving, !shuttingDown else { return }
+        services[s].resolving = true
+        actions.append(.resolve(service: s))
+    }
+
+    private mutating func retire(_ e: Int, _ actions: inout [Action]) {
+        endpoints[e].retired = true
+        for id in connections.keys.sorted() where connections[id]!.endpoint == e {
+            switch connections[id]!.state {
+            case .connecting:
+                connections[id]!.state = .closed
+                actions.append(.close(id))
+            case .active:
+                connections[id]!.state = .draining
+                closeIfDrained(id, &actions)
+            case .draining, .closed:
+                break
+            }
+        }
+    }
 
     private func liveCount(endpoint: Int) -> Int {
         connections.values.reduce(0) { n, c in
@@ -354,8 +616,10 @@ public struct ClientPoolStateMachine: Sendable {
         let id = ConnectionID(nextConnection)
         nextConnection += 1
         let assumed = endpoints[endpoint].lastKnownMaxStreams ?? min(configuration.assumedMaxConcurrentStreams, configuration.maxConcurrentStreamsCap)
-        connections[id] = Connection(id: id, endpoint: endpoint, state: .connecting, maxStreams: assumed, inFlight: [])
         let delay = configuration.backoff.delay(afterFailures: endpoints[endpoint].consecutiveFailures, random: rng.nextUnit())
+        var c = Connection(id: id, endpoint: endpoint, state: .connecting, maxStreams: assumed, inFlight: [])
+        c.startedAt = clock + delay
+        connections[id] = c
         return .connect(id, endpoint: endpoint, delay: delay)
     }
 
@@ -388,6 +652,7 @@ public struct ClientPoolStateMachine: Sendable {
         for step in 0..<n {
             let e = (cursor + step) % n
             var best: Connection?
+            if endpoints[e].retired { continue }
             for c in connections.values where c.endpoint == e && c.available > 0 && (overBudget || budgetLeft(c) > 0) {
                 if best == nil || c.inFlight.count < best!.inFlight.count
                     || (c.inFlight.count == best!.inFlight.count && c.id < best!.id)
@@ -421,6 +686,7 @@ public struct ClientPoolStateMachine: Sendable {
     private mutating func drainQueue(overBudget: Bool, _ actions: inout [Action]) {
         while let first = queue.first, let cid = pickConnection(overBudget: overBudget) {
             _ = queue.popFirst()
+            budget.deposit(now: clock)
             requests[first]!.connection = cid
             requests[first]!.attempt.sends += 1
             connections[cid]!.inFlight.insert(first)
@@ -435,7 +701,11 @@ public struct ClientPoolStateMachine: Sendable {
         var candidate: Int?
         for step in 0..<n {
             let e = (cursor + step) % n
-            guard liveCount(endpoint: e) < configuration.maxConnectionsPerEndpoint else { continue }
+            guard !endpoints[e].retired, liveCount(endpoint: e) < configuration.maxConnectionsPerEndpoint else { continue }
+            // A failing endpoint gets one attempt at a time.
+            if endpoints[e].consecutiveFailures > 0, connections.values.contains(where: { $0.endpoint == e && $0.state == .connecting }) {
+                continue
+            }
             if candidate == nil || endpoints[e].consecutiveFailures < endpoints[candidate!].consecutiveFailures {
                 candidate = e
             }

@@ -27,6 +27,10 @@ public struct PoolConfiguration: Hashable, Sendable {
     public var maxConcurrentStreamsCap: Int
     public var retry: RetryPolicy
     public var backoff: Backoff
+    /// How long an endpoint may keep failing to connect (from the start of its first failed
+    /// attempt) before its circuit opens and requests fail fast with the cause. Default 10 s;
+    /// `HTTP2Client` sets it to its `connectTimeout`.
+    public var connectBudget: Duration
     /// Keepalive PING interval, `nil` for none. Doubled on GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings") (gRFC A8).
     public var keepaliveInterval: Duration?
     /// Seed of the jitter generator (tests fix it; the client seeds it randomly).
@@ -39,6 +43,7 @@ public struct PoolConfiguration: Hashable, Sendable {
         maxConcurrentStreamsCap: Int = 100,
         retry: RetryPolicy = .defaults,
         backoff: Backoff = .defaults,
+        connectBudget: Duration = .seconds(10),
         keepaliveInterval: Duration? = nil,
         seed: UInt64 = 0x5EED
     ) {
@@ -48,6 +53,7 @@ public struct PoolConfiguration: Hashable, Sendable {
         self.maxConcurrentStreamsCap = maxConcurrentStreamsCap
         self.retry = retry
         self.backoff = backoff
+        self.connectBudget = connectBudget
         self.keepaliveInterval = keepaliveInterval
         self.seed = seed
     }

@@ -24,6 +24,11 @@ public enum RetryDecision: Hashable, Sendable {
     ///   - attempt: how often the request has been sent so far (`unsent` already counts this
     ///     hand-over when `streamID` is nil).
     ///   - policy: budgets and the master switch (`--no-resend`).
+    ///   - deadlineBound: the request has a deadline: refusals by a live server are then re-sent
+    ///     until that deadline (the pool enforces it and the client-wide `RetryBudget`), not
+    ///     bounded by `maxAttempts`. Bounces off connections going away keep their own cap
+    ///     (`maxUnsentRequeues`): each costs a connection, and a peer that lies about last-id
+    ///     must not get a connection per bounce until the deadline.
     public static func decide(
         streamID: StreamID?,
         lastStreamID: StreamID?,
@@ -31,12 +36,13 @@ public enum RetryDecision: Hashable, Sendable {
         idempotent: Bool,
         bodyReplayable: Bool,
         attempt: Attempt,
-        policy: RetryPolicy
+        policy: RetryPolicy,
+        deadlineBound: Bool = false
     ) -> RetryDecision {
         if let reason = notProcessedReason(streamID: streamID, lastStreamID: lastStreamID, resetCode: resetCode) {
             // Two caps: `sends` (attempts the server could have refused for its own reasons) and
             // `unsent` (bounces off connections that were going away; see `ClientPoolStateMachine`).
-            let withinBudget = attempt.sends < policy.maxAttempts && attempt.unsent <= policy.maxUnsentRequeues
+            let withinBudget = (deadlineBound || attempt.sends < policy.maxAttempts) && attempt.unsent <= policy.maxUnsentRequeues
             guard policy.enabled, bodyReplayable, withinBudget else {
                 return .fail(.notProcessed(reason))
             }
@@ -109,7 +115,9 @@ public struct Attempt: Hashable, Sendable {
 public struct RetryPolicy: Hashable, Sendable {
     /// Off: every failure surfaces to the caller (what a naive client does; `goaway load --no-resend`).
     public var enabled: Bool
-    /// Total sends of one request, first one included. Default 5 (Go uses 6, OkHttp 20).
+    /// Total sends of one request, first one included, for a request without a deadline (with
+    /// one, not-processed work is re-sent until the deadline, under the `budget`); also the
+    /// connect failures in a row that open an endpoint's circuit. Default 5 (Go uses 6, OkHttp 20).
     public var maxAttempts: Int
     /// Re-sends of idempotent requests that may have been processed. Default 1 (RFC 9113 §8.7).
     public var possiblyProcessedResends: Int
@@ -118,12 +126,21 @@ public struct RetryPolicy: Hashable, Sendable {
     /// `maxAttempts`: a request is not failed because several connections drained under it in a
     /// row (a server that GOAWAYs every 10 requests under c=32 does that). Default 50.
     public var maxUnsentRequeues: Int
+    /// Client-wide bound on re-sends of provably unprocessed work (see `RetryBudget`).
+    public var budget: RetryBudget.Configuration
+    /// Delay before a re-send: refused streams (and repeated bounces) back off, jittered, so a
+    /// refusing server is not hammered. Default 10 ms doubling to 1 s, ±50%.
+    public var backoff: Backoff
 
-    public init(enabled: Bool = true, maxAttempts: Int = 5, possiblyProcessedResends: Int = 1, maxUnsentRequeues: Int = 50) {
+    public init(enabled: Bool = true, maxAttempts: Int = 5, possiblyProcessedResends: Int = 1, maxUnsentRequeues: Int = 50,
+                budget: RetryBudget.Configuration = .defaults,
+                backoff: Backoff = Backoff(initial: .milliseconds(10), maximum: .seconds(1), multiplier: 2, jitter: 0.5)) {
         self.enabled = enabled
         self.maxAttempts = maxAttempts
         self.possiblyProcessedResends = possiblyProcessedResends
         self.maxUnsentRequeues = maxUnsentRequeues
+        self.budget = budget
+        self.backoff = backoff
     }
 
     public static var defaults: RetryPolicy { RetryPolicy() }

@@ -76,7 +76,7 @@ public enum DrillFate: String, Sendable, Hashable, CaseIterable, Codable {
 }
 
 /// What the client reported for one request.
-public enum DrillClientOutcome: Sendable, Hashable {
+public enum DrillClientOutcome: Sendable, Hashable, Codable {
     /// A response; `matched` when it carried the request's own id (and body, for echoes).
     case response(matched: Bool)
     case failed(DrillFailure)
@@ -85,7 +85,7 @@ public enum DrillClientOutcome: Sendable, Hashable {
 }
 
 /// A typed client error, reduced to what the accounting needs.
-public struct DrillFailure: Sendable, Hashable {
+public struct DrillFailure: Sendable, Hashable, Codable {
     /// The error code's name (`not_processed`, `possibly_processed`, `request_timeout`...).
     public var code: String
     /// The client said the request never reached a server's application.
@@ -101,11 +101,13 @@ public struct DrillFailure: Sendable, Hashable {
 
 /// Collects one phase's requests (as the client reported them) and turns them into a tally once
 /// the servers' processing counts are known.
-public struct DrillLedger: Sendable {
-    struct Entry: Sendable {
+public struct DrillLedger: Sendable, Codable {
+    struct Entry: Sendable, Codable {
         var idempotent: Bool
         var outcome: DrillClientOutcome
         var latencyNanoseconds: Int64?
+        /// When the request ended, in milliseconds from the phase start (nil: not recorded).
+        var endedMs: Double?
     }
     private var entries: [Int: Entry] = [:]
 
@@ -115,8 +117,29 @@ public struct DrillLedger: Sendable {
     public func contains(_ id: Int) -> Bool { entries[id] != nil }
 
     /// Records request `id`'s outcome. `latency` only for responses (failures do not skew it).
-    public mutating func record(id: Int, idempotent: Bool, outcome: DrillClientOutcome, latencyNanoseconds: Int64? = nil) {
-        entries[id] = Entry(idempotent: idempotent, outcome: outcome, latencyNanoseconds: latencyNanoseconds)
+    public mutating func record(id: Int, idempotent: Bool, outcome: DrillClientOutcome, latencyNanoseconds: Int64? = nil, endedMs: Double? = nil) {
+        entries[id] = Entry(idempotent: idempotent, outcome: outcome, latencyNanoseconds: latencyNanoseconds, endedMs: endedMs)
+    }
+
+    /// When each request ended (for the throughput curve).
+    public var endsMs: [Double] { entries.values.compactMap(\.endedMs) }
+
+    /// Every lost request (`DrillFate.isLost`) at the time it ended, labelled with its fate.
+    public func lossMarks(processed: [Int: Int]) -> [DrillTimeline.Mark] {
+        entries.compactMap { id, entry -> DrillTimeline.Mark? in
+            let fate = DrillFate.decide(entry.outcome, timesProcessed: processed[id] ?? 0, idempotent: entry.idempotent)
+            guard fate.isLost else { return nil }
+            return DrillTimeline.Mark(atMs: entry.endedMs ?? 0, label: fate.rawValue)
+        }.sorted { $0.atMs < $1.atMs }
+    }
+
+    /// Ids the client saw no answer for (hung or failed without a response), to check against
+    /// what a partitioned server had taken.
+    public func unanswered() -> Set<Int> {
+        Set(entries.compactMap { id, entry in
+            if case .response = entry.outcome { return nil }
+            return id
+        })
     }
 
     /// - Parameters:

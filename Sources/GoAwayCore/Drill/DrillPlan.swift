@@ -25,15 +25,20 @@ public struct DrillPlan: Sendable, Hashable {
     public var modes: [DrillClientMode]
     /// `maxRequestsPerConnection` of the storm phase. Default 100.
     public var stormMaxRequests: Int
+    /// Where the fleet runs: one loopback (default) or hosts in network namespaces.
+    public var topology: DrillTopology
 
     public init(
         duration: Duration = .seconds(20),
         concurrency: Int = 32,
         servers: Int = 3,
-        phases: [DrillPhase] = DrillPhase.allCases,
+        phases: [DrillPhase]? = nil,
         modes: [DrillClientMode] = DrillClientMode.allCases,
-        stormMaxRequests: Int = 100
+        stormMaxRequests: Int = 100,
+        topology: DrillTopology = .loopback
     ) {
+        self.topology = topology
+        let phases = phases ?? topology.defaultPhases
         self.duration = duration
         self.concurrency = concurrency
         self.servers = servers
@@ -46,8 +51,12 @@ public struct DrillPlan: Sendable, Hashable {
 
     public enum Invalid: Error, Equatable, CustomStringConvertible {
         case duration, concurrency, servers, noPhase, noMode, stormMaxRequests
+        /// A phase the topology cannot run (HAProxy, DNS and partitions need `netns`).
+        case unsupportedPhase(DrillPhase, DrillTopology)
         public var description: String {
             switch self {
+            case .unsupportedPhase(let phase, let topology):
+                "phase \(phase.rawValue) does not run on --topology \(topology.rawValue) (it runs: \(topology.supportedPhases.map(\.rawValue).joined(separator: ", ")))"
             case .duration: "duration must be at least 1 s"
             case .concurrency: "concurrency must be 1...10000"
             case .servers: "servers must be 2...16 (one is restarted or killed while the others serve)"
@@ -65,6 +74,9 @@ public struct DrillPlan: Sendable, Hashable {
         guard !phases.isEmpty else { throw .noPhase }
         guard !modes.isEmpty else { throw .noMode }
         guard stormMaxRequests >= 1 else { throw .stormMaxRequests }
+        if let phase = phases.first(where: { !topology.supportedPhases.contains($0) }) {
+            throw .unsupportedPhase(phase, topology)
+        }
     }
 
     /// Load time of one phase.
@@ -76,7 +88,7 @@ public struct DrillPlan: Sendable, Hashable {
     public func connectionPolicy(for phase: DrillPhase) -> ServerConnectionPolicy {
         var policy = ServerConnectionPolicy(pingAckTimeout: .seconds(1), drainGrace: .seconds(5))
         switch phase {
-        case .rollingRestart, .hardKill:
+        case .rollingRestart, .hardKill, .newAddresses, .balancer, .partition:
             break
         case .goAwayStorm:
             policy.maxRequestsPerConnection = stormMaxRequests
@@ -106,6 +118,47 @@ public struct DrillPlan: Sendable, Hashable {
             ]
         case .goAwayStorm, .maxAgeRotation:
             return []
+        case .newAddresses:
+            // Like the rolling restart, but each host is replaced by one with a new address. Spaced
+            // by 1/(n+2), so the last new host still has 2/(n+2) of the phase to be found.
+            return (0..<servers).map { i in
+                DrillStep(at: d * (i + 1) / (servers + 2), action: .replace(server: i))
+            }
+        case .balancer:
+            // Reloads and backend drains alternate: reload, drain s0, reload, drain s1, ... reload.
+            var steps: [DrillStep] = []
+            let slots = 2 * servers + 1
+            for k in 0..<slots {
+                let at = d * (k + 1) / (slots + 1)
+                steps.append(DrillStep(at: at, action: k % 2 == 0 ? .reloadBalancer : .drainBackend(server: k / 2)))
+            }
+            return steps
+        case .partition:
+            // The link stays down for the rest of the phase: only the client's own checks can tell.
+            return [DrillStep(at: d * 3 / 10, action: .partition(server: 0))]
+        }
+    }
+}
+
+/// Where `goaway drill` runs its fleet.
+public enum DrillTopology: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Servers on 127.0.0.1 in this process (default).
+    case loopback
+    /// Hosts in network namespaces on a bridge of their own: 3 servers, a client, HAProxy, dnsmasq
+    /// serving `fleet.test` (root only).
+    case netns
+
+    public var supportedPhases: [DrillPhase] {
+        switch self {
+        case .loopback: [.rollingRestart, .goAwayStorm, .maxAgeRotation, .hardKill]
+        case .netns: [.newAddresses, .balancer, .partition, .hardKill, .rollingRestart, .goAwayStorm, .maxAgeRotation]
+        }
+    }
+
+    public var defaultPhases: [DrillPhase] {
+        switch self {
+        case .loopback: supportedPhases
+        case .netns: [.newAddresses, .balancer, .partition, .hardKill]
         }
     }
 }
@@ -119,6 +172,15 @@ public struct DrillStep: Sendable, Hashable {
         case kill(server: Int)
         /// Start a stopped server again on its port.
         case start(server: Int)
+        /// netns: start a new host with a new address, point DNS at it instead of the old one,
+        /// drain the old server with GOAWAY.
+        case replace(server: Int)
+        /// netns: reload HAProxy (master-worker) under load.
+        case reloadBalancer
+        /// netns: drain one backend in HAProxy, restart its server, put it back.
+        case drainBackend(server: Int)
+        /// netns: take the server host's link down (no FIN, no RST): a partition.
+        case partition(server: Int)
     }
     public var at: Duration
     public var action: Action
@@ -134,9 +196,15 @@ public enum DrillPhase: String, Sendable, Hashable, CaseIterable, Codable {
     case goAwayStorm = "goaway-storm"
     case maxAgeRotation = "max-age"
     case hardKill = "hard-kill"
+    /// netns: rolling restart where every host comes back with a new address behind `fleet.test`.
+    case newAddresses = "new-addresses"
+    /// netns: client → HAProxy (h2) → servers (h2); HAProxy reloaded, backends drained.
+    case balancer = "haproxy"
+    /// netns: a server host's link goes down mid-stream.
+    case partition
 
-    /// Every disruption in the phase is announced by GOAWAY (all but the hard kill).
-    public var onlyGoAway: Bool { self != .hardKill }
+    /// Every disruption in the phase is announced by GOAWAY (all but the hard kill and the partition).
+    public var onlyGoAway: Bool { self != .hardKill && self != .partition }
 
     /// Accepts the raw value and short forms (`restart`, `storm`, `kill`).
     public init?(flag: String) {
@@ -145,6 +213,9 @@ public enum DrillPhase: String, Sendable, Hashable, CaseIterable, Codable {
         case "goaway-storm", "storm": self = .goAwayStorm
         case "max-age", "maxage", "rotation": self = .maxAgeRotation
         case "hard-kill", "kill": self = .hardKill
+        case "new-addresses", "addresses", "dns": self = .newAddresses
+        case "haproxy", "lb", "balancer": self = .balancer
+        case "partition", "link-down": self = .partition
         default: return nil
         }
     }
@@ -185,6 +256,21 @@ public struct DrillRequestKind: Sendable, Hashable {
         case 1, 8, 14: DrillRequestKind(method: "GET", path: "/delay/10", bodySize: 0)
         case 4, 11, 17: DrillRequestKind(method: "POST", path: "/delay/10", bodySize: 256)
         default: DrillRequestKind(method: "POST", path: "/echo", bodySize: 1024)
+        }
+    }
+}
+
+extension DrillStep.Action {
+    /// `restart s0`, `reload haproxy`...: a step's mark on the timeline.
+    public var label: String {
+        switch self {
+        case .restart(let i): "restart s\(i)"
+        case .kill(let i): "kill s\(i)"
+        case .start(let i): "start s\(i)"
+        case .replace(let i): "replace s\(i)"
+        case .reloadBalancer: "reload haproxy"
+        case .drainBackend(let i): "drain backend s\(i)"
+        case .partition(let i): "link down s\(i)"
         }
     }
 }

@@ -4,8 +4,9 @@ extension DrillReport {
     public func renderText() -> String {
         var out: [String] = []
         let s = settings
+        let place = s.topology == .netns ? "in network namespaces" : "on loopback"
         out.append(
-            "goaway drill: \(s.servers) servers on loopback, concurrency \(s.concurrency), \(Fmt.num(s.durationSeconds, 1)) s per client "
+            "goaway drill: \(s.servers) servers \(place), concurrency \(s.concurrency), \(Fmt.num(s.durationSeconds, 1)) s per client "
                 + "(\(s.phases.count) phases), GET + POST mix; storm = GOAWAY every \(s.stormMaxRequests) requests per connection")
         out.append("")
         var table = TextTable(["client", "phase", "requests", "ok", "re-sent", "failed", "unprocessed", "silent", "lost", "req/s", "p50 ms", "p99 ms"])
@@ -33,6 +34,7 @@ extension DrillReport {
         }
         out.append(contentsOf: fleet.lines())
         out.append("")
+        out.append(contentsOf: networkLines())
         for mode in s.modes {
             let t = total(for: mode)
             if !t.errors.isEmpty { out.append("errors \(mode.rawValue): \(Self.counts(t.errors))") }
@@ -43,6 +45,50 @@ extension DrillReport {
             for warning in verdict.warnings { out.append("warning: \(warning)") }
         }
         return out.joined(separator: "\n")
+    }
+
+    /// The netns topology and what each phase measured on the network (empty on loopback).
+    func networkLines() -> [String] {
+        guard let topology else { return [] }
+        var out: [String] = []
+        out.append("topology: \(topology.serviceName):\(topology.port) served by dnsmasq; \(topology.haproxyVersion); \(topology.dnsmasqVersion)")
+        var hosts = TextTable(["namespace", "role", "address"])
+        // Server hosts (fresh per phase, a new one per replacement) go on one line per phase.
+        var servers: [(phase: String, addresses: [String])] = []
+        for h in topology.hosts {
+            if h.role.hasPrefix("server "), let open = h.role.firstIndex(of: "(") {
+                let phase = String(h.role[h.role.index(after: open)...].dropLast())
+                if let i = servers.firstIndex(where: { $0.phase == phase }) { servers[i].addresses.append(h.address) } else { servers.append((phase, [h.address])) }
+            } else {
+                hosts.add([h.namespace, h.role, h.address])
+            }
+        }
+        out.append(contentsOf: hosts.lines().map { "  " + $0 })
+        for s in servers { out.append("  server hosts, \(s.phase): \(s.addresses.joined(separator: " "))") }
+        out.append("")
+        for r in phases {
+            guard let n = r.network else { continue }
+            let at = "\(r.mode.rawValue) \(r.phase.rawValue)"
+            for c in n.dnsChanges {
+                out.append("\(at): DNS \(topology.serviceName) at \(Fmt.num(c.atMs, 0)) ms: -\(c.removed.joined(separator: ",")) +\(c.added.joined(separator: ","))")
+            }
+            for h in n.newHosts {
+                let t = h.firstTrafficMs.map { "first request \(Fmt.num($0, 0)) ms after its DNS record" } ?? "NO request in the \(Fmt.num(max(0, r.elapsedSeconds * 1000 - h.dnsAtMs), 0)) ms of the phase after its DNS record"
+                out.append("\(at): new host \(h.address) (replaced \(h.replaced)): \(t)")
+            }
+            if r.phase == .newAddresses || n.retiredAddressConnections > 0 {
+                out.append("\(at): connections to a retired address after its drain: \(n.retiredAddressConnections)")
+            }
+            if n.balancerReloads > 0 || n.backendDrains > 0 {
+                out.append("\(at): haproxy reloaded \(n.balancerReloads)x, backends drained \(n.backendDrains)x; GOAWAYs haproxy sent the client: \(Self.counts(n.goawaysReceivedByCode)); client re-sent \(r.tally.resent) (\(Self.counts(n.resentByReason))), lost \(r.tally.lost)")
+            }
+            if let p = n.partition {
+                let d = p.detectionMs.map { "detected after \(Fmt.num($0, 0)) ms (connection closed)" } ?? "NOT detected in the phase (no health check closed the connection)"
+                out.append("\(at): partition of \(p.address) at \(Fmt.num(p.linkDownMs, 0)) ms: \(d); \(p.strandedRequests) requests were in flight there without an answer")
+            }
+        }
+        if out.last != "" { out.append("") }
+        return out
     }
 
     func verdictLine(_ verdict: DrillVerdict) -> String {

@@ -4,6 +4,8 @@ public struct DrillReport: Sendable, Hashable, Codable {
     public var schema = 1
     public var settings: Settings
     public var phases: [PhaseResult] = []
+    /// netns only: the hosts, their addresses and the peers' versions.
+    public var topology: DrillTopologyInfo?
     /// Set by `conclude()` once every phase has run.
     public var verdict: DrillVerdict?
 
@@ -14,7 +16,9 @@ public struct DrillReport: Sendable, Hashable, Codable {
         public var phases: [DrillPhase]
         public var modes: [DrillClientMode]
         public var stormMaxRequests: Int
+        public var topology: DrillTopology?
         public init(_ plan: DrillPlan) {
+            topology = plan.topology
             durationSeconds = plan.duration.drillSeconds
             concurrency = plan.concurrency
             servers = plan.servers
@@ -44,6 +48,10 @@ public struct DrillReport: Sendable, Hashable, Codable {
         /// Parts of the phase that never finished (a restart, the client's shutdown...): a hang
         /// in the stack under test. Any entry fails the drill.
         public var stuck: [String] = []
+        /// The connections, re-sends, losses and throughput on a time axis (for `--report`).
+        public var timeline: DrillTimeline?
+        /// netns only: DNS changes, new hosts' first traffic, HAProxy, the partition.
+        public var network: DrillNetworkPhase?
 
         public init(mode: DrillClientMode, phase: DrillPhase, tally: DrillTally, elapsedSeconds: Double) {
             self.mode = mode
@@ -108,6 +116,18 @@ public struct DrillVerdict: Sendable, Hashable, Codable {
             }
             for what in row.stuck { reasons.append("\(where_): \(what)") }
             guard row.mode.mustNotLose else { continue }
+            if let n = row.network {
+                for h in n.newHosts where h.firstTrafficMs == nil {
+                    let left = max(0, row.elapsedSeconds * 1000 - h.dnsAtMs)
+                    warnings.append("\(where_): new host \(h.address) got no request in the \(Fmt.num(left, 0)) ms left after its DNS record (the client did not re-resolve \(report.topology?.serviceName ?? "the name") in time)")
+                }
+                if n.retiredAddressConnections > 0 {
+                    warnings.append("\(where_): \(n.retiredAddressConnections) connections went to a retired address after its drain")
+                }
+                if let p = n.partition, p.detectionMs == nil {
+                    warnings.append("\(where_): the partition of \(p.address) was not detected in the phase")
+                }
+            }
             if row.phase.onlyGoAway, row.tally.failed > 0 {
                 let errors = row.tally.errors.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
                 warnings.append("\(where_): \(row.tally.failed) failed with a typed error (\(errors)) although only GOAWAY disrupted it")

@@ -20,9 +20,15 @@ enum ClientPipeline {
             try sync.addHandler(FrameTraceHandler(connection: traceConnection, trace: trace, role: .client))
         }
         let classifier = StreamErrorClassifier()
+        // Inbound RST_STREAMs on a client are only for streams it opened (the retry budget bounds
+        // those), so swift-nio-http2's rapid-reset limit (200 per 30 s, a server protection) would
+        // only cut off a server that legitimately refuses streams (REFUSED_STREAM under load).
         var configuration = NIOHTTP2Handler.ConnectionConfiguration()
         configuration.initialSettings = settings
-        try sync.addHandler(NIOHTTP2Handler(mode: .client, frameDelegate: classifier.watch, connectionConfiguration: configuration))
+        var stream = NIOHTTP2Handler.StreamConfiguration()
+        stream.streamResetFrameRateLimit.maximumCount = Int(Int32.max)
+        try sync.addHandler(
+            NIOHTTP2Handler(mode: .client, frameDelegate: classifier.watch, connectionConfiguration: configuration, streamConfiguration: stream))
         try sync.addHandler(classifier)
     }
 }

@@ -31,15 +31,18 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         var handlers: [ConnectionID: HandlerBox] = [:]
         var cancelledEarly: Set<RequestID> = []
         /// Why the latest connection attempt failed: named in `connectionFailed` errors.
-        var connectFailure: String?
-        /// Causes the shell decided before closing a channel (no SETTINGS in time), by connection.
-        var closeCauses: [ConnectionID: String] = [:]
+        var connectFailure: ConnectFailure?
+        /// Causes the shell decided before a channel closed (no SETTINGS in time, HTTP/1.x reply,
+        /// ALPN, TLS), by connection.
+        var closeCauses: [ConnectionID: ConnectFailure] = [:]
         var stats = HTTP2ClientStats()
     }
 
     enum Effect {
         case start(ConnectionID, HandlerBox, PendingRequest)
-        case connect(ConnectionID, endpoint: Int, delay: Duration, keepalive: Duration?)
+        case connect(ConnectionID, endpoint: Int, HTTP2Endpoint, delay: Duration, keepalive: Duration?)
+        case resolve(service: Int)
+        case retryAfter(RequestID, Duration)
         case close(HandlerBox)
         case resume(Continuation, Result<HTTP2ClientResponse, any Error>)
         case cancelStream(HandlerBox, RequestID, HTTP2ClientError)
@@ -49,7 +52,9 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         case failedMetric(String)
     }
 
-    let endpoints: [HTTP2Endpoint]
+    /// One per URL, as parsed; the pool's endpoints are these, or their resolved addresses.
+    let services: [HTTP2Endpoint]
+    let resolver: any HTTP2Resolver
     let configuration: HTTP2ClientConfiguration
     let group: any EventLoopGroup
     let logger: Logger
@@ -59,20 +64,23 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
     let nextRequest = Atomic<Int>(0)
     let metrics: ClientMetrics
 
-    init(endpoints: [HTTP2Endpoint], configuration: HTTP2ClientConfiguration, group: any EventLoopGroup, logger: Logger,
-         events: AsyncStream<HTTP2ClientEvent>.Continuation) throws {
-        self.endpoints = endpoints
+    init(services: [HTTP2Endpoint], resolver: any HTTP2Resolver, configuration: HTTP2ClientConfiguration, group: any EventLoopGroup,
+         logger: Logger, events: AsyncStream<HTTP2ClientEvent>.Continuation) throws {
+        self.services = services
+        self.resolver = resolver
         self.configuration = configuration
         self.group = group
         self.logger = logger
         self.eventSink = events
         var poolConfig = configuration.pool
+        poolConfig.connectBudget = min(poolConfig.connectBudget, configuration.connectTimeout)
         poolConfig.seed = UInt64.random(in: 1...UInt64.max)
-        self.state = Mutex(State(pool: ClientPoolStateMachine(endpointCount: endpoints.count, configuration: poolConfig)))
+        let kinds: [ClientPoolStateMachine.ServiceKind] = services.map { $0.isLiteral ? .fixed : .resolved }
+        self.state = Mutex(State(pool: ClientPoolStateMachine(services: kinds, configuration: poolConfig)))
         self.metrics = ClientMetrics()
         var contexts: [NIOSSLContext?] = []
         var shared: NIOSSLContext?
-        for e in endpoints {
+        for e in services {
             guard e.isTLS else { contexts.append(nil); continue }
             if shared == nil { shared = try Self.makeTLSContext(configuration.tls) }
             contexts.append(shared)
@@ -86,14 +94,42 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         if tls.insecure {
             c.certificateVerification = .none
         } else {
+            let roots = try tls.trustRootFiles.flatMap(loadTrustRoots)
             if !tls.useSystemRoots {
-                c.trustRoots = .certificates(try tls.trustRootFiles.flatMap { try NIOSSLCertificate.fromPEMFile($0) })
-            } else {
-                c.additionalTrustRoots = tls.trustRootFiles.map { .file($0) }
+                c.trustRoots = .certificates(roots)
+            } else if !roots.isEmpty {
+                c.additionalTrustRoots = [.certificates(roots)]
             }
         }
         return try NIOSSLContext(configuration: c)
     }
+
+    /// The certificates of one PEM file, or an `invalidRequest` error naming the file and the problem.
+    static func loadTrustRoots(_ file: String) throws -> [NIOSSLCertificate] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
+            throw HTTP2ClientError(.invalidRequest, detail: "trust root file \(file): no such file")
+        }
+        guard !isDirectory.boolValue else { throw HTTP2ClientError(.invalidRequest, detail: "trust root file \(file): is a directory") }
+        guard FileManager.default.isReadableFile(atPath: file) else {
+            throw HTTP2ClientError(.invalidRequest, detail: "trust root file \(file): permission denied")
+        }
+        let certificates = (try? NIOSSLCertificate.fromPEMFile(file)) ?? []
+        guard !certificates.isEmpty else {
+            throw HTTP2ClientError(.invalidRequest, detail: "trust root file \(file): no PEM certificate in it")
+        }
+        return certificates
+    }
+
+    /// The pool's endpoint `index` as the shell connects to it (call under the lock).
+    func endpoint(_ index: Int, _ s: State) -> HTTP2Endpoint {
+        var e = services[s.pool.service(ofEndpoint: index)]
+        e.address = s.pool.address(ofEndpoint: index)
+        return e
+    }
+
+    /// The endpoints that take new connections now.
+    var endpoints: [HTTP2Endpoint] { state.withLock { s in s.pool.liveEndpoints.map { endpoint($0, s) } } }
 
     static func now() -> Instant { Instant(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds)) }
 
@@ -120,17 +156,38 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 return [.resume(continuation, .failure(HTTP2ClientError(.cancelled, detail: "the calling task was cancelled"))), .failedMetric("cancelled")]
             }
             var entry = Entry(request: request, continuation: continuation)
+            let now = Self.now()
             if let timeout = configuration.requestTimeout {
                 let id = request.id
                 entry.timeout = group.any().scheduleTask(in: .nanoseconds(timeout.nanosecondsClamped)) { [self] in
-                    abort(id, error: HTTP2ClientError(.requestTimeout, detail: "no response within \(timeout)"))
+                    deadlinePassed(id, timeout: timeout)
                 }
             }
             s.requests[request.id] = entry
             let actions = s.pool.requestArrived(
-                request.id, idempotent: request.idempotent, replayable: request.body.isReplayableUpFront, now: Self.now())
+                request.id, idempotent: request.idempotent, replayable: request.body.isReplayableUpFront,
+                deadline: configuration.requestTimeout.map { now + $0 }, now: now)
             return resolve(actions, &s)
         }
+        run(effects)
+    }
+
+    /// The request's timeout: work the server provably never processed and that waits for a
+    /// re-send fails `notProcessed` (the pool decides); anything else `requestTimeout`.
+    private func deadlinePassed(_ id: RequestID, timeout: Duration) {
+        let effects: [Effect] = state.withLock { s in
+            guard s.requests[id]?.continuation != nil else { return [] }
+            return resolve(s.pool.deadlinePassed(id, now: Self.now()), &s)
+        }
+        if effects.isEmpty {
+            abort(id, error: HTTP2ClientError(.requestTimeout, detail: "no response within \(timeout)"))
+        } else {
+            run(effects)
+        }
+    }
+
+    private func retryDue(_ id: RequestID) {
+        let effects = state.withLock { s in resolve(s.pool.retryDue(id, now: Self.now()), &s) }
         run(effects)
     }
 
@@ -160,7 +217,7 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
             s.handlers[id] = handler
             s.stats.connectionsOpened += 1
             let c = s.pool.connections[id]
-            return (c.map { endpoints[$0.endpoint].description } ?? "?", c.map { $0.state != .closed } ?? false)
+            return (c.map { self.endpoint($0.endpoint, s).description } ?? "?", c.map { $0.state != .closed } ?? false)
         }
         if !wanted {
             // The pool gave it up while it was connecting (shutdown, GOAWAY before SETTINGS).
@@ -242,20 +299,25 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
     func connectionClosed(_ id: ConnectionID, cause: String?) {
         let effects: [Effect] = state.withLock { s in
             s.handlers[id] = nil
-            let cause = s.closeCauses.removeValue(forKey: id) ?? cause
-            if s.pool.connections[id]?.state == .connecting { s.connectFailure = cause ?? "the server closed the connection before its SETTINGS" }
+            let decided = s.closeCauses.removeValue(forKey: id)
+            if s.pool.connections[id]?.state == .connecting {
+                let target = s.pool.connections[id].map { endpoint($0.endpoint, s).target } ?? "?"
+                s.connectFailure = decided ?? ConnectFailure(.closed, cause.map { "the connection to \(target) failed before the server's SETTINGS: \(ConnectFailure.sanitize($0))" }
+                    ?? "the server closed the connection before its SETTINGS (\(target))")
+            }
             return [.event(.connectionClosed(connection: id.rawValue))] + resolve(s.pool.connectionClosed(id, now: Self.now()), &s)
         }
         logger.debug("connection closed", metadata: ["goaway.connection": "\(id)"])
         run(effects)
     }
 
-    func connectFailed(_ id: ConnectionID, endpoint: Int, error: any Error) {
-        logger.debug("connect failed", metadata: ["goaway.connection": "\(id)", "goaway.error": "\(error)"])
+    func connectFailed(_ id: ConnectionID, endpoint e: HTTP2Endpoint, error: any Error) {
+        let failure = ConnectFailure.classify(error, target: e.target, host: e.host)
+        logger.debug("connect failed", metadata: ["goaway.connection": "\(id)", "goaway.error": "\(failure)"])
         let effects: [Effect] = state.withLock { s in
             s.stats.connectFailures += 1
-            s.connectFailure = "\(error)"
-            return [.event(.connectFailed(connection: id.rawValue, endpoint: endpoints[endpoint].description, error: "\(error)"))]
+            s.connectFailure = failure
+            return [.event(.connectFailed(connection: id.rawValue, endpoint: e.description, error: failure.message))]
                 + resolve(s.pool.connectFailed(id, now: Self.now()), &s)
         }
         run(effects)
@@ -277,15 +339,22 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 entry.connection = cid
                 s.requests[rid] = entry
                 effects.append(.start(cid, box, entry.request))
-            case .connect(let cid, let endpoint, let delay):
-                effects.append(.connect(cid, endpoint: endpoint, delay: delay, keepalive: s.pool.keepaliveInterval))
+            case .connect(let cid, let index, let delay):
+                effects.append(.connect(cid, endpoint: index, endpoint(index, s), delay: delay, keepalive: s.pool.keepaliveInterval))
+            case .resolve(let service):
+                effects.append(.resolve(service: service))
+            case .retryAfter(let rid, let delay):
+                effects.append(.retryAfter(rid, delay))
             case .close(let cid):
                 if let box = s.handlers[cid] { effects.append(.close(box)) }
             case .fail(let rid, let failure):
                 guard let entry = s.requests.removeValue(forKey: rid) else { continue }
                 var error = HTTP2ClientError(failure)
-                if let cause = entry.cause ?? (failure == .connectionFailed ? s.connectFailure : nil) {
-                    error.detail += " (last connection: \(cause))"
+                if failure == .connectionFailed, let cause = s.connectFailure {
+                    error.connectFailure = cause
+                    error.detail += " (last connection: \(cause.message))"
+                } else if let cause = entry.cause {
+                    error.detail += " (last connection: \(ConnectFailure.sanitize(cause)))"
                 }
                 s.stats.failed += 1
                 if let t = entry.timeout { effects.append(.cancelTimer(t)) }
@@ -325,8 +394,12 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
             switch effect {
             case .start:
                 break
-            case .connect(let cid, let endpoint, let delay, let keepalive):
-                connect(cid, endpoint: endpoint, delay: delay, keepalive: keepalive)
+            case .connect(let cid, let index, let endpoint, let delay, let keepalive):
+                connect(cid, index: index, endpoint: endpoint, delay: delay, keepalive: keepalive)
+            case .resolve(let service):
+                resolve(service)
+            case .retryAfter(let rid, let delay):
+                group.any().scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) { [self] in retryDue(rid) }
             case .close(let box):
                 box.eventLoop.execute { box.value.close() }
             case .resume(let continuation, let result):
@@ -349,15 +422,35 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         }
     }
 
-    private func connect(_ id: ConnectionID, endpoint index: Int, delay: Duration, keepalive: Duration?) {
+    /// Asks the resolver off the caller's thread; the answer is a pool event.
+    private func resolve(_ service: Int) {
+        let e = services[service]
+        Task { [self] in
+            let effects: [Effect]
+            do {
+                let addresses = try await resolver.resolve(host: e.host, port: e.port)
+                logger.debug("resolved", metadata: ["goaway.host": "\(e.host)", "goaway.addresses": "\(addresses)"])
+                effects = state.withLock { s in resolve(s.pool.addressesResolved(service: service, addresses: addresses, now: Self.now()), &s) }
+            } catch {
+                let failure = (error as? ConnectFailure) ?? ConnectFailure(.dns, "DNS failure: cannot resolve \(e.host) (\(ConnectFailure.sanitize("\(error)")))")
+                logger.debug("resolve failed", metadata: ["goaway.host": "\(e.host)", "goaway.error": "\(failure)"])
+                effects = state.withLock { s in
+                    s.connectFailure = failure
+                    return resolve(s.pool.resolveFailed(service: service, now: Self.now()), &s)
+                }
+            }
+            run(effects)
+        }
+    }
+
+    private func connect(_ id: ConnectionID, index: Int, endpoint: HTTP2Endpoint, delay: Duration, keepalive: Duration?) {
         let loop = group.next()
-        let endpoint = endpoints[index]
-        let ssl = sslContexts[index]
+        let ssl = sslContexts[state.withLock { $0.pool.service(ofEndpoint: index) }]
         let handler: @Sendable () -> ClientConnectionHandler = { [self] in
             ClientConnectionHandler(id: id, delegate: self, logger: logger, configuration: configuration, keepaliveInterval: keepalive)
         }
         let connectTimeout = TimeAmount.nanoseconds(configuration.connectTimeout.nanosecondsClamped)
-        let work: @Sendable (_ fresh: [String]) -> Void = { [self] fresh in
+        let work: @Sendable () -> Void = { [self] in
             let bootstrap = ClientBootstrap(group: loop)
                 .connectTimeout(connectTimeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -367,29 +460,30 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                         try ClientPipeline.addHTTP2Handlers(
                             to: sync, tls: ssl, endpoint: endpoint, trace: self.configuration.frameTrace,
                             traceConnection: id.rawValue + 1, settings: ClientConnectionHandler.initialSettings(self.configuration))
+                        let sniffer = ConnectSniffer(target: endpoint.target, host: endpoint.host) { [self] failure in
+                            state.withLock { s in if s.closeCauses[id] == nil { s.closeCauses[id] = failure } }
+                        }
+                        try sync.addHandler(sniffer, position: .before(try sync.handler(type: NIOHTTP2Handler.self)))
                         try sync.addHandler(handler())
                     }
                 }
             let future: EventLoopFuture<any Channel>
-            if let address = HTTP2Endpoint.pick(slot: endpoint.addressSlot, pinned: endpoint.address, fresh: fresh) {
-                do {
-                    future = bootstrap.connect(to: try SocketAddress(ipAddress: address, port: endpoint.port))
-                } catch {
-                    future = loop.makeFailedFuture(error)
-                }
-            } else {
-                future = bootstrap.connect(host: endpoint.host, port: endpoint.port)
+            do {
+                // Always an address: the resolver's answer, or the URL's literal.
+                future = bootstrap.connect(to: try SocketAddress(ipAddress: endpoint.address ?? endpoint.host, port: endpoint.port))
+            } catch {
+                future = loop.makeFailedFuture(error)
             }
             future.whenComplete { result in
                 switch result {
                 case .failure(let error):
-                    self.connectFailed(id, endpoint: index, error: error)
+                    self.connectFailed(id, endpoint: endpoint, error: error)
                 case .success(let channel):
                     // Connected is not ready: the first SETTINGS must arrive within the connect timeout too.
                     channel.eventLoop.scheduleTask(in: connectTimeout) { [self] in
                         let ready = state.withLock { s in
                             guard s.pool.connections[id]?.state == .connecting else { return true }
-                            s.closeCauses[id] = "no SETTINGS from the server within \(configuration.connectTimeout)"
+                            s.closeCauses[id] = ConnectFailure(.timeout, "connect timeout: no SETTINGS from the server within \(configuration.connectTimeout) (\(endpoint.target))")
                             return false
                         }
                         if !ready { channel.close(promise: nil) }
@@ -397,22 +491,10 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 }
             }
         }
-        // An endpoint expanded from a host name resolves again for every connection (getaddrinfo
-        // blocks, so off the event loop).
-        let start: @Sendable () -> Void = {
-            if endpoint.addressSlot != nil {
-                DispatchQueue.global().async {
-                    let fresh = endpoint.resolveAddresses()
-                    loop.execute { work(fresh) }
-                }
-            } else {
-                work([])
-            }
-        }
         if delay > .zero {
-            loop.scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) { start() }
+            loop.scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) { work() }
         } else {
-            start()
+            work()
         }
     }
 

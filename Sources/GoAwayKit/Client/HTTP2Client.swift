@@ -32,25 +32,31 @@ public final class HTTP2Client: Sendable {
     public let events: AsyncStream<HTTP2ClientEvent>
 
     /// - Parameters:
-    ///   - endpoints: URLs of one logical service (`http://a:8080`, `https://b`). A host name that
-    ///     resolves to several addresses becomes one endpoint per address.
+    ///   - endpoints: URLs of one logical service (`http://a:8080`, `https://b`). A host name
+    ///     becomes one endpoint per address of its DNS answer, resolved by `resolver` in the
+    ///     background (never in `init`) and again whenever a connection of it is replaced after a
+    ///     GOAWAY or a failure: new addresses join the pool, gone ones leave it.
+    ///   - resolver: how host names become addresses. Default: `SystemResolver` (getaddrinfo on
+    ///     NIO's thread pool).
+    /// - Throws: `invalidRequest` for a bad URL (scheme, port outside 1–65535) or trust root file.
     public init(
         endpoints: [String],
         configuration: HTTP2ClientConfiguration = .defaults,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger = Logger(label: "goaway.client", factory: { _ in SwiftLogNoOpLogHandler() })
+        logger: Logger = Logger(label: "goaway.client", factory: { _ in SwiftLogNoOpLogHandler() }),
+        resolver: any HTTP2Resolver = SystemResolver()
     ) throws {
         guard !endpoints.isEmpty else { throw HTTP2ClientError(.invalidRequest, detail: "no endpoint") }
         let parsed = try endpoints.map(HTTP2Endpoint.init(url:))
-        let expanded = parsed.flatMap { $0.resolved() }
         let (stream, continuation) = AsyncStream.makeStream(of: HTTP2ClientEvent.self, bufferingPolicy: .bufferingNewest(10_000))
         self.events = stream
         self.runtime = try ClientRuntime(
-            endpoints: expanded, configuration: configuration, group: eventLoopGroup, logger: logger, events: continuation)
+            services: parsed, resolver: resolver, configuration: configuration, group: eventLoopGroup, logger: logger, events: continuation)
         runtime.start()
     }
 
-    /// The endpoints the pool spreads over (after host names were expanded into addresses).
+    /// The endpoints new connections go to now: the URLs' literals and the latest DNS answers'
+    /// addresses (empty for a host name until its first answer).
     public var endpoints: [HTTP2Endpoint] { runtime.endpoints }
 
     /// Sends a request; returns when the response head arrived. Stream the body from the result.
@@ -58,7 +64,7 @@ public final class HTTP2Client: Sendable {
     /// `request.scheme` and `request.authority` default to the first endpoint's.
     nonisolated(nonsending) public func execute(_ request: HTTPRequest, body: HTTP2RequestBody = .empty) async throws -> HTTP2ClientResponse {
         var head = request
-        let first = runtime.endpoints[0]
+        let first = runtime.services[0]
         if head.scheme == nil { head.scheme = first.scheme }
         if head.authority == nil { head.authority = first.authority }
         let replayable = try await body.preparedForReplay(limit: runtime.configuration.maxReplayBufferSize)
@@ -109,4 +115,12 @@ public struct HTTP2ClientStats: Sendable, Hashable {
     public var connectionsOpened = 0
     public var connectFailures = 0
     public var resentTotal: Int { resent.values.reduce(0, +) }
+}
+
+extension HTTP2ClientConfiguration.TLS {
+    /// Checks every trust root file up front: it exists, is readable and holds a PEM certificate.
+    /// Throws `invalidRequest` naming the file and what is wrong (`HTTP2Client.init` does the same).
+    public func validate() throws {
+        for file in trustRootFiles { _ = try ClientRuntime.loadTrustRoots(file) }
+    }
 }

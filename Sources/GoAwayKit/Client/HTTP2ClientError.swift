@@ -44,12 +44,28 @@ public struct HTTP2ClientError: Error, Hashable, Sendable, CustomStringConvertib
     /// The RST_STREAM or GOAWAY code, when one caused the error.
     public var resetCode: HTTP2ErrorCode?
     public var detail: String
+    /// For `connectionFailed`: why the latest connection attempt failed (refused, DNS, TLS, not
+    /// HTTP/2, ALPN, timeout), when known.
+    public var connectFailure: ConnectFailure?
 
-    public init(_ code: Code, detail: String = "", notProcessedReason: ResendReason? = nil, resetCode: HTTP2ErrorCode? = nil) {
+    public init(_ code: Code, detail: String = "", notProcessedReason: ResendReason? = nil, resetCode: HTTP2ErrorCode? = nil,
+                connectFailure: ConnectFailure? = nil) {
         self.code = code
         self.detail = detail
         self.notProcessedReason = notProcessedReason
         self.resetCode = resetCode
+        self.connectFailure = connectFailure
+    }
+
+    /// One line for people: the cause in its own words (`connection refused (127.0.0.1:1)`), no
+    /// type names. What `goaway get`/`load` print.
+    public var message: String {
+        if let connectFailure { return connectFailure.message }
+        var s = code.description.replacingOccurrences(of: "_", with: " ")
+        if let notProcessedReason { s += " (\(notProcessedReason.rawValue))" }
+        if let resetCode { s += " [\(resetCode)]" }
+        if !detail.isEmpty { s += ": " + detail }
+        return s
     }
 
     public var description: String {

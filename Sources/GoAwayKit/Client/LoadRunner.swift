@@ -68,6 +68,8 @@ public struct LoadRunner: Sendable {
         public var latency_ms = Latency()
         public var status: [String: Int] = [:]
         public var resent_by_reason: [String: Int] = [:]
+        /// The first error message seen for each kind in `errors` (`connection refused (127.0.0.1:1)`).
+        public var error_messages: [String: String] = [:]
 
         public struct Latency: Sendable, Codable, Hashable {
             public var p50 = 0.0, p90 = 0.0, p99 = 0.0, max = 0.0
@@ -100,6 +102,7 @@ public struct LoadRunner: Sendable {
         var failed = 0
         var latenciesNs: [Int64] = []
         var errors: [String: Int] = [:]
+        var messages: [String: String] = [:]
         var status: [String: Int] = [:]
     }
 
@@ -166,6 +169,7 @@ public struct LoadRunner: Sendable {
             r.goaways_received = stats.goAwaysReceived
             r.connections_opened = stats.connectionsOpened
             r.errors = t.errors
+            r.error_messages = t.messages
             r.status = t.status
             r.elapsed_s = elapsed.seconds
             r.rps = elapsed.seconds > 0 ? Double(t.done) / elapsed.seconds : 0
@@ -213,10 +217,12 @@ extension LoadRunner {
                 }
             } catch {
                 let kind = (error as? HTTP2ClientError)?.code.description ?? "other"
+                let message = (error as? HTTP2ClientError)?.message ?? "\(error)"
                 tally.m.withLock { t in
                     t.done += 1
                     t.failed += 1
                     t.errors[kind, default: 0] += 1
+                    if t.messages[kind] == nil { t.messages[kind] = message }
                 }
             }
         }

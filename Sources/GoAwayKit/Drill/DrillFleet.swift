@@ -54,6 +54,9 @@ actor DrillFleet {
         case .start(let i):
             guard slots[i].server == nil else { return }
             slots[i] = try await launch(port: slots[i].port)
+        case .replace, .reloadBalancer, .drainBackend, .partition:
+            // netns steps (NetnsDrill); the plan never gives them to a loopback fleet.
+            break
         }
     }
 
@@ -96,10 +99,15 @@ actor DrillFleet {
     /// `DemoHandler`, plus: count the request id (header `x-drill-id`) as processed before any
     /// work, and echo the id back so the client can tell its own response.
     static func handler(_ registry: DrillProcessedRegistry) -> HTTP2Server.Handler {
+        handler(processed: { registry.processed($0) })
+    }
+
+    /// The same, reporting each processed id to `processed` (the netns server host writes it out).
+    static func handler(processed: @escaping @Sendable (Int) -> Void) -> HTTP2Server.Handler {
         let demo = DemoHandler(serverName: "goaway-drill")
         return { request, body, context in
             let raw = request.headerFields[.drillID]
-            if let raw, let id = Int(raw) { registry.processed(id) }
+            if let raw, let id = Int(raw) { processed(id) }
             var body = body
             if request.method == .post, request.path?.hasPrefix("/delay/") == true {
                 // The demo's delay route ignores bodies: read it so the upload completes.

@@ -122,8 +122,11 @@ struct ClientPoolStateMachineTests {
         var pool = Pool(endpointCount: 1)
         _ = pool.requestArrived(r(1), idempotent: false, replayable: true, now: t0)
         _ = pool.connectionReady(c(0), maxConcurrentStreams: 100, now: t0)
-        #expect(pool.requestFailed(r(1), streamID: 1, lastStreamID: nil, resetCode: .refusedStream, now: t0)
-            == [.requeued(r(1), .refusedStream), .execute(r(1), on: c(0))])
+        // Refused by a live server: a jittered back-off (10 ms ±50%) first, then the re-send.
+        let first = pool.requestFailed(r(1), streamID: 1, lastStreamID: nil, resetCode: .refusedStream, now: t0)
+        guard case .retryAfter(r(1), let delay) = first.first, first.count == 1 else { Issue.record("\(first)"); return }
+        #expect(delay >= .milliseconds(5) && delay <= .milliseconds(15))
+        #expect(pool.retryDue(r(1), now: t0 + delay) == [.requeued(r(1), .refusedStream), .execute(r(1), on: c(0))])
     }
 
     @Test func connectionLostGetResentOncePostPossiblyProcessed() {
@@ -173,10 +176,97 @@ struct ClientPoolStateMachineTests {
         var pool = Pool(endpointCount: 1, configuration: PoolConfiguration(retry: RetryPolicy(maxAttempts: 3)))
         _ = pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0)
         _ = pool.connectionReady(c(0), maxConcurrentStreams: 100, now: t0)
+        // No deadline: `maxAttempts` sends at most.
         var last: [Pool.Action] = []
-        for _ in 0..<3 { last = pool.requestFailed(r(1), streamID: 1, lastStreamID: nil, resetCode: .refusedStream, now: t0) }
+        for _ in 0..<3 {
+            last = pool.requestFailed(r(1), streamID: 1, lastStreamID: nil, resetCode: .refusedStream, now: t0)
+            if case .retryAfter(let id, _) = last.first { _ = pool.retryDue(id, now: t0) }
+        }
         #expect(last == [.fail(r(1), .notProcessed(.refusedStream))])
         #expect(pool.requestCount == 0)
+    }
+
+    /// A small discrete-event run: every stream the pool sends is refused with probability
+    /// `refuse` (at once, same instant), else answered; `.retryAfter` fires at its time.
+    struct Run {
+        var succeeded = 0
+        var failed: [RequestFailure] = []
+        var sends = 0
+        var resends = 0
+        var end = Instant.zero
+    }
+
+    func simulate(requests n: Int, refuse: Double, deadline: Duration?, seed: UInt64) -> Run {
+        var pool = Pool(endpointCount: 1, configuration: PoolConfiguration(maxConnectionsPerEndpoint: 1, seed: seed))
+        var rng = JitterRandom(seed: seed)
+        var run = Run()
+        var now = t0
+        var timers: [(Instant, RequestID)] = []
+        var work: [Pool.Action] = []
+        var stream: Int32 = 1
+        for i in 1...n { work += pool.requestArrived(r(i), idempotent: false, replayable: true, deadline: deadline.map { now + $0 }, now: now) }
+        work += pool.connectionReady(c(0), maxConcurrentStreams: 100, now: now)
+        while true {
+            while !work.isEmpty {
+                switch work.removeFirst() {
+                case .execute(let id, _):
+                    run.sends += 1
+                    stream += 2
+                    if rng.nextUnit() < refuse {
+                        work += pool.requestFailed(id, streamID: StreamID(stream), lastStreamID: nil, resetCode: .refusedStream, now: now)
+                    } else {
+                        run.succeeded += 1
+                        work += pool.requestFinished(id)
+                    }
+                case .retryAfter(let id, let delay): timers.append((now + delay, id))
+                case .fail(_, let why): run.failed.append(why)
+                case .requeued: run.resends += 1
+                default: break
+                }
+            }
+            guard let next = timers.indices.min(by: { timers[$0].0 < timers[$1].0 }) else { break }
+            let (at, id) = timers.remove(at: next)
+            now = max(now, at)
+            if let d = deadline, now >= t0 + d {
+                // The shell's timeout: what waits for a re-send fails notProcessed.
+                work += pool.deadlinePassed(id, now: now)
+            }
+            work += pool.retryDue(id, now: now)
+        }
+        run.end = now
+        return run
+    }
+
+    /// 20% of streams refused at random: with a deadline, every request completes; the budget
+    /// (20% of streams + 10/s) pays for the re-sends.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func twentyPercentRefusedLosesNothing(seed: UInt64) {
+        let run = simulate(requests: 5000, refuse: 0.2, deadline: .seconds(30), seed: seed)
+        #expect(run.failed.isEmpty, "\(run.failed.count) failed")
+        #expect(run.succeeded == 5000)
+        #expect(run.resends == run.sends - 5000)
+    }
+
+    /// Everything refused: 200 requests with a 5 s deadline end by it as notProcessed, and the
+    /// budget bounds the streams: 200 + the reserve (100) + 10/s × 5 s + 20% of the streams.
+    @Test func everythingRefusedEndsByTheDeadlineWithBoundedStreams() {
+        let run = simulate(requests: 200, refuse: 1, deadline: .seconds(5), seed: 7)
+        #expect(run.succeeded == 0)
+        #expect(run.failed.count == 200)
+        #expect(run.failed.allSatisfy { $0 == .notProcessed(.refusedStream) })
+        #expect(run.end <= t0 + .seconds(5))
+        #expect(run.sends <= 200 + Int((100 + 50 + 0.2 * 200) / 0.8) + 1, "\(run.sends) streams")
+        #expect(run.sends > 300, "the budget was used: \(run.sends)")
+    }
+
+    /// Without a budget the same run would send thousands: check the budget is what bounds it.
+    @Test func aLargerBudgetSendsMore() {
+        var config = PoolConfiguration(maxConnectionsPerEndpoint: 1)
+        config.retry.budget = RetryBudget.Configuration(ratio: 0.2, minPerSecond: 1000)
+        var pool = Pool(endpointCount: 1, configuration: config)
+        _ = pool.requestArrived(r(1), idempotent: true, replayable: true, deadline: t0 + .seconds(5), now: t0)
+        _ = pool.connectionReady(c(0), maxConcurrentStreams: 100, now: t0)
+        #expect(pool.budget.tokens >= 1000)
     }
 
     @Test func connectFailuresBackOffThenFailTheQueue() {
@@ -187,8 +277,98 @@ struct ClientPoolStateMachineTests {
         #expect(pool.connectFailed(c(1), now: t0) == [.connect(c(2), endpoint: 0, delay: .milliseconds(200))])
         #expect(pool.connectFailed(c(2), now: t0) == [.fail(r(1), .connectionFailed)])
         #expect(pool.connections.isEmpty)
-        // Later demand starts fresh.
-        #expect(pool.requestArrived(r(2), idempotent: false, replayable: true, now: t0) == [.connect(c(3), endpoint: 0, delay: .zero)])
+        #expect(pool.isCircuitOpen(endpoint: 0) && pool.isUnreachable)
+        // The circuit is open: later demand fails at once and starts one backed-off probe attempt.
+        #expect(pool.requestArrived(r(2), idempotent: false, replayable: true, now: t0)
+            == [.fail(r(2), .connectionFailed), .connect(c(3), endpoint: 0, delay: .milliseconds(400))])
+        // While the probe is on its way, arrivals fail without another attempt.
+        #expect(pool.requestArrived(r(3), idempotent: false, replayable: true, now: t0) == [.fail(r(3), .connectionFailed)])
+        // The probe connects: the circuit closes and requests run again.
+        #expect(pool.connectionReady(c(3), maxConcurrentStreams: 10, now: t0) == [])
+        #expect(!pool.isCircuitOpen(endpoint: 0))
+        #expect(pool.requestArrived(r(4), idempotent: false, replayable: true, now: t0) == [.execute(r(4), on: c(3))])
+    }
+
+    /// A host name: no endpoint until the first answer, re-resolved when a connection is replaced
+    /// after a GOAWAY or a failure; new addresses join, gone ones leave (their connections drain).
+    @Test func resolvedServiceFollowsTheAnswer() {
+        var pool = Pool(services: [.resolved])
+        #expect(pool.start(now: t0) == [.resolve(service: 0)])
+        #expect(pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0) == [], "waits for the answer")
+        #expect(pool.addressesResolved(service: 0, addresses: ["10.0.0.1"], now: t0) == [.connect(c(0), endpoint: 0, delay: .zero)])
+        #expect(pool.address(ofEndpoint: 0) == "10.0.0.1")
+        #expect(pool.connectionReady(c(0), maxConcurrentStreams: 10, now: t0) == [.execute(r(1), on: c(0))])
+        // GOAWAY: replacement wanted (r1 still runs), and the name is asked again.
+        let actions = pool.goAwayReceived(c(0), lastStreamID: 1, code: .noError, now: t0)
+        #expect(actions == [.resolve(service: 0), .connect(c(1), endpoint: 0, delay: .zero)])
+        // Only one resolution at a time.
+        #expect(pool.connectFailed(c(1), now: t0).contains(.resolve(service: 0)) == false)
+        // The answer moved: 10.0.0.1 leaves (its draining connection stays until r1 ends), 10.0.0.2 joins.
+        _ = pool.requestArrived(r(2), idempotent: true, replayable: true, now: t0)
+        let moved = pool.addressesResolved(service: 0, addresses: ["10.0.0.2"], now: t0)
+        // c2 (r2's backed-off attempt at the old address) is dropped; the new address gets a fresh one.
+        #expect(moved == [.close(c(2)), .connect(c(3), endpoint: 1, delay: .zero)], "\(moved)")
+        #expect(pool.liveEndpoints.map { pool.address(ofEndpoint: $0) } == ["10.0.0.2"])
+        #expect(pool.requestFinished(r(1)) == [.close(c(0))])
+        // Both again: 10.0.0.1 rejoins in the retired slot nothing uses any more.
+        _ = pool.addressesResolved(service: 0, addresses: ["10.0.0.2", "10.0.0.1"], now: t0)
+        #expect(Set(pool.liveEndpoints.map { pool.address(ofEndpoint: $0) }) == ["10.0.0.1", "10.0.0.2"])
+        #expect(pool.liveEndpoints.count == 2)
+    }
+
+    /// A name that does not resolve: the queue fails (the shell names the DNS cause), later
+    /// requests fail at once and ask again; a later answer heals it.
+    @Test func unresolvableNameFailsFastAndRetries() {
+        var pool = Pool(services: [.resolved])
+        _ = pool.start(now: t0)
+        _ = pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0)
+        #expect(pool.resolveFailed(service: 0, now: t0) == [.fail(r(1), .connectionFailed)])
+        #expect(pool.isUnreachable)
+        #expect(pool.requestArrived(r(2), idempotent: true, replayable: true, now: t0) == [.fail(r(2), .connectionFailed), .resolve(service: 0)])
+        #expect(pool.requestArrived(r(3), idempotent: true, replayable: true, now: t0) == [.fail(r(3), .connectionFailed)])
+        #expect(pool.addressesResolved(service: 0, addresses: ["10.0.0.9"], now: t0) == [])
+        #expect(!pool.isUnreachable)
+        #expect(pool.requestArrived(r(4), idempotent: true, replayable: true, now: t0) == [.connect(c(0), endpoint: 0, delay: .zero)])
+    }
+
+    /// A failing endpoint gets one attempt at a time, however many requests wait.
+    @Test func failingEndpointGetsOneAttemptAtATime() {
+        var pool = Pool(endpointCount: 1, configuration: PoolConfiguration(
+            maxConnectionsPerEndpoint: 8, backoff: Backoff(initial: .milliseconds(50), jitter: 0)))
+        var opened: [Pool.Action] = []
+        for i in 1...300 { opened += pool.requestArrived(r(i), idempotent: true, replayable: true, now: t0) }
+        // A healthy endpoint: as many connections as the burst needs (100 streams assumed each).
+        #expect(opened == [0, 1, 2].map { .connect(c($0), endpoint: 0, delay: .zero) })
+        #expect(pool.connectFailed(c(0), now: t0) == [], "c1 and c2 are still connecting")
+        #expect(pool.connectFailed(c(1), now: t0) == [])
+        #expect(pool.connectFailed(c(2), now: t0) == [.connect(c(3), endpoint: 0, delay: .milliseconds(200))])
+        #expect(pool.connectFailed(c(3), now: t0) == [.connect(c(4), endpoint: 0, delay: .milliseconds(400))])
+        #expect(pool.queuedRequests.count == 300)
+        // Fifth failure in a row (retry.maxAttempts): the circuit opens, all 300 fail with the cause.
+        let failed = pool.connectFailed(c(4), now: t0)
+        #expect(failed.count == 300 && failed.allSatisfy { if case .fail(_, .connectionFailed) = $0 { true } else { false } })
+        #expect(pool.requestCount == 0)
+    }
+
+    /// The connect budget runs from the start of the first failed attempt: one slow failure (a
+    /// connect timeout) is enough to open the circuit.
+    @Test func circuitOpensWhenTheConnectBudgetIsSpent() {
+        var pool = Pool(endpointCount: 1, configuration: PoolConfiguration(connectBudget: .seconds(2)))
+        _ = pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0)
+        #expect(pool.connectFailed(c(0), now: t0 + .seconds(1)).count == 1, "within the budget: another attempt")
+        #expect(!pool.isCircuitOpen(endpoint: 0))
+        #expect(pool.connectFailed(c(1), now: t0 + .seconds(2)) == [.fail(r(1), .connectionFailed)])
+        #expect(pool.isCircuitOpen(endpoint: 0))
+    }
+
+    /// One endpoint's open circuit does not fail requests another endpoint can serve.
+    @Test func openCircuitOnOneEndpointLeavesTheOthers() {
+        var pool = Pool(endpointCount: 2, configuration: PoolConfiguration(retry: RetryPolicy(maxAttempts: 1)))
+        #expect(pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0) == [.connect(c(0), endpoint: 0, delay: .zero)])
+        #expect(pool.connectFailed(c(0), now: t0) == [.connect(c(1), endpoint: 1, delay: .zero)])
+        #expect(pool.isCircuitOpen(endpoint: 0) && !pool.isUnreachable)
+        #expect(pool.connectionReady(c(1), maxConcurrentStreams: 10, now: t0) == [.execute(r(1), on: c(1))])
+        #expect(pool.requestArrived(r(2), idempotent: true, replayable: true, now: t0) == [.execute(r(2), on: c(1))])
     }
 
     @Test func learnsStreamsPerConnectionAndSpreadsInsteadOfBouncing() {
@@ -308,7 +488,8 @@ struct ClientPoolStateMachineTests {
                     failures.append(why)
                 case .requeued: requeues += 1
                 case .close(let cid): apply(pool.connectionClosed(cid, now: t0))
-                case .keepaliveChanged: break
+                case .keepaliveChanged, .resolve: break
+                case .retryAfter(let req, _): apply(pool.retryDue(req, now: t0))
                 }
             }
             if !pendingConnects.isEmpty && rng.nextUnit() < 0.5 {

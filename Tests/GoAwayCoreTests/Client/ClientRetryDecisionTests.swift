@@ -104,3 +104,15 @@ struct ClientRetryDecisionTests {
         #expect(c.backoff.initial == .seconds(1) && c.keepaliveInterval == .seconds(3) && c.seed == 42)
     }
 }
+
+/// With a deadline, refusals by a live server are re-sent past `maxAttempts` (the deadline and the
+/// client-wide budget bound them); bounces off connections going away keep their own cap.
+@Test func deadlineLiftsTheSendCapButNotTheBounceCap() {
+    let policy = RetryPolicy(maxAttempts: 5, maxUnsentRequeues: 3)
+    #expect(RetryDecision.decide(streamID: 1, lastStreamID: nil, resetCode: .refusedStream, idempotent: false, bodyReplayable: true,
+                                 attempt: Attempt(sends: 9), policy: policy, deadlineBound: true) == .resend(.refusedStream))
+    #expect(RetryDecision.decide(streamID: 1, lastStreamID: nil, resetCode: .refusedStream, idempotent: false, bodyReplayable: true,
+                                 attempt: Attempt(sends: 9), policy: policy) == .fail(.notProcessed(.refusedStream)))
+    #expect(RetryDecision.decide(streamID: 3, lastStreamID: 1, resetCode: nil, idempotent: false, bodyReplayable: true,
+                                 attempt: Attempt(sends: 1, unsent: 4), policy: policy, deadlineBound: true) == .fail(.notProcessed(.aboveLastStreamID)))
+}

@@ -174,14 +174,15 @@ struct ClientShellTests {
         #expect(try HTTP2Endpoint(url: "http://example.com").authority == "example.com")
         #expect(HTTP2Endpoint.pathAndQuery(of: "http://h/a/b?c=1") == "/a/b?c=1")
         #expect(throws: HTTP2ClientError.self) { try HTTP2Endpoint(url: "ftp://x") }
-        // A host name becomes one endpoint per address; literals stay.
-        #expect(try HTTP2Endpoint(url: "http://127.0.0.1:1").resolved().count == 1)
-        let local = try HTTP2Endpoint(url: "http://localhost:1").resolved()
-        #expect(!local.isEmpty && local.allSatisfy { $0.host == "localhost" })
-        // Re-resolution per connection: the slot's address in the fresh answer, wrapping.
-        #expect(HTTP2Endpoint.pick(slot: 1, pinned: "10.0.0.2", fresh: ["10.0.0.7", "10.0.0.8"]) == "10.0.0.8")
-        #expect(HTTP2Endpoint.pick(slot: 2, pinned: "10.0.0.3", fresh: ["10.0.0.7", "10.0.0.8"]) == "10.0.0.7")
-        #expect(HTTP2Endpoint.pick(slot: 1, pinned: "10.0.0.2", fresh: []) == "10.0.0.2")
-        #expect(HTTP2Endpoint.pick(slot: nil, pinned: nil, fresh: ["10.0.0.7"]) == nil)
+        // IP literals by inet_pton: `cafe.de` is a host name (DNS and SNI), `::1` and `127.0.0.1` are literals.
+        #expect(try HTTP2Endpoint(url: "http://127.0.0.1:1").isLiteral)
+        #expect(try HTTP2Endpoint(url: "http://[::1]:1").isLiteral)
+        #expect(try !HTTP2Endpoint(url: "http://cafe.de").isLiteral)
+        #expect(try !HTTP2Endpoint(url: "http://beef:80").isLiteral)
+        // Ports outside 1-65535 are refused, not wrapped.
+        for bad in ["http://127.0.0.1:99999/", "http://127.0.0.1:0/", "https://h:65536"] {
+            #expect(throws: HTTP2ClientError.self) { try HTTP2Endpoint(url: bad) }
+            #expect(throws: HTTP2ClientError.self) { try HTTP2Client(endpoints: [bad]) }
+        }
     }
 }

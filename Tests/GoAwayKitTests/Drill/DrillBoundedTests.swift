@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import GoAwayKit
@@ -28,5 +29,17 @@ struct DrillBoundedTests {
         #expect(await stuck == "hung")
         #expect(await inFlight.run(id: 3) { "never asked" } == "hung")
         gate.continuation.finish()
+    }
+
+    @Test func netnsPreflightNamesWhatIsMissingInOneLine() {
+        let all: (String) -> String? = { "/usr/sbin/" + $0 }
+        #expect(NetnsTopology.preflight(uid: 0, find: all) == nil)
+        #expect(NetnsTopology.preflight(uid: 1000, find: all)?.contains("needs root") == true)
+        #expect(NetnsTopology.preflight(uid: 0, find: { $0 == "haproxy" ? nil : "/x" })?.contains("install the haproxy package") == true)
+        #expect(NetnsTopology.preflight(uid: 0, find: { $0 == "dnsmasq" ? nil : "/x" })?.contains("install the dnsmasq package") == true)
+        #expect(NetnsTopology.preflight(uid: 0, find: { $0 == "ip" ? nil : "/x" })?.contains("iproute2") == true)
+        for reason in [1000, 0].compactMap({ NetnsTopology.preflight(uid: uid_t($0), find: { _ in nil }) }) {
+            #expect(!reason.contains("\n"))
+        }
     }
 }

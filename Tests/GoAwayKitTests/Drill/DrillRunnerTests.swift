@@ -37,6 +37,14 @@ struct DrillRunnerTests {
         #expect(verdict.warnings.isEmpty, "\(verdict.warnings)")
         // The JSON carries the verdict.
         #expect(report.json().contains("\"verdict\":{\"passed\":true"))
+        // The HTML report draws one lane per connection the client opened, per mode and phase.
+        let svgs = DrillHTMLTimeline.all(in: report.renderHTML())
+        #expect(svgs.count == report.phases.count)
+        for row in report.phases {
+            let svg = svgs.first { $0.mode == row.mode.rawValue && $0.phase == row.phase.rawValue }
+            #expect(svg?.lanes == row.connectionsOpened, "\(row.mode) \(row.phase)")
+            #expect(row.connectionsOpened >= 3, "a warm connection per server")
+        }
     }
 
     @Test func terminateAbruptlyClosesWithoutGoAway() async throws {

@@ -1,0 +1,107 @@
+import GoAwayCore
+import GoAwayKit
+import GoAwayTesting
+import HTTPTypes
+import Synchronization
+import Testing
+
+/// A resolver whose answer the test changes; it counts the questions and can hold them.
+final class SwappableResolver: HTTP2Resolver {
+    struct State {
+        var answer: [String]
+        var failure: ConnectFailure?
+        var calls = 0
+        var held = false
+    }
+    let state: Mutex<State>
+    init(_ answer: [String]) { state = Mutex(State(answer: answer)) }
+
+    var calls: Int { state.withLock { $0.calls } }
+    func answer(_ addresses: [String]) { state.withLock { $0.answer = addresses; $0.failure = nil } }
+    func fail(_ failure: ConnectFailure) { state.withLock { $0.failure = failure } }
+    func hold(_ on: Bool) { state.withLock { $0.held = on } }
+
+    func resolve(host: String, port: Int) async throws -> [String] {
+        while state.withLock({ $0.held }) { try await Task.sleep(for: .milliseconds(10)) }
+        let (answer, failure) = state.withLock { s in
+            s.calls += 1
+            return (s.answer, s.failure)
+        }
+        if let failure { throw failure }
+        return answer
+    }
+}
+
+@Suite(.serialized, .timeLimit(.minutes(2)))
+struct ClientResolverTests {
+    static func get(_ client: HTTP2Client, _ path: String = "/") async throws -> HTTPResponse.Status {
+        try await client.execute(HTTPRequest(method: .get, scheme: nil, authority: nil, path: path), maxResponseBytes: 1 << 16).status
+    }
+
+    /// `init` never waits for DNS: it returns while the resolver is held, and the request waits
+    /// for the answer instead.
+    @Test func initDoesNotResolve() async throws {
+        try await withOwnServer(ServerConnectionPolicy()) { port, _ in
+            let resolver = SwappableResolver(["127.0.0.1"])
+            resolver.hold(true)
+            let client = try HTTP2Client(endpoints: ["http://svc.test:\(port)"], resolver: resolver)
+            #expect(resolver.calls == 0)
+            #expect(client.endpoints.isEmpty, "no answer yet")
+            let request = Task { try await Self.get(client) }
+            try await Task.sleep(for: .milliseconds(100))
+            resolver.hold(false)
+            #expect(try await request.value == .ok)
+            #expect(client.endpoints.map(\.address) == ["127.0.0.1"])
+            await client.shutdown()
+        }
+    }
+
+    /// The service moves from 127.0.0.1 to 127.0.0.2 (both reach a server on 0.0.0.0): after the
+    /// next GOAWAY the client asks again, connects to the new address, and the old one leaves.
+    @Test func followsAChangedAnswerAfterGoAway() async throws {
+        let policy = ServerConnectionPolicy(maxRequestsPerConnection: 3, pingAckTimeout: .milliseconds(200))
+        let server = HTTP2Server(configuration: .init(host: "0.0.0.0", port: 0, connection: policy)) { _, _, _ in
+            ServerResponse(status: .ok, text: "ok\n")
+        }
+        let run = Task { try await server.run() }
+        defer { run.cancel() }
+        let port = try await server.port
+        let resolver = SwappableResolver(["127.0.0.1"])
+        let client = try HTTP2Client(endpoints: ["http://svc.test:\(port)"], resolver: resolver)
+        let opened = Task {
+            var endpoints: [String] = []
+            for await event in client.events {
+                if case .connectionOpened(_, let endpoint) = event { endpoints.append(endpoint) }
+            }
+            return endpoints
+        }
+        #expect(try await Self.get(client) == .ok)
+        #expect(client.endpoints.map(\.address) == ["127.0.0.1"])
+        resolver.answer(["127.0.0.2"])
+        for _ in 0..<8 { #expect(try await Self.get(client) == .ok) }
+        #expect(resolver.calls >= 2)
+        #expect(client.endpoints.map(\.address) == ["127.0.0.2"])
+        // Both: the pool spreads over two endpoints again.
+        resolver.answer(["127.0.0.2", "127.0.0.1"])
+        for _ in 0..<8 { #expect(try await Self.get(client) == .ok) }
+        #expect(Set(client.endpoints.compactMap(\.address)) == ["127.0.0.1", "127.0.0.2"])
+        #expect(client.stats.failed == 0)
+        await client.shutdown()
+        let endpoints = await opened.value
+        #expect(endpoints.first?.hasSuffix("(127.0.0.1)") == true, "\(endpoints)")
+        #expect(endpoints.contains { $0.hasSuffix("(127.0.0.2)") }, "\(endpoints)")
+    }
+
+    /// A name that does not resolve fails typed, with the DNS cause, and fast.
+    @Test func unresolvableNameFailsWithTheDNSCause() async throws {
+        let resolver = SwappableResolver([])
+        resolver.fail(ConnectFailure(.dns, "DNS failure: cannot resolve svc.test (test)"))
+        let client = try HTTP2Client(endpoints: ["http://svc.test:1"], resolver: resolver)
+        var error: HTTP2ClientError?
+        do { _ = try await Self.get(client) } catch let e as HTTP2ClientError { error = e }
+        #expect(error?.code == .connectionFailed)
+        #expect(error?.connectFailure?.kind == .dns)
+        #expect(error?.message == "DNS failure: cannot resolve svc.test (test)")
+        await client.shutdown()
+    }
+}
