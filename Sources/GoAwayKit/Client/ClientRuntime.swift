@@ -226,13 +226,14 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
             let c = s.pool.connections[id]
             return (c.map { self.endpoint($0.endpoint, s).description } ?? "?", c.map { $0.state != .closed } ?? false)
         }
+        // The event first: the close below can complete the shutdown, which ends the event stream.
+        metrics.connectionsOpened.increment()
+        logger.debug("connection opened", metadata: ["goaway.connection": "\(id)", "goaway.endpoint": "\(endpoint)"])
+        eventSink.yield(.connectionOpened(connection: id.rawValue, endpoint: endpoint))
         if !wanted {
             // The pool gave it up while it was connecting (shutdown, GOAWAY before SETTINGS).
             handler.value.close()
         }
-        metrics.connectionsOpened.increment()
-        logger.debug("connection opened", metadata: ["goaway.connection": "\(id)", "goaway.endpoint": "\(endpoint)"])
-        eventSink.yield(.connectionOpened(connection: id.rawValue, endpoint: endpoint))
     }
 
     func connectionReady(_ id: ConnectionID, maxConcurrentStreams: Int?) {
