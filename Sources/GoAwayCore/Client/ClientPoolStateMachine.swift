@@ -115,6 +115,10 @@ public struct ClientPoolStateMachine: Sendable {
         case retryAfter(RequestID, Duration)
         /// The keepalive interval changed (ENHANCE_YOUR_CALM "too_many_pings").
         case keepaliveChanged(Duration)
+        /// Reset the request's stream on that connection (RST_STREAM CANCEL): the caller gave up.
+        case cancelStream(RequestID, on: ConnectionID)
+        /// Shutting down, and every connection is gone: `shutdown` is complete (once).
+        case shutdownComplete
     }
 
     public let configuration: PoolConfiguration
@@ -127,6 +131,7 @@ public struct ClientPoolStateMachine: Sendable {
     var cursor = 0
     var rng: JitterRandom
     var shuttingDown = false
+    var shutdownReported = false
     /// Client-wide re-send budget.
     public private(set) var budget: RetryBudget
     /// Requests waiting for a re-send (`.retryAfter` pending).
@@ -280,6 +285,7 @@ public struct ClientPoolStateMachine: Sendable {
         endpoints[c.endpoint] = e
         var actions: [Action] = []
         requestResolve(e.service, &actions)
+        reportShutdownIfDone(&actions)
         if failQueueIfUnreachable(&actions) { return actions }
         dispatch(&actions)
         return actions
@@ -321,6 +327,14 @@ public struct ClientPoolStateMachine: Sendable {
         closeIfDrained(id, &actions)
         dispatch(&actions)
         return actions
+    }
+
+    /// The caller gave up on the request (task cancelled, its timeout): it leaves the queue or
+    /// the re-send wait, or its stream is reset (`.cancelStream`) and its slot freed. Unknown ids
+    /// (already finished) are ignored, so a late cancellation leaves nothing behind.
+    public mutating func requestCancelled(_ id: RequestID) -> [Action] {
+        guard let cid = requests[id]?.connection else { return requestFinished(id) }
+        return [.cancelStream(id, on: cid)] + requestFinished(id)
     }
 
     /// The request finished (response received, or the caller cancelled it): its stream slot is free.
@@ -433,6 +447,7 @@ public struct ClientPoolStateMachine: Sendable {
         connections[id] = c
         if c.inFlight.isEmpty { connections[id] = nil }
         dispatch(&actions)
+        reportShutdownIfDone(&actions)
         return actions
     }
 
@@ -459,6 +474,7 @@ public struct ClientPoolStateMachine: Sendable {
             }
             connections[id] = c
         }
+        reportShutdownIfDone(&actions)
         return actions
     }
 
@@ -534,6 +550,12 @@ public struct ClientPoolStateMachine: Sendable {
     }
 
     // MARK: internals
+
+    private mutating func reportShutdownIfDone(_ actions: inout [Action]) {
+        guard shuttingDown, !shutdownReported, connections.isEmpty else { return }
+        shutdownReported = true
+        actions.append(.shutdownComplete)
+    }
 
     /// A re-send is not started with less than this left before the request's deadline: its
     /// answer could hardly arrive in time, and the caller learns `notProcessed` (true) instead of
@@ -669,6 +691,7 @@ public struct ClientPoolStateMachine: Sendable {
     }
 
     private mutating func dispatch(_ actions: inout [Action]) {
+        defer { reportShutdownIfDone(&actions) }
         drainQueue(overBudget: false, &actions)
         guard !queue.isEmpty, !shuttingDown else { return }
         // Open connections until the connecting ones can absorb the queue.

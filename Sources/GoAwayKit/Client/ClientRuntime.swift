@@ -29,7 +29,9 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         var pool: ClientPoolStateMachine
         var requests: [RequestID: Entry] = [:]
         var handlers: [ConnectionID: HandlerBox] = [:]
-        var cancelledEarly: Set<RequestID> = []
+        /// `shutdown()` waits here until the pool's `.shutdownComplete` (or its time is up).
+        var shutdownWaiter: CheckedContinuation<Void, Never>?
+        var shutdownDone = false
         /// Why the latest connection attempt failed: named in `connectionFailed` errors.
         var connectFailure: ConnectFailure?
         /// Causes the shell decided before a channel closed (no SETTINGS in time, HTTP/1.x reply,
@@ -46,6 +48,7 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         case close(HandlerBox)
         case resume(Continuation, Result<HTTP2ClientResponse, any Error>)
         case cancelStream(HandlerBox, RequestID, HTTP2ClientError)
+        case shutdownComplete(CheckedContinuation<Void, Never>?)
         case keepalive([HandlerBox], Duration)
         case event(HTTP2ClientEvent)
         case cancelTimer(Scheduled<Void>)
@@ -65,7 +68,7 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
     let metrics: ClientMetrics
 
     init(services: [HTTP2Endpoint], resolver: any HTTP2Resolver, configuration: HTTP2ClientConfiguration, group: any EventLoopGroup,
-         logger: Logger, events: AsyncStream<HTTP2ClientEvent>.Continuation) throws {
+         logger: Logger, metricsFactory: (any MetricsFactory)?, events: AsyncStream<HTTP2ClientEvent>.Continuation) throws {
         self.services = services
         self.resolver = resolver
         self.configuration = configuration
@@ -77,7 +80,7 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         poolConfig.seed = UInt64.random(in: 1...UInt64.max)
         let kinds: [ClientPoolStateMachine.ServiceKind] = services.map { $0.isLiteral ? .fixed : .resolved }
         self.state = Mutex(State(pool: ClientPoolStateMachine(services: kinds, configuration: poolConfig)))
-        self.metrics = ClientMetrics()
+        self.metrics = ClientMetrics(factory: metricsFactory ?? MetricsSystem.factory)
         var contexts: [NIOSSLContext?] = []
         var shared: NIOSSLContext?
         for e in services {
@@ -151,7 +154,9 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         metrics.requests.increment()
         let effects: [Effect] = state.withLock { s in
             s.stats.requests += 1
-            if cancelled || s.cancelledEarly.remove(request.id) != nil {
+            // A cancellation that came before this lock set the request's flag (no table entry to
+            // find yet, and nothing left behind if it came after the request ended).
+            if cancelled || request.cancelled.load(ordering: .acquiring) {
                 s.stats.failed += 1
                 return [.resume(continuation, .failure(HTTP2ClientError(.cancelled, detail: "the calling task was cancelled"))), .failedMetric("cancelled")]
             }
@@ -191,20 +196,22 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         run(effects)
     }
 
-    /// Cancellation or timeout: the request ends with `error`; its stream (if any) is reset.
+    /// The calling task was cancelled.
+    func cancel(_ request: PendingRequest) {
+        request.cancelled.store(true, ordering: .releasing)
+        abort(request.id, error: HTTP2ClientError(.cancelled, detail: "the calling task was cancelled"))
+    }
+
+    /// Cancellation or timeout: the request ends with `error`; the pool drops it (a pool event:
+    /// out of the queue or the re-send wait, or its stream reset by `.cancelStream`).
     func abort(_ id: RequestID, error: HTTP2ClientError) {
         let effects: [Effect] = state.withLock { s in
-            guard let entry = s.requests[id] else {
-                if error.code == .cancelled { s.cancelledEarly.insert(id) }
-                return []
-            }
-            guard let continuation = entry.continuation else { return [] }  // response already delivered
+            guard let entry = s.requests[id], let continuation = entry.continuation else { return [] }  // not here, or answered
             s.requests[id] = nil
             s.stats.failed += 1
             var effects: [Effect] = [.resume(continuation, .failure(error)), .failedMetric(error.code.description)]
             if let t = entry.timeout, error.code != .requestTimeout { effects.append(.cancelTimer(t)) }
-            if let cid = entry.connection, let box = s.handlers[cid] { effects.append(.cancelStream(box, id, error)) }
-            effects += resolve(s.pool.requestFinished(id), &s)
+            effects += resolve(s.pool.requestCancelled(id), &s)
             return effects
         }
         run(effects)
@@ -219,13 +226,14 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
             let c = s.pool.connections[id]
             return (c.map { self.endpoint($0.endpoint, s).description } ?? "?", c.map { $0.state != .closed } ?? false)
         }
+        // The event first: the close below can complete the shutdown, which ends the event stream.
+        metrics.connectionsOpened.increment()
+        logger.debug("connection opened", metadata: ["goaway.connection": "\(id)", "goaway.endpoint": "\(endpoint)"])
+        eventSink.yield(.connectionOpened(connection: id.rawValue, endpoint: endpoint))
         if !wanted {
             // The pool gave it up while it was connecting (shutdown, GOAWAY before SETTINGS).
             handler.value.close()
         }
-        metrics.connectionsOpened.increment()
-        logger.debug("connection opened", metadata: ["goaway.connection": "\(id)", "goaway.endpoint": "\(endpoint)"])
-        eventSink.yield(.connectionOpened(connection: id.rawValue, endpoint: endpoint))
     }
 
     func connectionReady(_ id: ConnectionID, maxConcurrentStreams: Int?) {
@@ -314,6 +322,7 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
     func connectFailed(_ id: ConnectionID, endpoint e: HTTP2Endpoint, error: any Error) {
         let failure = ConnectFailure.classify(error, target: e.target, host: e.host)
         logger.debug("connect failed", metadata: ["goaway.connection": "\(id)", "goaway.error": "\(failure)"])
+        metrics.connectFailures.increment()
         let effects: [Effect] = state.withLock { s in
             s.stats.connectFailures += 1
             s.connectFailure = failure
@@ -364,6 +373,14 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 s.requests[rid]?.connection = nil
                 s.stats.resent[reason, default: 0] += 1
                 effects.append(.event(.requestResent(reason: reason)))
+            case .cancelStream(let rid, let cid):
+                if let box = s.handlers[cid] {
+                    effects.append(.cancelStream(box, rid, HTTP2ClientError(.cancelled, detail: "the caller gave up on the request")))
+                }
+            case .shutdownComplete:
+                s.shutdownDone = true
+                effects.append(.shutdownComplete(s.shutdownWaiter))
+                s.shutdownWaiter = nil
             case .keepaliveChanged(let interval):
                 effects.append(.keepalive(Array(s.handlers.values), interval))
                 effects.append(.event(.keepaliveIntervalChanged(interval)))
@@ -406,6 +423,8 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 continuation.resume(with: result)
             case .cancelStream(let box, let rid, let error):
                 box.eventLoop.execute { box.value.cancel(rid, error: error) }
+            case .shutdownComplete(let waiter):
+                waiter?.resume()
             case .keepalive(let boxes, let interval):
                 for box in boxes { box.eventLoop.execute { box.value.setKeepalive(interval) } }
             case .event(let event):
@@ -451,6 +470,15 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         }
         let connectTimeout = TimeAmount.nanoseconds(configuration.connectTimeout.nanosecondsClamped)
         let work: @Sendable () -> Void = { [self] in
+            // Given up while its back-off ran (shutdown, its address left the DNS answer).
+            let given = state.withLock { s -> [Effect]? in
+                guard s.pool.connections[id]?.state == .closed else { return nil }
+                return resolve(s.pool.connectionClosed(id, now: Self.now()), &s)
+            }
+            if let given {
+                run(given)
+                return
+            }
             let bootstrap = ClientBootstrap(group: loop)
                 .connectTimeout(connectTimeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -498,46 +526,66 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         }
     }
 
+    /// Fails what is queued, lets running requests finish, closes every connection; returns on
+    /// the pool's `.shutdownComplete`. At `timeout` the remaining connections are closed hard,
+    /// and a second later it returns whatever is left.
     func shutdown(timeout: Duration) async {
-        let effects = state.withLock { s in resolve(s.pool.shutdown(), &s) }
-        run(effects)
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            let open = state.withLock { !$0.handlers.isEmpty || !$0.pool.connections.isEmpty }
-            if !open { break }
-            try? await Task.sleep(for: .milliseconds(10))
+        let loop = group.any()
+        let hard = loop.scheduleTask(in: .nanoseconds(timeout.nanosecondsClamped)) { [self] in
+            let boxes = state.withLock { s in s.shutdownDone ? [] : Array(s.handlers.values) }
+            if !boxes.isEmpty { logger.debug("shutdown timed out", metadata: ["goaway.handlers": "\(boxes.count)"]) }
+            for box in boxes { box.eventLoop.execute { box.value.close() } }
         }
-        let (boxes, left) = state.withLock { s in
-            (Array(s.handlers.values), s.pool.connections.values.map { "\($0.id) \($0.state) inFlight=\($0.inFlight.count) handler=\(s.handlers[$0.id] != nil)" })
+        let last = loop.scheduleTask(in: .nanoseconds((timeout + .seconds(1)).nanosecondsClamped)) { [self] in
+            let waiter = state.withLock { s in
+                defer { s.shutdownWaiter = nil }
+                return s.shutdownWaiter
+            }
+            waiter?.resume()
         }
-        if !left.isEmpty || !boxes.isEmpty {
-            logger.debug("shutdown timed out", metadata: ["goaway.connections": "\(left)", "goaway.handlers": "\(boxes.count)"])
-            if ProcessInfo.processInfo.environment["GOAWAY_DEBUG_SHUTDOWN"] != nil { print("shutdown left: \(left) handlers \(boxes.count)") }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let effects: [Effect] = state.withLock { s in
+                if s.shutdownDone { return [.shutdownComplete(continuation)] }
+                s.shutdownWaiter = continuation
+                return resolve(s.pool.shutdown(), &s)
+            }
+            run(effects)
         }
-        for box in boxes { box.eventLoop.execute { box.value.close() } }
-        // Let the forced closes land (bounded) so every connection's closed event is in the stream.
-        let closing = ContinuousClock.now + .seconds(1)
-        while !boxes.isEmpty, ContinuousClock.now < closing, state.withLock({ !$0.handlers.isEmpty }) {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+        hard.cancel()
+        last.cancel()
         eventSink.finish()
     }
 }
 
-/// Counters created once per client (STYLE.md §8).
+/// Counters created once per client (STYLE.md §8), from the client's `MetricsFactory` (the
+/// global `MetricsSystem.factory` unless one is given). README "Client metrics" lists them.
 struct ClientMetrics: Sendable {
-    let requests = Counter(label: "goaway_client_requests_total")
-    let succeeded = Counter(label: "goaway_client_responses_total")
-    let goAways = Counter(label: "goaway_client_goaways_received_total")
-    let connectionsOpened = Counter(label: "goaway_client_connections_opened_total")
-    let resentByReason: [ResendReason: Counter] = Dictionary(uniqueKeysWithValues: ResendReason.allCases.map {
-        ($0, Counter(label: "goaway_client_resent_total", dimensions: [("reason", $0.rawValue)]))
-    })
+    let requests: Counter
+    let succeeded: Counter
+    let goAways: Counter
+    let connectionsOpened: Counter
+    let connectFailures: Counter
+    let resentByReason: [ResendReason: Counter]
+    let failedByCode: [String: Counter]
+    let factory: any MetricsFactory
+
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+        requests = Counter(label: "goaway_client_requests_total", factory: factory)
+        succeeded = Counter(label: "goaway_client_responses_total", factory: factory)
+        goAways = Counter(label: "goaway_client_goaways_received_total", factory: factory)
+        connectionsOpened = Counter(label: "goaway_client_connections_opened_total", factory: factory)
+        connectFailures = Counter(label: "goaway_client_connect_failures_total", factory: factory)
+        resentByReason = Dictionary(uniqueKeysWithValues: ResendReason.allCases.map {
+            ($0, Counter(label: "goaway_client_resent_total", dimensions: [("reason", $0.rawValue)], factory: factory))
+        })
+        failedByCode = Dictionary(uniqueKeysWithValues: HTTP2ClientError.Code.all.map {
+            ($0.description, Counter(label: "goaway_client_failed_total", dimensions: [("code", $0.description)], factory: factory))
+        })
+    }
+
     func resent(_ reason: ResendReason) -> Counter { resentByReason[reason]! }
-    let failedByCode: [String: Counter] = Dictionary(uniqueKeysWithValues: HTTP2ClientError.Code.all.map {
-        ($0.description, Counter(label: "goaway_client_failed_total", dimensions: [("code", $0.description)]))
-    })
     func failed(_ code: String) -> Counter {
-        failedByCode[code] ?? Counter(label: "goaway_client_failed_total", dimensions: [("code", code)])
+        failedByCode[code] ?? Counter(label: "goaway_client_failed_total", dimensions: [("code", code)], factory: factory)
     }
 }

@@ -176,7 +176,7 @@ final class ConnectSniffer: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// `nil` when the bytes may be HTTP/2: a server's preface is a SETTINGS frame (RFC 9113 §3.4),
-    /// so its fourth byte is type 0x4.
+    /// so its fourth byte is a frame type (0x4). Text there is an HTTP/1 server.
     static func judgeFirstBytes(_ buffer: ByteBuffer, target: String) -> ConnectFailure? {
         let head = buffer.getBytes(at: buffer.readerIndex, length: min(buffer.readableBytes, 32)) ?? []
         if head.starts(with: Array("HTTP/1.".utf8)) {
@@ -186,12 +186,12 @@ final class ConnectSniffer: ChannelInboundHandler, RemovableChannelHandler {
         if head.count >= 3, head[0] == 0x15 || head[0] == 0x16, head[1] == 0x03 {
             return ConnectFailure(.notHTTP2, "the server answered with TLS: use https:// for \(target)")
         }
-        guard head.count >= 4, head[3] != 0x04 else { return nil }
+        // A known frame type (0x0-0x9): HTTP/2, even if not the SETTINGS it must start with;
+        // swift-nio-http2 judges the rest. Binary garbage is its connection error too.
+        guard head.count >= 8, head[3] > 0x09 else { return nil }
         let text = head.prefix { $0 == 0x0A || $0 == 0x0D || $0 == 0x09 || (0x20..<0x7F).contains($0) }
-        if text.count >= 8 {
-            let line = String(decoding: text.prefix { $0 != 0x0A && $0 != 0x0D }, as: UTF8.self)
-            return ConnectFailure(.notHTTP2, "the server does not speak HTTP/2 (it answered in HTTP/1: \"\(line)\")")
-        }
-        return ConnectFailure(.notHTTP2, "connection error (PROTOCOL_ERROR): the server does not speak HTTP/2 (its first frame is not SETTINGS)")
+        guard text.count >= 8 else { return nil }
+        let line = String(decoding: text.prefix { $0 != 0x0A && $0 != 0x0D }.prefix(40), as: UTF8.self)
+        return ConnectFailure(.notHTTP2, "the server does not speak HTTP/2 (it answered in HTTP/1: \"\(line)\")")
     }
 }

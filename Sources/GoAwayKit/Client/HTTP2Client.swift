@@ -1,6 +1,7 @@
 import GoAwayCore
 import HTTPTypes
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 
@@ -38,20 +39,24 @@ public final class HTTP2Client: Sendable {
     ///     GOAWAY or a failure: new addresses join the pool, gone ones leave it.
     ///   - resolver: how host names become addresses. Default: `SystemResolver` (getaddrinfo on
     ///     NIO's thread pool).
+    ///   - metricsFactory: where the client's swift-metrics counters go (README "Client
+    ///     metrics"); `nil`: the global `MetricsSystem.factory`, like `HTTP2Server`.
     /// - Throws: `invalidRequest` for a bad URL (scheme, port outside 1–65535) or trust root file.
     public init(
         endpoints: [String],
         configuration: HTTP2ClientConfiguration = .defaults,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "goaway.client", factory: { _ in SwiftLogNoOpLogHandler() }),
-        resolver: any HTTP2Resolver = SystemResolver()
+        resolver: any HTTP2Resolver = SystemResolver(),
+        metricsFactory: (any MetricsFactory)? = nil
     ) throws {
         guard !endpoints.isEmpty else { throw HTTP2ClientError(.invalidRequest, detail: "no endpoint") }
         let parsed = try endpoints.map(HTTP2Endpoint.init(url:))
         let (stream, continuation) = AsyncStream.makeStream(of: HTTP2ClientEvent.self, bufferingPolicy: .bufferingNewest(10_000))
         self.events = stream
         self.runtime = try ClientRuntime(
-            services: parsed, resolver: resolver, configuration: configuration, group: eventLoopGroup, logger: logger, events: continuation)
+            services: parsed, resolver: resolver, configuration: configuration, group: eventLoopGroup, logger: logger,
+            metricsFactory: metricsFactory, events: continuation)
         runtime.start()
     }
 
@@ -83,7 +88,7 @@ public final class HTTP2Client: Sendable {
                 runtime.submit(pending, continuation: continuation, cancelled: Task.isCancelled)
             }
         } onCancel: {
-            runtime.abort(pending.id, error: HTTP2ClientError(.cancelled, detail: "the calling task was cancelled"))
+            runtime.cancel(pending)
         }
     }
 

@@ -2,6 +2,7 @@ import GoAwayCore
 import HTTPTypes
 import NIOCore
 import NIOHPACK
+import Synchronization
 
 /// One logical request as the shell keeps it across re-sends. Immutable, hence Sendable.
 final class PendingRequest: Sendable {
@@ -11,6 +12,9 @@ final class PendingRequest: Sendable {
     let idempotent: Bool
     /// Header block, built once and reused for every attempt.
     let headers: HPACKHeaders
+    /// The caller's task was cancelled: set before the runtime's lock is taken, so a cancellation
+    /// that races `submit` is seen there, and nothing outlives the request.
+    let cancelled = Atomic<Bool>(false)
 
     init(id: RequestID, head: HTTPRequest, body: HTTP2RequestBody) {
         self.id = id

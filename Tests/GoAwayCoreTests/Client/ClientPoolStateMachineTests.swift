@@ -331,6 +331,40 @@ struct ClientPoolStateMachineTests {
         #expect(pool.requestArrived(r(4), idempotent: true, replayable: true, now: t0) == [.connect(c(0), endpoint: 0, delay: .zero)])
     }
 
+    /// Cancellation is a pool event: a queued request leaves the queue, a running one gets its
+    /// stream reset, a waiting re-send is dropped, and a late one (already finished) changes nothing.
+    @Test func cancellationIsAPoolEvent() {
+        var pool = Pool(endpointCount: 1)
+        _ = pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0)
+        _ = pool.requestArrived(r(2), idempotent: true, replayable: true, now: t0)
+        #expect(pool.requestCancelled(r(2)) == [])
+        #expect(pool.queuedRequests == [r(1)])
+        #expect(pool.connectionReady(c(0), maxConcurrentStreams: 10, now: t0) == [.execute(r(1), on: c(0))])
+        #expect(pool.requestCancelled(r(1)) == [.cancelStream(r(1), on: c(0))])
+        #expect(pool.connections[c(0)]?.inFlight == [])
+        #expect(pool.requestCancelled(r(1)) == [], "late: nothing left behind")
+        _ = pool.requestArrived(r(3), idempotent: true, replayable: true, deadline: t0 + .seconds(5), now: t0)
+        guard case .retryAfter = pool.requestFailed(r(3), streamID: 3, lastStreamID: nil, resetCode: .refusedStream, now: t0).first else {
+            Issue.record("expected a backed-off re-send"); return
+        }
+        #expect(pool.requestCancelled(r(3)) == [])
+        #expect(pool.retryDue(r(3), now: t0 + .seconds(1)) == [], "the wait ended with the request")
+        #expect(pool.requestCount == 0)
+    }
+
+    /// Shutdown completes on a pool action, once, when the last connection is gone.
+    @Test func shutdownCompletesWhenTheLastConnectionCloses() {
+        var pool = Pool(endpointCount: 1)
+        _ = pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0)
+        _ = pool.connectionReady(c(0), maxConcurrentStreams: 10, now: t0)
+        #expect(pool.shutdown() == [], "r1 still runs")
+        #expect(pool.requestFinished(r(1)) == [.close(c(0))])
+        #expect(pool.connectionClosed(c(0), now: t0) == [.shutdownComplete])
+        #expect(pool.connectionClosed(c(0), now: t0) == [])
+        var idle = Pool(endpointCount: 1)
+        #expect(idle.shutdown() == [.shutdownComplete])
+    }
+
     /// A failing endpoint gets one attempt at a time, however many requests wait.
     @Test func failingEndpointGetsOneAttemptAtATime() {
         var pool = Pool(endpointCount: 1, configuration: PoolConfiguration(
@@ -488,7 +522,7 @@ struct ClientPoolStateMachineTests {
                     failures.append(why)
                 case .requeued: requeues += 1
                 case .close(let cid): apply(pool.connectionClosed(cid, now: t0))
-                case .keepaliveChanged, .resolve: break
+                case .keepaliveChanged, .resolve, .cancelStream, .shutdownComplete: break
                 case .retryAfter(let req, _): apply(pool.retryDue(req, now: t0))
                 }
             }

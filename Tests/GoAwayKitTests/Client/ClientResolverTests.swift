@@ -2,6 +2,7 @@ import GoAwayCore
 import GoAwayKit
 import GoAwayTesting
 import HTTPTypes
+import MetricsTestKit
 import Synchronization
 import Testing
 
@@ -103,5 +104,36 @@ struct ClientResolverTests {
         #expect(error?.connectFailure?.kind == .dns)
         #expect(error?.message == "DNS failure: cannot resolve svc.test (test)")
         await client.shutdown()
+    }
+
+    /// The client's counters go to the factory it was given (not only the global one).
+    @Test func metricsGoToTheGivenFactory() async throws {
+        try await withOwnServer(ServerConnectionPolicy()) { port, _ in
+            let metrics = TestMetrics()
+            let client = try HTTP2Client(endpoints: ["http://127.0.0.1:\(port)"], metricsFactory: metrics)
+            for _ in 0..<3 { #expect(try await Self.get(client) == .ok) }
+            await client.shutdown()
+            #expect(metrics.counterTotal(label: "goaway_client_requests_total") == 3)
+            #expect(metrics.counterTotal(label: "goaway_client_responses_total") == 3)
+            #expect(metrics.counterTotal(label: "goaway_client_connections_opened_total") == 1)
+        }
+        let metrics = TestMetrics()
+        let refused = try HTTP2Client(endpoints: ["http://127.0.0.1:\(ClientPeers.freePort())"], metricsFactory: metrics)
+        _ = try? await Self.get(refused)
+        await refused.shutdown()
+        #expect(metrics.counterTotal(label: "goaway_client_connect_failures_total") >= 1)
+        #expect(metrics.counterTotal(label: "goaway_client_failed_total", dimensions: [("code", "connection_failed")]) == 1)
+    }
+
+    /// Shutdown returns when the connections are closed (a pool action), not after a poll.
+    @Test func shutdownReturnsPromptly() async throws {
+        try await withOwnServer(ServerConnectionPolicy()) { port, _ in
+            let client = try HTTP2Client(endpoints: ["http://127.0.0.1:\(port)"])
+            #expect(try await Self.get(client) == .ok)
+            let began = ContinuousClock.now
+            await client.shutdown()
+            #expect(ContinuousClock.now - began < .seconds(2))
+            #expect(client.stats.connectionsOpened == 1)
+        }
     }
 }

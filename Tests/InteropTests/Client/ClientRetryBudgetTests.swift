@@ -50,4 +50,17 @@ struct ClientRetryBudgetTests {
         #expect(load.stderr.hasPrefix("goaway: load: 200 of 200 requests failed ("), "\(load.stderr)")
         #expect(load.stderr.contains(" not_processed): not processed (refused_stream)"), "\(load.stderr)")
     }
+
+    /// `goaway get --no-resend`: one stream, the refusal reported, nothing sent again.
+    @Test(.enabled(if: Peers.available("python-h2")))
+    func getNoResendSendsOnce() async throws {
+        let (peer, port) = try await ClientPeers.pythonServer(["--refuse-every", "1"])
+        defer { peer.kill() }
+        let get = try PeerProcess(try ClientPeers.goaway(), ["get", "--no-resend", "http://127.0.0.1:\(port)/"])
+        #expect(try await get.wait(timeout: .seconds(20)) == 1)
+        #expect(get.stderr.hasPrefix("goaway: get: not processed (refused_stream)"), "\(get.stderr)")
+        #expect(get.stderr.split(separator: "\n").count == 1)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(Self.streamsSeen(peer) == 1, "\(peer.stdout)")
+    }
 }
