@@ -287,6 +287,20 @@ public struct ServerConnectionStateMachine: Sendable {
     /// last-stream-id is the highest stream we may have acted on, or the final GOAWAY's if one went
     /// out (never raised). A no-op once closed.
     public mutating func abort(_ reason: ShutdownReason, now: Instant) -> [Action] {
+        endNow(code: AbuseDetector.code(for: reason), debugData: reason.rawValue, reason: reason)
+    }
+
+    /// swift-nio-http2 found a connection error (RFC 9113 §5.4.1) and reported it with `code`: one
+    /// GOAWAY with that code and the highest stream that reached the handler (never raised past a
+    /// final GOAWAY's id), then close at once. Replaces swift-nio-http2's own GOAWAY, whose
+    /// last-stream-id is 2^31-1. A no-op once closed: no second GOAWAY.
+    public mutating func connectionError(code: HTTP2ErrorCode, now: Instant) -> [Action] {
+        endNow(code: code, debugData: "", reason: .error)
+    }
+
+    /// One GOAWAY, then close at once: the last-stream-id is the highest stream we may have acted
+    /// on, or the final GOAWAY's if one went out (never raised). A no-op once closed.
+    private mutating func endNow(code: HTTP2ErrorCode, debugData: String, reason: ShutdownReason) -> [Action] {
         let lastID: StreamID
         let drainStarted: Instant?
         switch state {
@@ -301,7 +315,7 @@ public struct ServerConnectionStateMachine: Sendable {
         }
         state = .closed
         return [
-            .sendGoAway(lastStreamID: lastID, code: AbuseDetector.code(for: reason), debugData: reason.rawValue, reason: reason),
+            .sendGoAway(lastStreamID: lastID, code: code, debugData: debugData, reason: reason),
             .close(reason: reason, drainStarted: drainStarted),
         ]
     }
