@@ -35,7 +35,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Drain a connection this old (±10% jitter).") var maxAge = DurationArgument(argument: "off")!
     @Option(help: "Grace after a max-age drain's final GOAWAY.") var maxAgeGrace = DurationArgument(argument: "30s")!
     @Option(help: "Drain a connection after this many requests (0 = no limit).") var maxRequests = 0
-    @Option(help: "Wait at most this long for the shutdown PING's ack.") var pingAckTimeout = DurationArgument(argument: "5s")!
+    @Option(help: "How a max-requests drain runs: answers-first (one GOAWAY after the answers) or two-phase.")
+    var maxRequestsDrain: DrainStyleArgument = .answersFirst
+    @Option(help: "The longest first phase of a two-phase drain (2 round trips, at least 50 ms).") var pingAckTimeout = DurationArgument(argument: "5s")!
     @Option(help: "Grace for in-flight streams after the final GOAWAY.") var drainGrace = DurationArgument(argument: "30s")!
     @Option(help: "Keepalive PING after this long without reads.") var keepaliveInterval = DurationArgument(argument: "off")!
     @Option(help: "Close when a keepalive PING is not acked within this.") var keepaliveTimeout = DurationArgument(argument: "20s")!
@@ -79,6 +81,7 @@ struct ServeCommand: AsyncParsableCommand {
         policy.maxAgeGrace = maxAgeGrace.duration ?? .zero
         policy.maxRequestsPerConnection = maxRequests > 0 ? maxRequests : nil
         policy.pingAckTimeout = pingAckTimeout.duration ?? .zero
+        policy.maxRequestsDrain = maxRequestsDrain.style
         policy.drainGrace = drainGrace.duration ?? .zero
         policy.keepaliveInterval = keepaliveInterval.duration
         policy.keepaliveTimeout = keepaliveTimeout.duration ?? .seconds(20)
@@ -157,5 +160,18 @@ struct ServeCommand: AsyncParsableCommand {
             summary += "; protections: " + kinds.joined(separator: ", ")
         }
         CLI.printFlushed(summary)
+    }
+}
+
+/// `--max-requests-drain answers-first|two-phase`.
+enum DrainStyleArgument: String, ExpressibleByArgument, CaseIterable {
+    case answersFirst = "answers-first"
+    case twoPhase = "two-phase"
+
+    var style: DrainStyle {
+        switch self {
+        case .answersFirst: .answersFirst
+        case .twoPhase: .twoPhase
+        }
     }
 }

@@ -193,6 +193,10 @@ struct ServerConformanceTests {
             let recorder = EventRecorder(server)
             let peer = try PeerProcess(Peers.python!, [Peers.script("conformance_client.py"), "--port", "\(port)", "--case", c.name])
             try await peer.wait(timeout: .seconds(20))
+            // The pipe may deliver the last line a moment after the exit.
+            for _ in 0..<100 where !["\"ping_ack\"", "\"closed\"", "\"timeout\"", "\"error\""].contains(where: peer.stdout.contains) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             let out = peer.stdout
             let events = RawPeerEvent.parse(out).filter { $0.event != "handshake_done" }
             let goaways = events.filter { $0.event == "goaway" }

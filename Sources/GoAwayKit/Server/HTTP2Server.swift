@@ -10,9 +10,10 @@ import ServiceLifecycle
 
 /// An HTTP/2 server whose connections end without costing a request.
 ///
-/// Every connection ends by a two-phase drain: GOAWAY(2^31-1) + PING, then — on the ack or after
-/// `pingAckTimeout` — GOAWAY with the real last-stream-id, then a bounded grace, then close. Max age
-/// (±10% jitter), max requests, idle timeout and SIGTERM all take that path.
+/// Every connection ends by a drain (see `ServerConnectionStateMachine`): two-phase — GOAWAY(2^31-1),
+/// then two round trips later (at least 50 ms, at most `pingAckTimeout`) GOAWAY with the real
+/// last-stream-id, then a bounded grace, then close — for max age (±10% jitter), idle timeout and
+/// SIGTERM; answers first — one GOAWAY once the streams it covers are answered — for max requests.
 ///
 /// ```swift
 /// let server = HTTP2Server(configuration: .init(port: 8080)) { request, body, context in

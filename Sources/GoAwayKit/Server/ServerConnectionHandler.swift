@@ -136,7 +136,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         var drainStart: Instant?
         var reason: ShutdownReason?
         switch core.state {
-        case .notified(let r, let since), .draining(let r, _, let since):
+        case .notified(let r, let since), .draining(let r, _, let since), .answering(let r, _, let since):
             drainStart = since
             reason = r
         case .active, .closed:
@@ -177,6 +177,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             run(ack ? core.pingAckReceived(payload: data.integer, now: now) : core.pingReceived(now: now))
         case .goAway(let lastStreamID, let code, _):
             run(core.peerGoAwayReceived(lastStreamID: StreamID(Int32(lastStreamID)), code: CoreErrorCode(UInt32(code.networkCode)), now: now))
+        case .settings(.ack):
+            core.settingsAckReceived(now: now)
         case .settings:
             frameCounts.settings += 1
         case .windowUpdate:
@@ -215,10 +217,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             return
         }
         let actions = core.streamOpened(StreamID(Int32(streamID)), now: now)
-        if actions.contains(where: { if case .refuseStream = $0 { true } else { false } }) {
-            runtime.streamRefused()
-            run(actions)
-            return
+        for action in actions {
+            switch action {
+            case .refuseStream:
+                runtime.streamRefused()
+                run(actions)
+                return
+            case .holdStream:
+                return  // unprocessed: the GOAWAY that follows puts it above its last-stream-id
+            default:
+                continue
+            }
         }
         let request: HTTPRequest
         do {
@@ -437,6 +446,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
                 }
             case .cancel(let timer):
                 timers.removeValue(forKey: timer)?.cancel()
+            case .holdStream:
+                break
             case .refuseStream(let id):
                 writeFrame(HTTP2Frame(streamID: HTTP2StreamID(id.rawValue), payload: .rstStream(.refusedStream)), context: context)
             case .close(let reason, let drainStarted):
@@ -446,7 +457,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
                 timers.removeAll()
                 flushPending = false
                 context.flush()
-                goAwayWriter.closeAfterPendingWrites(deadline: .seconds(2), halfCloseFirst: reason.map { $0.isProtection || $0 == .error } ?? false)
+                goAwayWriter.closeAfterPendingWrites(deadline: .seconds(2), halfCloseFirst: true)
             }
         }
         flushIfOutsideRead(context: context)

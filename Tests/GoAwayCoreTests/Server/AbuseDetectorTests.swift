@@ -245,7 +245,7 @@ struct ServerAbortTests {
         var sm = ServerConnectionStateMachine(policy: .init(), now: t(0))
         _ = sm.streamOpened(3, now: t(0))
         _ = sm.shutdownRequested(.shutdown, now: t(1))
-        _ = sm.pingAckReceived(payload: ServerConnectionStateMachine.drainPingPayload, now: t(1.5))
+        _ = sm.timerFired(.notice, now: t(1.5))
         _ = sm.streamOpened(7, now: t(2))  // refused: above the final GOAWAY's 3
         #expect(sm.abort(.headerListSize, now: t(3)) == [
             .sendGoAway(lastStreamID: 3, code: .protocolError, debugData: "header_list_size", reason: .headerListSize),

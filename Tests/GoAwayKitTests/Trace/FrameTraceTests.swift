@@ -55,7 +55,7 @@ struct FrameTraceTests {
         let printer = FrameTracePrinter { printed.append($0) }
         let serverTrace = FrameTraceRecorder()
         var config = HTTP2Server.Configuration(
-            connection: .init(maxRequestsPerConnection: 2, pingAckTimeout: .milliseconds(500), drainGrace: .seconds(5)))
+            connection: .init(maxRequestsPerConnection: 2, pingAckTimeout: .milliseconds(500), drainGrace: .seconds(5), maxRequestsDrain: .twoPhase))
         config.frameTrace = serverTrace.trace
         try await withTestServer(config) { _, port in
             let client = try HTTP2Client(endpoints: ["http://127.0.0.1:\(port)/"], configuration: .init(frameTrace: printer.trace))
