@@ -135,6 +135,24 @@ public enum ShutdownReason: String, Sendable, Hashable, CaseIterable {
     /// A response made no progress for the send-stall timeout: the peer stopped reading.
     case sendTimeout = "send_timeout"
 
+    /// The one mapping from why a connection ends to its GOAWAY's error code. `graceful`: the
+    /// connection is drained (two-phase or answers first) rather than ended at once; a drain
+    /// says NO_ERROR unless the peer is to blame (`too_many_pings`) or we are (`error`). A
+    /// protocol error swift-nio-http2 found keeps the code it chose
+    /// (`ServerConnectionStateMachine.connectionError`).
+    public func goAwayCode(graceful: Bool) -> HTTP2ErrorCode {
+        switch self {
+        case .tooManyPings: .enhanceYourCalm
+        case .error: .internalError
+        case .headerListSize: .protocolError
+        case .sendTimeout: .noError
+        case .shutdown, .maxAge, .maxRequests, .idle, .keepaliveTimeout, .peerGoAway: .noError
+        case .rapidReset, .continuationFlood, .pingFlood, .settingsFlood, .priorityFlood, .emptyFrames,
+            .windowUpdateAbuse, .headerTimeout, .maxConnections:
+            graceful ? .noError : .enhanceYourCalm
+        }
+    }
+
     /// Whether the connection ended because a protection limit was hit (counted as an attack).
     public var isProtection: Bool {
         switch self {

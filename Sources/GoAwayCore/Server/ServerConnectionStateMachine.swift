@@ -203,7 +203,7 @@ public struct ServerConnectionStateMachine: Sendable {
         }
         var actions: [Action] = [
             .cancel(.notice),
-            .sendGoAway(lastStreamID: last, code: Self.code(for: reason), debugData: reason.rawValue, reason: reason),
+            .sendGoAway(lastStreamID: last, code: reason.goAwayCode(graceful: true), debugData: reason.rawValue, reason: reason),
         ]
         if openStreams == 0 {
             state = .closed
@@ -214,14 +214,6 @@ public struct ServerConnectionStateMachine: Sendable {
             actions.append(.schedule(.grace, at: now + grace))
         }
         return actions
-    }
-
-    static func code(for reason: ShutdownReason) -> HTTP2ErrorCode {
-        switch reason {
-        case .tooManyPings: .enhanceYourCalm
-        case .error: .internalError
-        default: .noError
-        }
     }
 
     // MARK: Frames from the peer
@@ -340,7 +332,7 @@ public struct ServerConnectionStateMachine: Sendable {
     /// last-stream-id is the highest stream we may have acted on, or the final GOAWAY's if one went
     /// out (never raised). A no-op once closed.
     public mutating func abort(_ reason: ShutdownReason, now: Instant) -> [Action] {
-        endNow(code: AbuseDetector.code(for: reason), debugData: reason.rawValue, reason: reason)
+        endNow(code: reason.goAwayCode(graceful: false), debugData: reason.rawValue, reason: reason)
     }
 
     /// swift-nio-http2 found a connection error (RFC 9113 §5.4.1) and reported it with `code`: one

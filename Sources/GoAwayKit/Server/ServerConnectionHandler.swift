@@ -122,7 +122,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        finishConnection(context: context)
+        finishConnection()
         context.fireChannelInactive()
     }
 
@@ -130,7 +130,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         self.context = nil
     }
 
-    private func finishConnection(context: ChannelHandlerContext) {
+    /// The channel closed (channelInactive, or the closeFuture for a channel never active): stop
+    /// every stream, then report the connection closed once its last responder has returned.
+    func finishConnection() {
         guard !closed else { return }
         closed = true
         var drainStart: Instant?
@@ -149,8 +151,25 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             stream.task?.cancel()
         }
         streams.removeAll()
-        runtime.connectionClosed(id: connectionID, reason: reason, drainStarted: drainStart, now: now, completedDuringDrain: completedDuringDrain)
-        logger.debug("connection closed", metadata: ["goaway.reason": "\(reason?.rawValue ?? "peer")"])
+        closeReport = (reason, drainStart, now)
+        reportClosedOnceRespondersReturned()
+    }
+
+    /// Handlers of this connection still running (cancelled once it closed, but owned: awaited).
+    private var runningResponders = 0
+    private var closeReport: (reason: ShutdownReason?, drainStarted: Instant?, at: Instant)?
+
+    private func reportClosedOnceRespondersReturned() {
+        guard runningResponders == 0, let report = closeReport else { return }
+        closeReport = nil
+        runtime.connectionClosed(id: connectionID, reason: report.reason, drainStarted: report.drainStarted, now: report.at, completedDuringDrain: completedDuringDrain)
+        logger.debug("connection closed", metadata: ["goaway.reason": "\(report.reason?.rawValue ?? "peer")"])
+    }
+
+    /// A stream's responder returned (its handler with it).
+    func responderFinished(streamID: HTTP2StreamID) {
+        runningResponders -= 1
+        reportClosedOnceRespondersReturned()
     }
 
     // MARK: Inbound frames
@@ -269,7 +288,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             remoteAddress: context.remoteAddress,
             localAddress: context.localAddress
         )
-        let responder = StreamResponder(loopBound: loopBound, eventLoop: context.eventLoop, streamID: streamID)
+        let responder = StreamResponder(
+            loopBound: loopBound, eventLoop: context.eventLoop, streamID: streamID, logger: logger,
+            errorResponse: runtime.configuration.errorResponse
+        )
+        runningResponders += 1
         let handler = runtime.handler
         // Runs synchronously on this event loop until the handler first suspends (if ever).
         let task = Task.immediate {
@@ -511,12 +534,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     /// Whether the stream can still take response frames.
-    fileprivate func streamWritable(_ streamID: HTTP2StreamID) -> Bool {
+    func streamWritable(_ streamID: HTTP2StreamID) -> Bool {
         guard let stream = streams[streamID] else { return false }
         return !stream.responseEnded
     }
 
-    fileprivate func writeHead(_ head: HTTPResponse, streamID: HTTP2StreamID, contentLength: Int?, endStream: Bool) -> Bool {
+    func writeHead(_ head: HTTPResponse, streamID: HTTP2StreamID, contentLength: Int?, endStream: Bool) -> Bool {
         guard let context, streamWritable(streamID) else { return false }
         let headers = HeaderConversion.headers(from: head, contentLength: contentLength)
         if endStream { markResponseEnded(streamID) }
@@ -525,7 +548,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         return true
     }
 
-    fileprivate func writeData(_ buffer: ByteBuffer, streamID: HTTP2StreamID, endStream: Bool, promise: EventLoopPromise<Void>?) {
+    func writeData(_ buffer: ByteBuffer, streamID: HTTP2StreamID, endStream: Bool, promise: EventLoopPromise<Void>?) {
         guard let context, streamWritable(streamID) else {
             promise?.fail(StreamResetError(code: Int(NIOHTTP2.HTTP2ErrorCode.cancel.networkCode)))
             return
@@ -542,22 +565,18 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         flushIfOutsideRead(context: context)
     }
 
-    fileprivate func writeTrailers(_ trailers: HTTPFields, streamID: HTTP2StreamID) {
+    func writeTrailers(_ trailers: HTTPFields, streamID: HTTP2StreamID) {
         guard let context, streamWritable(streamID) else { return }
         markResponseEnded(streamID)
         writeFrame(HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: HeaderConversion.headers(from: trailers), endStream: true))), context: context)
         flushIfOutsideRead(context: context)
     }
 
-    /// The handler failed: 500 if nothing was sent yet, else reset the stream.
-    fileprivate func fail(streamID: HTTP2StreamID, headSent: Bool) {
+    /// The handler failed after its response head went out: reset the stream.
+    func resetAfterHandlerError(streamID: HTTP2StreamID) {
         guard let context, streamWritable(streamID) else { return }
-        if headSent {
-            markResponseEnded(streamID)
-            writeFrame(HTTP2Frame(streamID: streamID, payload: .rstStream(.internalError)), context: context)
-        } else {
-            _ = writeHead(HTTPResponse(status: .internalServerError), streamID: streamID, contentLength: 0, endStream: true)
-        }
+        markResponseEnded(streamID)
+        writeFrame(HTTP2Frame(streamID: streamID, payload: .rstStream(.internalError)), context: context)
         flushIfOutsideRead(context: context)
     }
 
@@ -583,76 +602,5 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// does not match — and the peer would hear nothing.
     private func resetUnfinishedRequest(_ streamID: HTTP2StreamID, context: ChannelHandlerContext) {
         writeFrame(HTTP2Frame(streamID: streamID, payload: .rstStream(.noError)), context: context)
-    }
-}
-
-/// Runs one request's handler and writes its response back on the connection's event loop.
-/// Sendable: it holds only the loop-bound handler, the event loop and the stream id.
-struct StreamResponder: Sendable {
-    let loopBound: NIOLoopBound<ServerConnectionHandler>
-    let eventLoop: any EventLoop
-    let streamID: HTTP2StreamID
-
-    /// On the loop when we are already there (the common, non-suspending case), else hop.
-    /// `orElse` answers when the loop is gone (its group shut down under a running handler):
-    /// the connection is closed by then, so nothing can be written anyway.
-    private func onLoop<T: Sendable>(orElse fallback: T, _ body: @escaping @Sendable (ServerConnectionHandler) -> T) async -> T {
-        if eventLoop.inEventLoop { return body(loopBound.value) }
-        let loopBound = self.loopBound
-        return (try? await eventLoop.submit { body(loopBound.value) }.get()) ?? fallback
-    }
-
-    private func onLoop(_ body: @escaping @Sendable (ServerConnectionHandler) -> Void) async {
-        await onLoop(orElse: (), body)
-    }
-
-    func respond(handler: HTTP2Server.Handler, request: HTTPRequest, body: RequestBody, context: RequestContext) async {
-        let streamID = self.streamID
-        let headSent = NIOLockedValueBox(false)
-        do {
-            let response = try await handler(request, body, context)
-            switch response.body {
-            case .empty where response.trailers == nil:
-                _ = await onLoop(orElse: false) { $0.writeHead(response.head, streamID: streamID, contentLength: 0, endStream: true) }
-            case .buffer(let buffer) where response.trailers == nil:
-                await onLoop {
-                    guard $0.writeHead(response.head, streamID: streamID, contentLength: buffer.readableBytes, endStream: false) else { return }
-                    $0.writeData(buffer, streamID: streamID, endStream: true, promise: nil)
-                }
-            case .empty, .buffer, .stream:
-                guard await onLoop(orElse: false, { $0.writeHead(response.head, streamID: streamID, contentLength: nil, endStream: false) }) else { return }
-                headSent.withLockedValue { $0 = true }
-                switch response.body {
-                case .buffer(let buffer): try await write(buffer)
-                case .stream(let produce): try await produce(ResponseBodyWriter(writeChunk: { try await self.write($0) }))
-                case .empty: break
-                }
-                if let trailers = response.trailers {
-                    await onLoop { $0.writeTrailers(trailers, streamID: streamID) }
-                } else {
-                    await finishWithEmptyData()
-                }
-            }
-        } catch {
-            let sent = headSent.withLockedValue { $0 }
-            await onLoop { $0.fail(streamID: streamID, headSent: sent) }
-        }
-    }
-
-    private func finishWithEmptyData() async {
-        let streamID = self.streamID
-        await onLoop { $0.writeData(ByteBuffer(), streamID: streamID, endStream: true, promise: nil) }
-    }
-
-    private func write(_ buffer: ByteBuffer) async throws {
-        let streamID = self.streamID
-        let promise = eventLoop.makePromise(of: Void.self)
-        let loopBound = self.loopBound
-        if eventLoop.inEventLoop {
-            loopBound.value.writeData(buffer, streamID: streamID, endStream: false, promise: promise)
-        } else {
-            eventLoop.execute { loopBound.value.writeData(buffer, streamID: streamID, endStream: false, promise: promise) }
-        }
-        try await promise.futureResult.get()
     }
 }

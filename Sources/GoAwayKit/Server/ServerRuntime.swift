@@ -34,6 +34,9 @@ public struct ServerStatistics: Sendable, Equatable {
     public var longestDrain: Duration = .zero
     /// Protection limits hit, by reason (`rapid_reset`, `max_connections`…).
     public var attacksDetected: [ShutdownReason: Int] = [:]
+
+    /// All zero (a server that has not started).
+    public init() {}
 }
 
 /// Whether a connection has no open stream: written on its event loop at the 0↔1 transitions,
