@@ -4,6 +4,8 @@ import GoAwayKit
 import NIOCore
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 @main
@@ -25,12 +27,12 @@ struct Goaway: AsyncParsableCommand {
                 try command.run()
             }
         } catch let exit as ExitCode {
-            Glibc.exit(exit.rawValue)
+            CLI.terminate(exit.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
                 print(fullMessage(for: error))
-                Glibc.exit(0)
+                CLI.terminate(0)
             }
             let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
             CLI.fail("\(message) (see 'goaway --help')", exitCode: code == .validationFailure ? 2 : code.rawValue)
@@ -44,7 +46,16 @@ enum CLI {
         var line = "goaway: " + message
         if !line.hasSuffix("\n") { line += "\n" }
         FileHandle.standardError.write(Data(line.utf8))
-        Glibc.exit(exitCode)
+        terminate(exitCode)
+    }
+
+    /// Ends the process with `code` (the C library's `exit`, on Linux and on macOS).
+    static func terminate(_ code: Int32) -> Never {
+        #if canImport(Glibc)
+        Glibc.exit(code)
+        #elseif canImport(Darwin)
+        Darwin.exit(code)
+        #endif
     }
 
     static func printFlushed(_ line: String) {

@@ -35,7 +35,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Drain a connection this old (±10% jitter).") var maxAge = DurationArgument(argument: "off")!
     @Option(help: "Grace after a max-age drain's final GOAWAY.") var maxAgeGrace = DurationArgument(argument: "30s")!
     @Option(help: "Drain a connection after this many requests (0 = no limit).") var maxRequests = 0
-    @Option(help: "Wait at most this long for the shutdown PING's ack.") var pingAckTimeout = DurationArgument(argument: "5s")!
+    @Option(help: "How a max-requests drain runs: answers-first (one GOAWAY after the answers) or two-phase.")
+    var maxRequestsDrain: DrainStyleArgument = .answersFirst
+    @Option(help: "The longest first phase of a two-phase drain (2 round trips, at least 50 ms).") var pingAckTimeout = DurationArgument(argument: "5s")!
     @Option(help: "Grace for in-flight streams after the final GOAWAY.") var drainGrace = DurationArgument(argument: "30s")!
     @Option(help: "Keepalive PING after this long without reads.") var keepaliveInterval = DurationArgument(argument: "off")!
     @Option(help: "Close when a keepalive PING is not acked within this.") var keepaliveTimeout = DurationArgument(argument: "20s")!
@@ -70,6 +72,13 @@ struct ServeCommand: AsyncParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if maxConnections < 0 { throw ValidationError("--max-connections must be 0 or more") }
         if windowUpdateAllowance < 0 { throw ValidationError("--window-update-allowance must be 0 or more") }
+        if let root {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) else {
+                throw ValidationError("--root \(root): no such directory")
+            }
+            guard isDirectory.boolValue else { throw ValidationError("--root \(root): not a directory") }
+        }
     }
 
     func makeConfiguration() -> HTTP2Server.Configuration {
@@ -79,6 +88,7 @@ struct ServeCommand: AsyncParsableCommand {
         policy.maxAgeGrace = maxAgeGrace.duration ?? .zero
         policy.maxRequestsPerConnection = maxRequests > 0 ? maxRequests : nil
         policy.pingAckTimeout = pingAckTimeout.duration ?? .zero
+        policy.maxRequestsDrain = maxRequestsDrain.style
         policy.drainGrace = drainGrace.duration ?? .zero
         policy.keepaliveInterval = keepaliveInterval.duration
         policy.keepaliveTimeout = keepaliveTimeout.duration ?? .seconds(20)
@@ -119,15 +129,15 @@ struct ServeCommand: AsyncParsableCommand {
 
         // The events stream tells us when listening started and when the drain began.
         let reporter = Task {
-            var shutdownAt: ContinuousClock.Instant?
+            var shutdown: (at: ContinuousClock.Instant, before: ServerStatistics)?
             for await event in server.events {
                 switch event {
                 case .listening(_, let port): CLI.printFlushed("listening on \(scheme)://\(host):\(port)")
-                case .shutdownStarted: shutdownAt = .now
+                case .shutdownStarted: shutdown = (.now, server.statistics)
                 default: break
                 }
             }
-            return shutdownAt
+            return shutdown
         }
         let serviceGroup = ServiceGroup(
             configuration: .init(
@@ -143,19 +153,40 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             CLI.fail("serve: \(error)")
         }
-        let shutdownAt = await reporter.value
-        let stats = server.statistics
-        let elapsed = shutdownAt.map { ContinuousClock.now - $0 } ?? .zero
+        let shutdown = await reporter.value
+        CLI.printFlushed(Self.summary(server.statistics, shutdownAt: shutdown?.at, before: shutdown?.before ?? ServerStatistics()))
+    }
+}
+
+extension ServeCommand {
+    /// The line printed at exit: this shutdown's drain (connections closed and in-flight requests
+    /// completed since it began), then the server's lifetime totals, labelled apart.
+    static func summary(_ stats: ServerStatistics, shutdownAt: ContinuousClock.Instant?, before: ServerStatistics) -> String {
         func plural(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }
-        let seconds = String(format: "%.2f", elapsed.seconds)
-        let drained = plural(stats.connectionsDrained, "connection")
-        let completed = plural(stats.requestsCompletedDuringDrain, "in-flight request")
-        let refused = plural(stats.streamsRefused, "stream")
-        var summary = "drained \(drained), \(completed) completed, \(refused) refused, in \(seconds)s (\(stats.requests) requests served)"
+        let seconds = String(format: "%.2f", (shutdownAt.map { ContinuousClock.now - $0 } ?? .zero).seconds)
+        let closed = plural(stats.connectionsClosed - before.connectionsClosed, "connection")
+        let completed = plural(stats.requestsCompletedDuringDrain - before.requestsCompletedDuringDrain, "in-flight request")
+        let refused = plural(stats.streamsRefused - before.streamsRefused, "stream")
+        var line = "shutdown: drained \(closed), \(completed) completed, \(refused) refused, in \(seconds)s"
+        line += "; lifetime: \(plural(stats.requests, "request")) served, \(plural(stats.connectionsAccepted, "connection")),"
+        line += " \(plural(stats.connectionsDrained, "drain")), \(plural(stats.requestsCompletedDuringDrain, "request")) completed while draining"
         if !stats.attacksDetected.isEmpty {
             let kinds = stats.attacksDetected.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }
-            summary += "; protections: " + kinds.joined(separator: ", ")
+            line += "; protections: " + kinds.joined(separator: ", ")
         }
-        CLI.printFlushed(summary)
+        return line
+    }
+}
+
+/// `--max-requests-drain answers-first|two-phase`.
+enum DrainStyleArgument: String, ExpressibleByArgument, CaseIterable {
+    case answersFirst = "answers-first"
+    case twoPhase = "two-phase"
+
+    var style: DrainStyle {
+        switch self {
+        case .answersFirst: .answersFirst
+        case .twoPhase: .twoPhase
+        }
     }
 }

@@ -144,22 +144,22 @@ struct ServerConnectionHandlerTests {
         #expect(h.runtime.statistics.requests == 1)
     }
 
-    @Test func pingAckNeverComesSoTheFinalGoAwayFollowsTheTimeoutThenGraceCloses() async throws {
+    @Test func noPingAfterTheNoticeTheFinalGoAwayAfterTwoRoundTripsThenGraceCloses() async throws {
         let (handler, _) = Self.gatedHandler()
         let h = try await Harness(policy: Self.policy, handler: handler)
         try await h.request("/hold", stream: 1)
         try await h.shuttle()
         try await h.shutdown()
-        // Server -> client only: the client's PING ack never reaches the server.
         try await h.shuttle(toServer: false)
-        #expect(h.recorder.frames == ["GOAWAY(2147483647,0)@0", "PING"])
+        #expect(h.recorder.frames == ["GOAWAY(2147483647,0)@0"], "the notice, and no PING after it")
 
-        await h.loop.advanceTime(by: .milliseconds(1999))
+        // The SETTINGS round trip took no virtual time: the notice phase is its 50 ms floor.
+        await h.loop.advanceTime(by: .milliseconds(49))
         try await h.shuttle(toServer: false)
-        #expect(h.recorder.frames.count == 2, "nothing before the ping-ack timeout")
+        #expect(h.recorder.frames.count == 1, "nothing before the notice phase ends")
         await h.loop.advanceTime(by: .milliseconds(1))
         try await h.shuttle(toServer: false)
-        #expect(h.recorder.frames == ["GOAWAY(2147483647,0)@0", "PING", "GOAWAY(1,0)@0"])
+        #expect(h.recorder.frames == ["GOAWAY(2147483647,0)@0", "GOAWAY(1,0)@0"])
         #expect(h.server.isActive)
 
         // The held request never finishes: the grace deadline closes the connection.
@@ -169,14 +169,15 @@ struct ServerConnectionHandlerTests {
         #expect(h.runtime.statistics.connectionsDrained == 1)
     }
 
-    @Test func pingAckSendsTheFinalGoAwayAndTheInFlightRequestCompletes() async throws {
+    @Test func theInFlightRequestCompletesAfterTheFinalGoAway() async throws {
         let (handler, open) = Self.gatedHandler()
         let h = try await Harness(policy: Self.policy, handler: handler)
         try await h.request("/hold", stream: 1)
         try await h.shuttle()
         try await h.shutdown()
+        await h.loop.advanceTime(by: .milliseconds(50))
         try await h.shuttle()
-        #expect(h.recorder.frames == ["GOAWAY(2147483647,0)@0", "PING", "GOAWAY(1,0)@0"])
+        #expect(h.recorder.frames == ["GOAWAY(2147483647,0)@0", "GOAWAY(1,0)@0"])
         #expect(h.server.isActive)
 
         open.yield()
@@ -194,6 +195,8 @@ struct ServerConnectionHandlerTests {
         try await h.shutdown()
         // The client sends stream 3 before it has read the notice.
         try await h.request("/", stream: 3)
+        try await h.shuttle()
+        await h.loop.advanceTime(by: .milliseconds(50))
         try await h.shuttle()
         #expect(h.recorder.frames.contains("HEADERS(3,200)"))
         #expect(h.recorder.frames.contains("GOAWAY(3,0)@0"))

@@ -13,6 +13,9 @@ struct AttackInteropTests {
         var code: Int
         var debug: String
         var reason: ShutdownReason
+        /// The GOAWAY's last-stream-id: the highest stream that reached the handler (nil: the
+        /// flood opens streams as it goes; then an odd id below 2^31-1).
+        var last: Int?
         var extra: [String] = []
         var testDescription: String { attack }
     }
@@ -21,15 +24,15 @@ struct AttackInteropTests {
     static let protocolError = 0x1
 
     static let cases: [Case] = [
-        Case(attack: "rapid-reset", code: enhanceYourCalm, debug: "rapid_reset", reason: .rapidReset),
-        Case(attack: "continuation", code: enhanceYourCalm, debug: "continuation_flood", reason: .continuationFlood),
-        Case(attack: "ping-flood", code: enhanceYourCalm, debug: "ping_flood", reason: .pingFlood),
-        Case(attack: "settings-flood", code: enhanceYourCalm, debug: "settings_flood", reason: .settingsFlood),
-        Case(attack: "empty-data", code: enhanceYourCalm, debug: "empty_frames", reason: .emptyFrames),
-        Case(attack: "window-update", code: enhanceYourCalm, debug: "window_update_abuse", reason: .windowUpdateAbuse),
-        Case(attack: "header-size", code: protocolError, debug: "header_list_size", reason: .headerListSize),
-        Case(attack: "slow-preface", code: enhanceYourCalm, debug: "header_timeout", reason: .headerTimeout),
-        Case(attack: "slow-headers", code: enhanceYourCalm, debug: "header_timeout", reason: .headerTimeout),
+        Case(attack: "rapid-reset", code: enhanceYourCalm, debug: "rapid_reset", reason: .rapidReset, last: nil),
+        Case(attack: "continuation", code: enhanceYourCalm, debug: "continuation_flood", reason: .continuationFlood, last: 0),
+        Case(attack: "ping-flood", code: enhanceYourCalm, debug: "ping_flood", reason: .pingFlood, last: 1),
+        Case(attack: "settings-flood", code: enhanceYourCalm, debug: "settings_flood", reason: .settingsFlood, last: 0),
+        Case(attack: "empty-data", code: enhanceYourCalm, debug: "empty_frames", reason: .emptyFrames, last: 1),
+        Case(attack: "window-update", code: enhanceYourCalm, debug: "window_update_abuse", reason: .windowUpdateAbuse, last: 0),
+        Case(attack: "header-size", code: protocolError, debug: "header_list_size", reason: .headerListSize, last: 0),
+        Case(attack: "slow-preface", code: enhanceYourCalm, debug: "header_timeout", reason: .headerTimeout, last: 0),
+        Case(attack: "slow-headers", code: enhanceYourCalm, debug: "header_timeout", reason: .headerTimeout, last: 0),
     ]
 
     /// The header timeout is 1 s for the slowloris cases only: on a loaded 2-core machine a
@@ -64,6 +67,12 @@ struct AttackInteropTests {
             #expect(goaways.first?.error_code == c.code, "\(attacker.stdout)")
             #expect(goaways.first?.debug == c.debug, "\(attacker.stdout)")
             #expect(goaways.first?.stream == 0)
+            if let last = c.last {
+                #expect(goaways.first?.last_stream_id == last, "last-stream-id \(last): \(attacker.stdout)")
+            } else {
+                let last = goaways.first?.last_stream_id ?? 0
+                #expect(last % 2 == 1 && last < Int(Int32.max), "a real client stream id: \(attacker.stdout)")
+            }
             #expect(events.contains { $0.event == "closed" }, "the attacker was disconnected: \(attacker.stdout)")
             #expect(server.statistics.attacksDetected[c.reason, default: 0] == 1)
 

@@ -35,7 +35,17 @@ struct ServeCommandTests {
         #expect(curl.stdout == "delayed 1500 ms\n")
         #expect(try await serve.wait(timeout: .seconds(20)) == 0, "\(serve.stderr)")
         let summary = serve.stdout.split(separator: "\n").last.map(String.init) ?? ""
-        #expect(summary.hasPrefix("drained 1 connection, 1 in-flight request completed, 0 streams refused, in "), "\(summary)")
+        #expect(summary.hasPrefix("shutdown: drained 1 connection, 1 in-flight request completed, 0 streams refused, in "), "\(summary)")
+        #expect(summary.contains("; lifetime: 1 request served, 1 connection, 1 drain, 1 request completed while draining"), "\(summary)")
+    }
+
+    @Test("--root that does not exist or is not a directory: one line, exit 2", arguments: ["/nonexistent-goaway-root", "/etc/hostname"])
+    func badRootIsOneLineAndExitTwo(root: String) async throws {
+        let serve = try PeerProcess(try Self.binary, ["serve", "--port", "0", "--root", root])
+        #expect(try await serve.wait(timeout: .seconds(20)) == 2)
+        let lines = serve.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains("--root \(root)"), "\(serve.stderr)")
+        #expect(!serve.stdout.contains("listening"))
     }
 
     @Test("protection flags reach the server: a slow preface meets --header-timeout, and the summary counts it",

@@ -6,7 +6,7 @@ import Testing
 /// The server against real peers on loopback: nghttp, h2load, curl, and a raw Python client.
 @Suite("Server interop", .serialized)
 struct ServerDrainInteropTests {
-    @Test("nghttp sees GOAWAY(2^31-1), PING, GOAWAY(real id) in order; the in-flight request completes",
+    @Test("nghttp sees GOAWAY(2^31-1), then GOAWAY(real id), no PING between; the in-flight request completes",
           .enabled(if: Peers.available("nghttp")))
     func nghttpSeesTwoPhaseDrain() async throws {
         try await withTestServer { server, port in
@@ -27,7 +27,7 @@ struct ServerDrainInteropTests {
                     order.append("GOAWAY(\(id))")
                 }
             }
-            #expect(order == ["GOAWAY(2147483647)", "PING", "GOAWAY(1)"], "\(out)")
+            #expect(order == ["GOAWAY(2147483647)", "GOAWAY(1)"], "\(out)")
             #expect(out.contains(":status: 200"), "request did not complete: \(out)")
             try await Self.waitUntilClosed(server)
             #expect(server.statistics.requestsCompletedDuringDrain == 1)
@@ -99,7 +99,7 @@ struct ServerDrainInteropTests {
         }
     }
 
-    @Test("a client that never acks PING gets the final GOAWAY within the ping-ack timeout and is closed within grace",
+    @Test("two-phase drain: no PING after the notice; the final GOAWAY two round trips later (50 ms floor); closed within grace",
           .enabled(if: Peers.available("python-h2")))
     func neverAckingClient() async throws {
         var config = HTTP2Server.Configuration()
@@ -117,13 +117,14 @@ struct ServerDrainInteropTests {
             let goaways = events.filter { $0.event == "goaway" }
             #expect(goaways.map(\.last_stream_id) == [2147483647, 1], "\(client.stdout)")
             #expect(goaways.allSatisfy { $0.stream == 0 })
-            #expect(events.contains { $0.event == "ping" })
+            #expect(!events.contains { $0.event == "ping" }, "no PING after a GOAWAY: \(client.stdout)")
             if goaways.count == 2, let t0 = goaways[0].t, let t1 = goaways[1].t {
-                #expect(t1 - t0 >= 0.9 && t1 - t0 < 2.0, "final GOAWAY \(t1 - t0)s after the notice")
+                // The round trip was measured from our SETTINGS to its ack (loopback: far under 25 ms).
+                #expect(t1 - t0 >= 0.045 && t1 - t0 < 0.9, "final GOAWAY \(t1 - t0)s after the notice")
             }
             #expect(events.last?.event == "closed", "\(client.stdout)")
             #expect(!events.contains { $0.event == "response" }, "the 10 s request cannot finish in 1 s grace")
-            #expect(elapsed < .seconds(4), "closed \(elapsed) after shutdown; bound is ping-ack 1 s + grace 1 s")
+            #expect(elapsed < .seconds(4), "closed \(elapsed) after shutdown; bound is notice ≤ 1 s + grace 1 s")
         }
     }
 
@@ -153,5 +154,28 @@ struct ServerDrainInteropTests {
             #expect(server.statistics.requests == 1, "the late stream must never reach the handler")
             #expect(server.statistics.streamsRefused >= 1)
         }
+    }
+
+    /// Python's `h2` fails on any frame after a GOAWAY (python-hyper/h2 #1199 and kin), so httpx
+    /// loses every request still in flight when a GOAWAY arrives. The max-requests drain answers
+    /// first and sends one GOAWAY after the answers. Measured on the 2-core reference machine
+    /// (5,000 requests, c=16, 50 drains): answers-first 70–88 failures (1.4–1.8%), all the
+    /// client's own race (a request put on the connection after its GOAWAY was read); two-phase
+    /// 428 (8.6%). The bound below leaves room for that race's spread; the two-phase figure is
+    /// what it must never come near.
+    @Test("httpx: 5,000 requests at c=16 across goaway serve --max-requests 100 drains lose under 2%",
+          .enabled(if: Peers.available("python-h2")))
+    func httpxAcrossMaxRequestsDrains() async throws {
+        let (serve, port) = try await ClientPeers.goawayServe(["--max-requests", "100"])
+        defer { serve.kill() }
+        let load = try PeerProcess(Peers.python!, [Peers.script("httpx_load.py"), "--url", "http://127.0.0.1:\(port)/", "--requests", "5000", "--concurrency", "16"])
+        try await load.wait(timeout: .seconds(240))
+        struct Summary: Decodable { var requests: Int; var ok: Int; var failed: Int }
+        guard let line = load.stdout.split(separator: "\n").last, let summary = try? JSONDecoder().decode(Summary.self, from: Data(line.utf8)) else {
+            Issue.record("no summary from httpx_load.py (httpx installed? pip install 'httpx[http2]'): \(load.stdout) \(load.stderr)")
+            return
+        }
+        #expect(summary.requests == 5000)
+        #expect(summary.failed * 50 <= summary.requests, "httpx lost \(summary.failed) of 5000: \(load.stdout)")
     }
 }

@@ -28,7 +28,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rawh2 import ACK, CONTINUATION, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PING, PREFACE, SETTINGS, frame, run_server  # noqa: E402
+from rawh2 import ACK, CONTINUATION, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PING, PREFACE, SETTINGS, frame, literal, run_server  # noqa: E402
 
 
 def settings(pairs=()):
@@ -37,24 +37,6 @@ def settings(pairs=()):
 
 def goaway(last, code=0):
     return frame(GOAWAY, 0, 0, struct.pack("!II", last, code))
-
-
-def hpack_int(value, prefix_bits, first=0):
-    limit = (1 << prefix_bits) - 1
-    if value < limit:
-        return bytes([first | value])
-    out = bytearray([first | limit])
-    value -= limit
-    while value >= 128:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def literal(name, value):
-    """Literal header field without indexing, new name, no Huffman (RFC 7541 §6.2.2)."""
-    return b"\x00" + hpack_int(len(name), 7) + name + hpack_int(len(value), 7) + value
 
 
 STATUS_200 = b"\x88"  # indexed :status 200

@@ -13,6 +13,25 @@ def frame(ftype, flags, stream, payload=b""):
     return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + struct.pack(">I", stream) + payload
 
 
+def hpack_int(value, prefix_bits, first=0):
+    """An HPACK integer with a `prefix_bits` prefix; `first` holds the bits above it (RFC 7541 §5.1)."""
+    limit = (1 << prefix_bits) - 1
+    if value < limit:
+        return bytes([first | value])
+    out = bytearray([first | limit])
+    value -= limit
+    while value >= 128:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def literal(name, value):
+    """Literal header field without indexing, new name, no Huffman (RFC 7541 §6.2.2); bytes in."""
+    return b"\x00" + hpack_int(len(name), 7) + name + hpack_int(len(value), 7) + value
+
+
 def split_frames(buf):
     """Complete frames at the front of `buf`: ([(type, flags, stream, payload)], rest)."""
     frames = []

@@ -170,15 +170,4 @@ public struct AbuseDetector: Sendable {
             }
         }
     }
-
-    /// The GOAWAY error code for a protection reason.
-    public static func code(for reason: ShutdownReason) -> HTTP2ErrorCode {
-        switch reason {
-        case .headerListSize: .protocolError
-        case .sendTimeout: .noError
-        case .tooManyPings: .enhanceYourCalm
-        case .error: .internalError
-        default: reason.isProtection ? .enhanceYourCalm : .noError
-        }
-    }
 }

@@ -12,10 +12,21 @@ public struct ServerConnectionPolicy: Sendable, Hashable {
     /// Drain after this many requests (streams) on one connection; streams that race the
     /// shutdown notice are still served. Default `nil` (no limit).
     public var maxRequestsPerConnection: Int?
-    /// How long the first phase waits for the PING ack before sending the final GOAWAY anyway.
-    /// swift-nio-http2's handler waits forever; grpc-java caps it at 10 s, grpc-core at 20 s.
-    /// Default 5 s.
+    /// The longest the first phase (between the shutdown notice and the final GOAWAY) lasts, and
+    /// its length when no round trip has been measured yet. (The name dates from the drain that
+    /// waited for a PING ack; grpc-java caps that wait at 10 s, grpc-core at 20 s.) Default 5 s.
     public var pingAckTimeout: Duration
+    /// The first phase lasts this many round trips (measured from our SETTINGS to its ack, and from
+    /// keepalive PINGs), within [`noticeMinimumWait`, `pingAckTimeout`]. Default 2.
+    public var noticeRoundTrips: Double
+    /// The shortest first phase, however fast the round trip: a client's own scheduling delay
+    /// (a busy event loop, a GIL) counts too. Default 50 ms.
+    public var noticeMinimumWait: Duration
+    /// How a max-requests drain runs (see `DrainStyle`). Default `.answersFirst`.
+    public var maxRequestsDrain: DrainStyle
+    /// `.answersFirst`: the longest the GOAWAY waits for the streams it covers to be answered.
+    /// Default 1 s.
+    public var answersFirstWait: Duration
     /// After the final GOAWAY, in-flight streams get this long before the connection is closed.
     /// Default 30 s.
     public var drainGrace: Duration
@@ -40,7 +51,11 @@ public struct ServerConnectionPolicy: Sendable, Hashable {
         keepaliveInterval: Duration? = nil,
         keepaliveTimeout: Duration = .seconds(20),
         minimumPeerPingInterval: Duration = .seconds(10),
-        maxPingStrikes: Int = 2
+        maxPingStrikes: Int = 2,
+        noticeRoundTrips: Double = 2,
+        noticeMinimumWait: Duration = .milliseconds(50),
+        maxRequestsDrain: DrainStyle = .answersFirst,
+        answersFirstWait: Duration = .seconds(1)
     ) {
         self.idleTimeout = idleTimeout
         self.maxAge = maxAge
@@ -52,9 +67,32 @@ public struct ServerConnectionPolicy: Sendable, Hashable {
         self.keepaliveTimeout = keepaliveTimeout
         self.minimumPeerPingInterval = minimumPeerPingInterval
         self.maxPingStrikes = maxPingStrikes
+        self.noticeRoundTrips = noticeRoundTrips
+        self.noticeMinimumWait = noticeMinimumWait
+        self.maxRequestsDrain = maxRequestsDrain
+        self.answersFirstWait = answersFirstWait
+    }
+
+    /// How long the first phase lasts given the measured round trip (nil: none measured yet).
+    public func noticeWait(roundTrip: Duration?) -> Duration {
+        guard let roundTrip else { return pingAckTimeout }
+        let wait = roundTrip.scaled(by: max(noticeRoundTrips, 0))
+        return min(max(wait, noticeMinimumWait), max(pingAckTimeout, noticeMinimumWait))
     }
 
     public static var defaults: ServerConnectionPolicy { ServerConnectionPolicy() }
+}
+
+/// How a drain tells the peer. Both serve every stream they cover and bound every wait.
+public enum DrainStyle: Sendable, Hashable {
+    /// RFC 9113 §6.8: GOAWAY(2^31-1) at once, the final GOAWAY a few round trips later; streams
+    /// that race the notice are served.
+    case twoPhase
+    /// One GOAWAY, sent once every stream it covers has been answered (or after
+    /// `answersFirstWait`); streams the peer opens meanwhile are left unprocessed and fall above
+    /// its last-stream-id, so the peer re-sends them on a new connection. The only drain Python's
+    /// `h2` survives under load: it fails on any frame that follows a GOAWAY.
+    case answersFirst
 }
 
 /// Why a server connection is going away. Becomes the GOAWAY debug data (a well-known token,
@@ -97,6 +135,24 @@ public enum ShutdownReason: String, Sendable, Hashable, CaseIterable {
     /// A response made no progress for the send-stall timeout: the peer stopped reading.
     case sendTimeout = "send_timeout"
 
+    /// The one mapping from why a connection ends to its GOAWAY's error code. `graceful`: the
+    /// connection is drained (two-phase or answers first) rather than ended at once; a drain
+    /// says NO_ERROR unless the peer is to blame (`too_many_pings`) or we are (`error`). A
+    /// protocol error swift-nio-http2 found keeps the code it chose
+    /// (`ServerConnectionStateMachine.connectionError`).
+    public func goAwayCode(graceful: Bool) -> HTTP2ErrorCode {
+        switch self {
+        case .tooManyPings: .enhanceYourCalm
+        case .error: .internalError
+        case .headerListSize: .protocolError
+        case .sendTimeout: .noError
+        case .shutdown, .maxAge, .maxRequests, .idle, .keepaliveTimeout, .peerGoAway: .noError
+        case .rapidReset, .continuationFlood, .pingFlood, .settingsFlood, .priorityFlood, .emptyFrames,
+            .windowUpdateAbuse, .headerTimeout, .maxConnections:
+            graceful ? .noError : .enhanceYourCalm
+        }
+    }
+
     /// Whether the connection ended because a protection limit was hit (counted as an attack).
     public var isProtection: Bool {
         switch self {
@@ -113,7 +169,8 @@ public enum ShutdownReason: String, Sendable, Hashable, CaseIterable {
 public enum ServerConnectionTimer: Sendable, Hashable, CaseIterable {
     case idle
     case maxAge
-    case pingAck
+    /// The end of the first phase of a drain: the final GOAWAY goes out.
+    case notice
     case grace
     case keepalive
     case keepaliveAck

@@ -3,37 +3,55 @@
 /// ```
 ///              shutdownRequested | max age | max requests | idle | too many pings
 ///   active ─────────────────────────────────────────────────────────────► notified
-///     │          sends GOAWAY(2^31-1, NO_ERROR) + PING, arms the ping-ack timer   │
-///     │                                                                            │ PING ack, or
-///     │ peer GOAWAY: finish open streams, then close                               │ ping-ack timeout
-///     │                                                                            ▼
+///     │          sends GOAWAY(2^31-1, NO_ERROR), arms the notice timer:          │
+///     │          2 round trips, within [50 ms, pingAckTimeout]                   │ notice timer
+///     │ peer GOAWAY: finish open streams, then close                              │
+///     │                                                                           ▼
 ///     │                                     draining: GOAWAY(highest peer stream, code) sent,
 ///     │                                     grace timer armed; new streams above it refused
-///     │                                                                            │ last stream closed,
-///     ▼                                                                            ▼ or grace deadline
-///   closed ◄───────────────────────────────────────────────────────────────────────┘
+///     │                                                                           │ last stream closed,
+///     ▼                                                                           ▼ or grace deadline
+///   closed ◄──────────────────────────────────────────────────────────────────────┘
 /// ```
 ///
-/// Why our own machine rather than swift-nio-http2's `NIOHTTP2ServerConnectionManagementHandler`:
-/// that handler waits for the PING ack forever (a peer that never acks keeps the connection open),
-/// has no jitter on max age, no max-requests limit and reports nothing; it also overwrites its
-/// `.closed` state with `.closing` on the ack. Here the first phase is bounded by
-/// `pingAckTimeout`, max age is jittered by ±10%, and every transition is a value the tests can see.
-/// The NIO shell (`ServerConnectionHandler` in GoAwayKit) turns frames and timers into calls here
-/// and runs the returned actions; swift-nio-http2 keeps doing framing, HPACK, flow control and the
-/// per-stream protocol rules (it refuses streams above our final last-stream-id itself).
+/// **Why no PING after the notice.** The classic drain (RFC 9113 §6.8's advice, swift-nio-http2's
+/// `NIOHTTP2ServerConnectionManagementHandler`, grpc) sends GOAWAY(2^31-1) and a PING, and sends
+/// the final GOAWAY on the ack: the ack proves the peer has read the notice, so every stream it
+/// opened before is in. Python's `h2` (python-hyper/h2 #1199, open since 2019) moves to CLOSED on
+/// any GOAWAY and fails on a PING received after it (`Invalid input RECV_PING in state CLOSED`),
+/// dropping the connection with everything in flight. Measured with httpx 0.28 / h2 4.4, 5,000
+/// requests at c=16 against `goaway serve --max-requests 100` (scripts/peers/httpx_load.py):
+/// 419 failures (8.4%) with the PING. So the notice is followed by nothing of ours but answers:
+/// the first phase lasts a bounded multiple of the connection's round trip instead, measured
+/// before the notice — from our SETTINGS to its ack at the start, and from each keepalive PING's
+/// ack. Streams the peer sent before it read the notice arrive within about one round trip plus
+/// its own scheduling delay, hence two round trips with a floor (`noticeMinimumWait`, 50 ms) and a
+/// cap (`pingAckTimeout`, also the wait when nothing was measured). A stream that still arrives
+/// after the final GOAWAY is refused with REFUSED_STREAM: never processed, safe to retry.
+///
+/// Why our own machine rather than swift-nio-http2's handler: that handler waits for the PING ack
+/// forever (a peer that never acks keeps the connection open), has no jitter on max age, no
+/// max-requests limit and reports nothing; it also overwrites its `.closed` state with `.closing`
+/// on the ack. Here max age is jittered by ±10%, every wait is bounded, and every transition is a
+/// value the tests can see. The NIO shell (`ServerConnectionHandler` in GoAwayKit) turns frames and
+/// timers into calls here and runs the returned actions; swift-nio-http2 keeps doing framing,
+/// HPACK, flow control and the per-stream protocol rules.
 ///
 /// Rules that hold in every state:
 /// - the last-stream-id we send is never raised: the notice uses 2^31-1, the final one the highest
 ///   peer stream seen when it is sent, and ids only grow;
 /// - streams the peer opens between the two GOAWAYs are served;
+/// - no PING follows a GOAWAY (keepalive stops once the drain begins);
 /// - a second shutdown request is a no-op;
-/// - every wait is bounded (ping-ack timeout, then grace).
+/// - every wait is bounded (notice, then grace).
 public struct ServerConnectionStateMachine: Sendable {
     public enum State: Sendable, Equatable {
         case active
-        /// The shutdown notice (GOAWAY 2^31-1) and its PING are out.
+        /// The shutdown notice (GOAWAY 2^31-1) is out; the final GOAWAY follows when the notice timer fires.
         case notified(reason: ShutdownReason, since: Instant)
+        /// `.answersFirst`: nothing sent yet; streams up to `lastStreamID` are being answered, later
+        /// ones are held unprocessed; the GOAWAY follows the last answer (or the notice timer).
+        case answering(reason: ShutdownReason, lastStreamID: StreamID, since: Instant)
         /// The final GOAWAY is out; waiting for open streams to end.
         case draining(reason: ShutdownReason, lastStreamID: StreamID, since: Instant)
         case closed
@@ -46,13 +64,14 @@ public struct ServerConnectionStateMachine: Sendable {
         case cancel(ServerConnectionTimer)
         /// Reset a stream the peer opened above our final last-stream-id: it was not processed.
         case refuseStream(StreamID)
+        /// Leave a stream unprocessed and unanswered: the coming GOAWAY's last-stream-id is below it
+        /// (`.answersFirst`; a RST_STREAM would fail the request in clients that do not retry it).
+        case holdStream(StreamID)
         /// Close the connection (after flushing what was written). `drainStarted` is when the
         /// shutdown notice went out, for drain-duration metrics.
         case close(reason: ShutdownReason?, drainStarted: Instant?)
     }
 
-    /// The PING payload of the shutdown notice ("GoAwDrn!"), told apart from keepalive PINGs.
-    public static let drainPingPayload: UInt64 = 0x476F_4177_4472_6E21
     /// The keepalive PING payload ("GoAwKeep").
     public static let keepalivePingPayload: UInt64 = 0x476F_4177_4B65_6570
 
@@ -67,6 +86,11 @@ public struct ServerConnectionStateMachine: Sendable {
     private var lastStreamActivity: Instant
     private var lastRead: Instant
     private var keepaliveAckPending = false
+    /// When our initial SETTINGS went out (connection start) and the last keepalive PING.
+    private var settingsSentAt: Instant?
+    private var keepaliveSentAt: Instant?
+    /// The connection's round trip, last measured (SETTINGS ack, keepalive PING ack).
+    public private(set) var roundTrip: Duration?
     private var lastPeerPing: Instant?
     private var pingStrikes = 0
     private var peerSentGoAway = false
@@ -81,7 +105,8 @@ public struct ServerConnectionStateMachine: Sendable {
 
     /// Arms the connection's timers. `jitter` is a number in [0, 1) (a random source passed in):
     /// max age becomes `maxAge * (0.9 + 0.2 * jitter)`.
-    public func started(now: Instant, jitter: Double) -> [Action] {
+    public mutating func started(now: Instant, jitter: Double) -> [Action] {
+        settingsSentAt = now
         var actions: [Action] = []
         if let idle = policy.idleTimeout { actions.append(.schedule(.idle, at: now + idle)) }
         if let maxAge = policy.maxAge {
@@ -105,9 +130,10 @@ public struct ServerConnectionStateMachine: Sendable {
         case .closed:
             return [.refuseStream(id)]
         case .draining(_, let lastStreamID, _) where id > lastStreamID:
-            // swift-nio-http2 already refuses these; deciding it here too keeps the rule testable.
             return [.refuseStream(id)]
-        case .active, .notified, .draining:
+        case .answering(_, let lastStreamID, _) where id > lastStreamID:
+            return [.holdStream(id)]
+        case .active, .notified, .draining, .answering:
             break
         }
         openStreams += 1
@@ -130,6 +156,8 @@ public struct ServerConnectionStateMachine: Sendable {
         case .draining(let reason, _, let since):
             state = .closed
             return [.close(reason: reason, drainStarted: since)]
+        case .answering:
+            return sendFinalGoAway(now: now)
         case .active where peerSentGoAway:
             state = .closed
             return [.close(reason: .peerGoAway, drainStarted: nil)]
@@ -147,21 +175,35 @@ public struct ServerConnectionStateMachine: Sendable {
     }
 
     private mutating func beginShutdown(_ reason: ShutdownReason, now: Instant) -> [Action] {
+        if reason == .maxRequests, policy.maxRequestsDrain == .answersFirst {
+            state = .answering(reason: reason, lastStreamID: highestPeerStreamID, since: now)
+            if openStreams == 0 { return sendFinalGoAway(now: now) }
+            return [.schedule(.notice, at: now + policy.answersFirstWait)]
+        }
         state = .notified(reason: reason, since: now)
-        return [
+        var actions: [Action] = [
             .sendGoAway(lastStreamID: .max, code: .noError, debugData: reason.rawValue, reason: reason),
-            .sendPing(payload: Self.drainPingPayload),
-            .schedule(.pingAck, at: now + policy.pingAckTimeout),
+            .schedule(.notice, at: now + policy.noticeWait(roundTrip: roundTrip)),
         ]
+        // No PING after a GOAWAY: a keepalive round in flight is no longer waited for.
+        if keepaliveAckPending {
+            keepaliveAckPending = false
+            actions.append(.cancel(.keepaliveAck))
+        }
+        return actions
     }
 
     /// Phase two: the final GOAWAY with the real last-stream-id.
     private mutating func sendFinalGoAway(now: Instant) -> [Action] {
-        guard case .notified(let reason, let since) = state else { return [] }
-        let last = highestPeerStreamID
+        let (reason, since, last): (ShutdownReason, Instant, StreamID)
+        switch state {
+        case .notified(let r, let s): (reason, since, last) = (r, s, highestPeerStreamID)
+        case .answering(let r, let l, let s): (reason, since, last) = (r, s, l)
+        case .active, .draining, .closed: return []
+        }
         var actions: [Action] = [
-            .cancel(.pingAck),
-            .sendGoAway(lastStreamID: last, code: Self.code(for: reason), debugData: reason.rawValue, reason: reason),
+            .cancel(.notice),
+            .sendGoAway(lastStreamID: last, code: reason.goAwayCode(graceful: true), debugData: reason.rawValue, reason: reason),
         ]
         if openStreams == 0 {
             state = .closed
@@ -174,14 +216,6 @@ public struct ServerConnectionStateMachine: Sendable {
         return actions
     }
 
-    static func code(for reason: ShutdownReason) -> HTTP2ErrorCode {
-        switch reason {
-        case .tooManyPings: .enhanceYourCalm
-        case .error: .internalError
-        default: .noError
-        }
-    }
-
     // MARK: Frames from the peer
 
     /// Anything was read from the peer (called once per read batch): keepalive counts from here.
@@ -189,18 +223,20 @@ public struct ServerConnectionStateMachine: Sendable {
         lastRead = now
     }
 
+    /// The peer acked our initial SETTINGS: the first round-trip measurement.
+    public mutating func settingsAckReceived(now: Instant) {
+        guard let sent = settingsSentAt else { return }
+        settingsSentAt = nil
+        roundTrip = now - sent
+    }
+
     /// The peer acked one of our PINGs.
     public mutating func pingAckReceived(payload: UInt64, now: Instant) -> [Action] {
-        switch payload {
-        case Self.drainPingPayload:
-            return sendFinalGoAway(now: now)
-        case Self.keepalivePingPayload where keepaliveAckPending:
-            keepaliveAckPending = false
-            guard let interval = policy.keepaliveInterval, !isClosed else { return [.cancel(.keepaliveAck)] }
-            return [.cancel(.keepaliveAck), .schedule(.keepalive, at: now + interval)]
-        default:
-            return []
-        }
+        guard payload == Self.keepalivePingPayload, keepaliveAckPending else { return [] }
+        keepaliveAckPending = false
+        if let sent = keepaliveSentAt { roundTrip = now - sent }
+        guard let interval = policy.keepaliveInterval, case .active = state else { return [.cancel(.keepaliveAck)] }
+        return [.cancel(.keepaliveAck), .schedule(.keepalive, at: now + interval)]
     }
 
     /// The peer sent a PING (not an ack; swift-nio-http2 answers it). Too many while nothing is
@@ -225,8 +261,12 @@ public struct ServerConnectionStateMachine: Sendable {
         peerSentGoAway = true
         guard openStreams == 0 else { return [] }
         switch state {
-        case .active, .notified:
-            let drainStarted: Instant? = if case .notified(_, let since) = state { since } else { nil }
+        case .active, .notified, .answering:
+            let drainStarted: Instant? =
+                switch state {
+                case .notified(_, let since), .answering(_, _, let since): since
+                default: nil
+                }
             state = .closed
             return [.close(reason: .peerGoAway, drainStarted: drainStarted)]
         case .draining, .closed:
@@ -247,17 +287,19 @@ public struct ServerConnectionStateMachine: Sendable {
             return beginShutdown(.idle, now: now)
         case .maxAge:
             return shutdownRequested(.maxAge, now: now)
-        case .pingAck:
+        case .notice:
             return sendFinalGoAway(now: now)
         case .grace:
             guard case .draining(let reason, _, let since) = state else { return [] }
             state = .closed
             return [.close(reason: reason, drainStarted: since)]
         case .keepalive:
-            guard let interval = policy.keepaliveInterval, !keepaliveAckPending else { return [] }
+            // Active only: no PING after a GOAWAY (the drain's own waits are bounded).
+            guard let interval = policy.keepaliveInterval, !keepaliveAckPending, case .active = state else { return [] }
             let due = lastRead + interval
             if now < due { return [.schedule(.keepalive, at: due)] }
             keepaliveAckPending = true
+            keepaliveSentAt = now
             return [.sendPing(payload: Self.keepalivePingPayload), .schedule(.keepaliveAck, at: now + policy.keepaliveTimeout)]
         case .header, .stall:
             // Protection timers: the shell asks `AbuseDetector`, which needs its own inputs.
@@ -267,11 +309,14 @@ public struct ServerConnectionStateMachine: Sendable {
             // The peer is gone or wedged: a drain would wait on it again, so end now.
             let drainStarted: Instant? =
                 switch state {
-                case .notified(_, let since), .draining(_, _, let since): since
+                case .notified(_, let since), .draining(_, _, let since), .answering(_, _, let since): since
                 default: nil
                 }
             let lastID: StreamID =
-                if case .draining(_, let id, _) = state { id } else { highestPeerStreamID }
+                switch state {
+                case .draining(_, let id, _), .answering(_, let id, _): id
+                default: highestPeerStreamID
+                }
             state = .closed
             return [
                 .sendGoAway(lastStreamID: lastID, code: .noError, debugData: ShutdownReason.keepaliveTimeout.rawValue, reason: .keepaliveTimeout),
@@ -287,6 +332,20 @@ public struct ServerConnectionStateMachine: Sendable {
     /// last-stream-id is the highest stream we may have acted on, or the final GOAWAY's if one went
     /// out (never raised). A no-op once closed.
     public mutating func abort(_ reason: ShutdownReason, now: Instant) -> [Action] {
+        endNow(code: reason.goAwayCode(graceful: false), debugData: reason.rawValue, reason: reason)
+    }
+
+    /// swift-nio-http2 found a connection error (RFC 9113 §5.4.1) and reported it with `code`: one
+    /// GOAWAY with that code and the highest stream that reached the handler (never raised past a
+    /// final GOAWAY's id), then close at once. Replaces swift-nio-http2's own GOAWAY, whose
+    /// last-stream-id is 2^31-1. A no-op once closed: no second GOAWAY.
+    public mutating func connectionError(code: HTTP2ErrorCode, now: Instant) -> [Action] {
+        endNow(code: code, debugData: "", reason: .error)
+    }
+
+    /// One GOAWAY, then close at once: the last-stream-id is the highest stream we may have acted
+    /// on, or the final GOAWAY's if one went out (never raised). A no-op once closed.
+    private mutating func endNow(code: HTTP2ErrorCode, debugData: String, reason: ShutdownReason) -> [Action] {
         let lastID: StreamID
         let drainStarted: Instant?
         switch state {
@@ -296,12 +355,12 @@ public struct ServerConnectionStateMachine: Sendable {
             (lastID, drainStarted) = (highestPeerStreamID, nil)
         case .notified(_, let since):
             (lastID, drainStarted) = (highestPeerStreamID, since)
-        case .draining(_, let id, let since):
+        case .draining(_, let id, let since), .answering(_, let id, let since):
             (lastID, drainStarted) = (id, since)
         }
         state = .closed
         return [
-            .sendGoAway(lastStreamID: lastID, code: AbuseDetector.code(for: reason), debugData: reason.rawValue, reason: reason),
+            .sendGoAway(lastStreamID: lastID, code: code, debugData: debugData, reason: reason),
             .close(reason: reason, drainStarted: drainStarted),
         ]
     }
@@ -315,7 +374,7 @@ public struct ServerConnectionStateMachine: Sendable {
     public var isClosed: Bool { if case .closed = state { true } else { false } }
     public var isDraining: Bool {
         switch state {
-        case .notified, .draining: true
+        case .notified, .draining, .answering: true
         case .active, .closed: false
         }
     }

@@ -39,6 +39,11 @@ extension HTTP2Server {
         public var metricsFactory: (any MetricsFactory)?
         /// Every frame of every connection, both ways (`FrameTrace`). Default `nil`: no tracing.
         public var frameTrace: FrameTrace?
+        /// The response for a handler that threw before its response head went out (after it, the
+        /// stream is reset with INTERNAL_ERROR). The error is logged at `.error` first, with the
+        /// stream id and path. Default `HTTP2Server.defaultErrorResponse`: 413 for
+        /// `RequestBodyTooLarge` (from `RequestBody.collect(upTo:)`), else an empty 500.
+        public var errorResponse: HTTP2Server.ErrorResponse = HTTP2Server.defaultErrorResponse
 
         public init(
             host: String = "127.0.0.1",
@@ -124,13 +129,15 @@ extension HTTP2Server {
 /// Errors from `HTTP2Server` a caller can switch on (`error.code`).
 public struct HTTP2ServerError: Error, CustomStringConvertible, Sendable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Value: String { case invalidConfiguration, invalidCertificate, bindFailed, alreadyRunning }
+        private enum Value: String { case invalidConfiguration, invalidCertificate, bindFailed, alreadyRunning, stoppedBeforeListening }
         private let value: Value
         private init(_ value: Value) { self.value = value }
         public static let invalidConfiguration = Code(.invalidConfiguration)
         public static let invalidCertificate = Code(.invalidCertificate)
         public static let bindFailed = Code(.bindFailed)
         public static let alreadyRunning = Code(.alreadyRunning)
+        /// The server was shut down (or released) before it ever listened: `listeningAddress` fails.
+        public static let stoppedBeforeListening = Code(.stoppedBeforeListening)
         public var description: String { value.rawValue }
     }
 

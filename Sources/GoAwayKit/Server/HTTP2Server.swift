@@ -10,9 +10,10 @@ import ServiceLifecycle
 
 /// An HTTP/2 server whose connections end without costing a request.
 ///
-/// Every connection ends by a two-phase drain: GOAWAY(2^31-1) + PING, then — on the ack or after
-/// `pingAckTimeout` — GOAWAY with the real last-stream-id, then a bounded grace, then close. Max age
-/// (±10% jitter), max requests, idle timeout and SIGTERM all take that path.
+/// Every connection ends by a drain (see `ServerConnectionStateMachine`): two-phase — GOAWAY(2^31-1),
+/// then two round trips later (at least 50 ms, at most `pingAckTimeout`) GOAWAY with the real
+/// last-stream-id, then a bounded grace, then close — for max age (±10% jitter), idle timeout and
+/// SIGTERM; answers first — one GOAWAY once the streams it covers are answered — for max requests.
 ///
 /// ```swift
 /// let server = HTTP2Server(configuration: .init(port: 8080)) { request, body, context in
@@ -29,10 +30,23 @@ public final class HTTP2Server: Service, Sendable {
     /// inline on the connection's event loop.
     public typealias Handler = @Sendable (HTTPRequest, RequestBody, RequestContext) async throws -> ServerResponse
 
+    /// Turns a handler's error into the response sent in its place (`Configuration.errorResponse`).
+    public typealias ErrorResponse = @Sendable (any Error, HTTPRequest, RequestContext) -> ServerResponse
+
+    /// 413 Content Too Large for `RequestBodyTooLarge`, an empty 500 for anything else.
+    public static let defaultErrorResponse: ErrorResponse = { error, _, _ in
+        if let tooLarge = error as? RequestBodyTooLarge {
+            return ServerResponse(status: .contentTooLarge, text: "\(tooLarge.description)\n")
+        }
+        return ServerResponse(HTTPResponse(status: .internalServerError))
+    }
+
     public let configuration: Configuration
     private let runtime: ServerRuntime
     private let group: any EventLoopGroup
     private let bound: EventLoopPromise<SocketAddress>
+    /// `bound` completed (listening, or failed): it is completed exactly once.
+    private let boundSettled = NIOLockedValueBox(false)
     private let started = NIOLockedValueBox(false)
 
     public init(
@@ -76,12 +90,14 @@ public final class HTTP2Server: Service, Sendable {
             let sslContext = try configuration.tls?.makeContext()
             listener = try await bind(sslContext: sslContext)
         } catch {
-            bound.fail(error)
+            settleBound { $0.fail(error) }
             runtime.finishEvents()
             throw error
         }
         let address = listener.localAddress
-        if let address { bound.succeed(address) }
+        settleBound { promise in
+            if let address { promise.succeed(address) } else { promise.fail(HTTP2ServerError(.bindFailed, "the listener has no local address")) }
+        }
         runtime.emit(.listening(host: configuration.host, port: address?.port ?? configuration.port))
         configuration.logger.debug("listening", metadata: ["goaway.address": "\(address.map { "\($0)" } ?? "?")"])
 
@@ -105,8 +121,26 @@ public final class HTTP2Server: Service, Sendable {
         runtime.finishEvents()
     }
 
-    /// Starts a graceful shutdown without a `ServiceGroup` (tests, embedding).
+    /// Completes `bound` unless it already is.
+    private func settleBound(_ complete: (EventLoopPromise<SocketAddress>) -> Void) {
+        let first = boundSettled.withLockedValue { settled -> Bool in
+            defer { settled = true }
+            return !settled
+        }
+        if first { complete(bound) }
+    }
+
+    /// The server stops without having listened: whoever awaits `listeningAddress` hears it.
+    private func failBoundIfNeverListened() {
+        settleBound { $0.fail(HTTP2ServerError(.stoppedBeforeListening, "the server stopped before it listened")) }
+    }
+
+    deinit { failBoundIfNeverListened() }
+
+    /// Starts a graceful shutdown without a `ServiceGroup` (tests, embedding). Before `run()` has
+    /// listened, `listeningAddress` fails (`.stoppedBeforeListening`).
     public func shutdownGracefully() {
+        if !started.withLockedValue({ $0 }) { failBoundIfNeverListened() }
         runtime.beginShutdown()
         listenerCloser.withLockedValue { $0?() }
     }
@@ -115,6 +149,7 @@ public final class HTTP2Server: Service, Sendable {
     /// Clients see their connections reset with streams in flight. For drills and tests
     /// (`goaway drill`'s hard kill); `run()` returns once the connections are closed.
     public func terminateAbruptly() {
+        if !started.withLockedValue({ $0 }) { failBoundIfNeverListened() }
         runtime.abortAll()
         listenerCloser.withLockedValue { $0?() }
     }
@@ -202,9 +237,8 @@ public final class HTTP2Server: Service, Sendable {
         // Backstop: a child channel that closes before it ever becomes active gets no channelInactive,
         // so the handler never reports it closed and a shutdown would wait for it forever. Its
         // closeFuture always completes; a connection the handler already reported is ignored.
-        channel.closeFuture.whenComplete { _ in
-            runtime.connectionClosed(id: id, reason: nil, drainStarted: nil, now: ServerConnectionHandler.instant(.now()), completedDuringDrain: 0)
-        }
+        let loopBound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        channel.closeFuture.whenComplete { _ in loopBound.value.finishConnection() }
         // Before the handler is added, so it refuses as soon as it starts (after the server preface).
         if admission == .refused { handler.refuseOnStart = true }
         try sync.addHandler(handler)

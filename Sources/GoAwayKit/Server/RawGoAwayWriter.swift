@@ -12,10 +12,13 @@ import NIOHTTP2
 /// flow-control state, so bypassing the handler is safe.
 ///
 /// It also stands in for swift-nio-http2's own GOAWAY on a connection error. NIOHTTP2Handler writes
-/// that GOAWAY without debug data, then reports the error; as its frame delegate we learn the next
-/// bytes it writes are that GOAWAY and hold them. `ServerConnectionHandler.errorCaught`, called
-/// right after, either replaces them with our GOAWAY naming the limit (`rapid_reset`…), or lets
-/// them go (`releaseHeldGoAway`). A peer sees exactly one GOAWAY either way.
+/// that GOAWAY with last-stream-id 2^31-1 (or 0 for a misbehaving peer) and no debug data, then
+/// reports the error; as its frame delegate we learn the next bytes it writes are that GOAWAY and
+/// hold them, with its code (`heldGoAwayCode`). `ServerConnectionHandler.errorCaught`, called right
+/// after, replaces them with our GOAWAY: the same code (or the limit's, `rapid_reset`…) and the
+/// highest stream that reached the handler. A peer sees exactly one GOAWAY, and its last-stream-id
+/// is true. A held GOAWAY is also how the handler tells a connection error (GOAWAY held) from a
+/// stream error (swift-nio-http2 wrote RST_STREAM and the connection goes on).
 final class RawGoAwayWriter: ChannelOutboundHandler, RemovableChannelHandler, NIOHTTP2FrameDelegate {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -24,6 +27,10 @@ final class RawGoAwayWriter: ChannelOutboundHandler, RemovableChannelHandler, NI
     /// NIOHTTP2Handler announced a GOAWAY: its next write is that frame.
     private var nextWriteIsLibraryGoAway = false
     private var heldGoAway: (data: NIOAny, promise: EventLoopPromise<Void>?)?
+    /// The code of the GOAWAY swift-nio-http2 announced last (its connection error's code).
+    private var announcedCode: NIOHTTP2.HTTP2ErrorCode?
+    /// The code of the held library GOAWAY: set exactly when a connection error is being reported.
+    var heldGoAwayCode: NIOHTTP2.HTTP2ErrorCode? { heldGoAway == nil ? nil : announcedCode }
     /// Our last GOAWAY is out and the close is under way: later library GOAWAYs are dropped.
     private var closing = false
 
@@ -33,7 +40,10 @@ final class RawGoAwayWriter: ChannelOutboundHandler, RemovableChannelHandler, NI
     // NIOHTTP2FrameDelegate: called for each frame NIOHTTP2Handler encodes, just before its write.
     // We never send GOAWAY through NIOHTTP2Handler, so a GOAWAY here is its connection-error one.
     func wroteFrame(_ frame: HTTP2Frame) {
-        if case .goAway = frame.payload { nextWriteIsLibraryGoAway = true }
+        if case .goAway(_, let code, _) = frame.payload {
+            nextWriteIsLibraryGoAway = true
+            announcedCode = code
+        }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -47,13 +57,13 @@ final class RawGoAwayWriter: ChannelOutboundHandler, RemovableChannelHandler, NI
             return
         }
         heldGoAway = (data, promise)
-        // errorCaught follows synchronously; should it not, the frame still goes out.
+        // errorCaught follows synchronously and replaces it; should it not, the frame still goes out.
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         context.eventLoop.execute { loopBound.value.releaseHeldGoAway() }
     }
 
-    /// Sends swift-nio-http2's GOAWAY as it wrote it (for errors we do not name).
-    func releaseHeldGoAway() {
+    /// Sends swift-nio-http2's GOAWAY as it wrote it: only when no `errorCaught` followed it.
+    private func releaseHeldGoAway() {
         guard let held = heldGoAway, let context else { return }
         heldGoAway = nil
         context.writeAndFlush(held.data, promise: held.promise)

@@ -35,6 +35,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         var consumedNotAcked = 0
         /// A streamed body write waits on the peer (flow-control window or socket).
         var writePending = false
+        /// Request bytes that arrived after the response was complete (discarded, window kept).
+        var discardedAfterResponse = 0
+        /// The response is complete, the request is not, and a stall check has seen it so.
+        var lingerSeen = false
+        /// The response is complete but the request is still open: its bytes are discarded.
+        var lingering: Bool { responseEnded && !requestEnded }
     }
 
     private let runtime: ServerRuntime
@@ -116,7 +122,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        finishConnection(context: context)
+        finishConnection()
         context.fireChannelInactive()
     }
 
@@ -124,13 +130,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         self.context = nil
     }
 
-    private func finishConnection(context: ChannelHandlerContext) {
+    /// The channel closed (channelInactive, or the closeFuture for a channel never active): stop
+    /// every stream, then report the connection closed once its last responder has returned.
+    func finishConnection() {
         guard !closed else { return }
         closed = true
         var drainStart: Instant?
         var reason: ShutdownReason?
         switch core.state {
-        case .notified(let r, let since), .draining(let r, _, let since):
+        case .notified(let r, let since), .draining(let r, _, let since), .answering(let r, _, let since):
             drainStart = since
             reason = r
         case .active, .closed:
@@ -143,8 +151,25 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             stream.task?.cancel()
         }
         streams.removeAll()
-        runtime.connectionClosed(id: connectionID, reason: reason, drainStarted: drainStart, now: now, completedDuringDrain: completedDuringDrain)
-        logger.debug("connection closed", metadata: ["goaway.reason": "\(reason?.rawValue ?? "peer")"])
+        closeReport = (reason, drainStart, now)
+        reportClosedOnceRespondersReturned()
+    }
+
+    /// Handlers of this connection still running (cancelled once it closed, but owned: awaited).
+    private var runningResponders = 0
+    private var closeReport: (reason: ShutdownReason?, drainStarted: Instant?, at: Instant)?
+
+    private func reportClosedOnceRespondersReturned() {
+        guard runningResponders == 0, let report = closeReport else { return }
+        closeReport = nil
+        runtime.connectionClosed(id: connectionID, reason: report.reason, drainStarted: report.drainStarted, now: report.at, completedDuringDrain: completedDuringDrain)
+        logger.debug("connection closed", metadata: ["goaway.reason": "\(report.reason?.rawValue ?? "peer")"])
+    }
+
+    /// A stream's responder returned (its handler with it).
+    func responderFinished(streamID: HTTP2StreamID) {
+        runningResponders -= 1
+        reportClosedOnceRespondersReturned()
     }
 
     // MARK: Inbound frames
@@ -171,6 +196,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             run(ack ? core.pingAckReceived(payload: data.integer, now: now) : core.pingReceived(now: now))
         case .goAway(let lastStreamID, let code, _):
             run(core.peerGoAwayReceived(lastStreamID: StreamID(Int32(lastStreamID)), code: CoreErrorCode(UInt32(code.networkCode)), now: now))
+        case .settings(.ack):
+            core.settingsAckReceived(now: now)
         case .settings:
             frameCounts.settings += 1
         case .windowUpdate:
@@ -209,10 +236,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             return
         }
         let actions = core.streamOpened(StreamID(Int32(streamID)), now: now)
-        if actions.contains(where: { if case .refuseStream = $0 { true } else { false } }) {
-            runtime.streamRefused()
-            run(actions)
-            return
+        for action in actions {
+            switch action {
+            case .refuseStream:
+                runtime.streamRefused()
+                run(actions)
+                return
+            case .holdStream:
+                return  // unprocessed: the GOAWAY that follows puts it above its last-stream-id
+            default:
+                continue
+            }
         }
         let request: HTTPRequest
         do {
@@ -254,7 +288,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             remoteAddress: context.remoteAddress,
             localAddress: context.localAddress
         )
-        let responder = StreamResponder(loopBound: loopBound, eventLoop: context.eventLoop, streamID: streamID)
+        let responder = StreamResponder(
+            loopBound: loopBound, eventLoop: context.eventLoop, streamID: streamID, logger: logger,
+            errorResponse: runtime.configuration.errorResponse
+        )
+        runningResponders += 1
         let handler = runtime.handler
         // Runs synchronously on this event loop until the handler first suspends (if ever).
         let task = Task.immediate {
@@ -284,8 +322,19 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
                 body.finish()
                 stream.body = nil
             }
+        } else if stream.lingering {
+            // Answered before the request ended: discard, and keep the stream window closed. The
+            // stream stays open so swift-nio-http2 still checks what the peer sends on it (a
+            // content-length mismatch, a zero WINDOW_UPDATE...); RST_STREAM(NO_ERROR) ends the
+            // upload once it costs half a window (or at the next stall check, see timerFired).
+            stream.discardedAfterResponse += flowControlled
+            if stream.discardedAfterResponse >= runtime.configuration.initialWindowSize / 2 {
+                streams[streamID] = stream
+                resetUnfinishedRequest(streamID, context: context)
+                return
+            }
         } else {
-            // The handler no longer reads (it answered already): give the window back at once.
+            // The handler no longer reads: give the window back at once.
             stream.consumedNotAcked += flowControlled
         }
         streams[streamID] = stream
@@ -329,30 +378,37 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         run(core.streamClosed(StreamID(Int32(streamID)), now: now))
     }
 
+    /// swift-nio-http2 reports both kinds of protocol error here, and only its GOAWAY tells them
+    /// apart: a connection error comes right after the GOAWAY it wrote (held by `RawGoAwayWriter`),
+    /// a stream error after its RST_STREAM, and the connection goes on. Stream errors arrive wrapped
+    /// in `StreamError` or bare (header validation, content-length), so the type cannot decide.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let code = goAwayWriter.heldGoAwayCode {
+            // A limit swift-nio-http2 enforces: our GOAWAY naming it replaces the one it just wrote.
+            if let limit = Self.libraryLimit(for: error) {
+                logger.debug("protection limit", metadata: ["goaway.error": "\(error)"])
+                abortForAbuse(AbuseDetector.reason(for: limit, counts: frameCounts))
+            } else {
+                logger.debug("connection error", metadata: ["goaway.error": "\(error)"])
+                run(core.connectionError(code: CoreErrorCode(UInt32(code.networkCode)), now: now))
+            }
+            return
+        }
         if let streamError = error as? NIOHTTP2Errors.StreamError {
-            // NIOHTTP2Handler already sent RST_STREAM; count refusals (above our last-stream-id, or
-            // over the concurrency limit) and let StreamClosedEvent clean up.
+            // Refusals: above our last-stream-id, or over the concurrency limit.
             if streamError.baseError is NIOHTTP2Errors.CreatedStreamAfterGoaway
                 || streamError.baseError is NIOHTTP2Errors.MaxStreamsViolation
             {
                 runtime.streamRefused()
             }
-            logger.debug("stream error", metadata: ["goaway.stream": "\(streamError.streamID)", "goaway.error": "\(streamError.baseError)"])
+        }
+        if error is NIOHTTP2Errors.StreamError || error is any NIOHTTP2Error {
+            // RST_STREAM is out; StreamClosedEvent cleans up.
+            logger.debug("stream error", metadata: ["goaway.error": "\(error)"])
             return
         }
-        // A limit swift-nio-http2 enforces: our GOAWAY, naming it, replaces the one it just wrote.
-        if let limit = Self.libraryLimit(for: error) {
-            logger.debug("protection limit", metadata: ["goaway.error": "\(error)"])
-            abortForAbuse(AbuseDetector.reason(for: limit, counts: frameCounts))
-            return
-        }
-        // Another connection error: NIOHTTP2Handler's GOAWAY with the error's code goes out; we close.
-        goAwayWriter.releaseHeldGoAway()
-        logger.debug("connection error", metadata: ["goaway.error": "\(error)"])
-        if let code = (error as? any NIOHTTP2Error).flatMap({ Self.goAwayCode(for: $0) }) {
-            runtime.goAwaySent(connectionID: connectionID, lastStreamID: -1, code: code, reason: .error, debugData: "")
-        }
+        // Not HTTP/2 (TLS, I/O): nothing more can be said on this connection.
+        logger.debug("connection failed", metadata: ["goaway.error": "\(error)"])
         context.close(promise: nil)
     }
 
@@ -379,19 +435,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         run(actions)
     }
 
-    private static func goAwayCode(for error: any NIOHTTP2Error) -> CoreErrorCode? {
-        switch error {
-        case is NIOHTTP2Errors.ExcessiveOutboundFrameBuffering, is NIOHTTP2Errors.ExcessiveEmptyDataFrames,
-            is NIOHTTP2Errors.ExcessiveRSTFrames, is NIOHTTP2Errors.ExcessiveStreamErrors,
-            is NIOHTTP2Errors.ExcessiveContinuationFrames:
-            return .enhanceYourCalm
-        case is NIOHTTP2Errors.ExcessivelyLargeHeaderBlock:
-            return .protocolError
-        default:
-            return .protocolError
-        }
-    }
-
     // MARK: Shutdown and timers
 
     /// Starts the two-phase drain (no-op when already draining).
@@ -411,6 +454,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         for action in actions {
             switch action {
             case .sendGoAway(let lastStreamID, let code, let debugData, let reason):
+                // What NIOHTTP2Handler holds for the wire goes first: the GOAWAY bypasses it.
+                context.flush()
                 goAwayWriter.writeGoAway(lastStreamID: lastStreamID.rawValue, errorCode: code.rawValue, debugData: Array(debugData.utf8))
                 runtime.goAwaySent(connectionID: connectionID, lastStreamID: Int(lastStreamID.rawValue), code: code, reason: reason, debugData: debugData)
                 logger.debug("sent GOAWAY", metadata: ["goaway.last_stream_id": "\(lastStreamID)", "goaway.code": "\(code)", "goaway.reason": "\(reason.rawValue)"])
@@ -424,6 +469,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
                 }
             case .cancel(let timer):
                 timers.removeValue(forKey: timer)?.cancel()
+            case .holdStream:
+                break
             case .refuseStream(let id):
                 writeFrame(HTTP2Frame(streamID: HTTP2StreamID(id.rawValue), payload: .rstStream(.refusedStream)), context: context)
             case .close(let reason, let drainStarted):
@@ -433,7 +480,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
                 timers.removeAll()
                 flushPending = false
                 context.flush()
-                goAwayWriter.closeAfterPendingWrites(deadline: .seconds(2), halfCloseFirst: reason?.isProtection ?? false)
+                goAwayWriter.closeAfterPendingWrites(deadline: .seconds(2), halfCloseFirst: true)
             }
         }
         flushIfOutsideRead(context: context)
@@ -447,7 +494,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             outcome = protection.headerTimerFired(waitingForFrame: frameScanner.scanner.isWaiting, now: now)
         case .stall:
             var blocked = 0
-            for (_, stream) in streams where stream.writePending || stream.responseEnded { blocked += 1 }
+            for (id, stream) in streams {
+                if stream.lingering {
+                    // Answered, request still open since the last check: end the upload (RFC 9113 §8.1).
+                    if stream.lingerSeen { resetUnfinishedRequest(id, context: context!) } else { streams[id]!.lingerSeen = true }
+                } else if stream.writePending || stream.responseEnded {
+                    blocked += 1
+                }
+            }
             outcome = protection.stallTimerFired(blocked: blocked, progress: sendProgress, openStreams: streams.count, now: now)
         default:
             run(core.timerFired(timer, now: now))
@@ -480,27 +534,26 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     /// Whether the stream can still take response frames.
-    fileprivate func streamWritable(_ streamID: HTTP2StreamID) -> Bool {
+    func streamWritable(_ streamID: HTTP2StreamID) -> Bool {
         guard let stream = streams[streamID] else { return false }
         return !stream.responseEnded
     }
 
-    fileprivate func writeHead(_ head: HTTPResponse, streamID: HTTP2StreamID, contentLength: Int?, endStream: Bool) -> Bool {
+    func writeHead(_ head: HTTPResponse, streamID: HTTP2StreamID, contentLength: Int?, endStream: Bool) -> Bool {
         guard let context, streamWritable(streamID) else { return false }
         let headers = HeaderConversion.headers(from: head, contentLength: contentLength)
-        let resetAfter = endStream && markResponseEnded(streamID)
+        if endStream { markResponseEnded(streamID) }
         writeFrame(HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: headers, endStream: endStream))), context: context)
-        if resetAfter { resetUnfinishedRequest(streamID, context: context) }
         flushIfOutsideRead(context: context)
         return true
     }
 
-    fileprivate func writeData(_ buffer: ByteBuffer, streamID: HTTP2StreamID, endStream: Bool, promise: EventLoopPromise<Void>?) {
+    func writeData(_ buffer: ByteBuffer, streamID: HTTP2StreamID, endStream: Bool, promise: EventLoopPromise<Void>?) {
         guard let context, streamWritable(streamID) else {
             promise?.fail(StreamResetError(code: Int(NIOHTTP2.HTTP2ErrorCode.cancel.networkCode)))
             return
         }
-        let resetAfter = endStream && markResponseEnded(streamID)
+        if endStream { markResponseEnded(streamID) }
         protection.dataSent(bytes: buffer.readableBytes)
         if let promise, !endStream {
             // Streamed writes wait on the peer; the stall check watches them settle.
@@ -509,119 +562,45 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             promise.futureResult.whenComplete { _ in loopBound.value.writeSettled(streamID) }
         }
         writeFrame(HTTP2Frame(streamID: streamID, payload: .data(.init(data: .byteBuffer(buffer), endStream: endStream))), context: context, promise: promise)
-        if resetAfter { resetUnfinishedRequest(streamID, context: context) }
         flushIfOutsideRead(context: context)
     }
 
-    fileprivate func writeTrailers(_ trailers: HTTPFields, streamID: HTTP2StreamID) {
+    func writeTrailers(_ trailers: HTTPFields, streamID: HTTP2StreamID) {
         guard let context, streamWritable(streamID) else { return }
-        let resetAfter = markResponseEnded(streamID)
+        markResponseEnded(streamID)
         writeFrame(HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: HeaderConversion.headers(from: trailers), endStream: true))), context: context)
-        if resetAfter { resetUnfinishedRequest(streamID, context: context) }
         flushIfOutsideRead(context: context)
     }
 
-    /// The handler failed: 500 if nothing was sent yet, else reset the stream.
-    fileprivate func fail(streamID: HTTP2StreamID, headSent: Bool) {
+    /// The handler failed after its response head went out: reset the stream.
+    func resetAfterHandlerError(streamID: HTTP2StreamID) {
         guard let context, streamWritable(streamID) else { return }
-        if headSent {
-            _ = markResponseEnded(streamID)
-            writeFrame(HTTP2Frame(streamID: streamID, payload: .rstStream(.internalError)), context: context)
-        } else {
-            _ = writeHead(HTTPResponse(status: .internalServerError), streamID: streamID, contentLength: 0, endStream: true)
-        }
+        markResponseEnded(streamID)
+        writeFrame(HTTP2Frame(streamID: streamID, payload: .rstStream(.internalError)), context: context)
         flushIfOutsideRead(context: context)
     }
 
     /// Marks the response complete *before* its last frame is written: writing END_STREAM can
     /// close the stream synchronously (StreamClosedEvent), and the close must see it as complete.
-    /// Returns whether the request is still open, to be ended with RST_STREAM(NO_ERROR) after.
-    private func markResponseEnded(_ streamID: HTTP2StreamID) -> Bool {
-        guard var stream = streams[streamID] else { return false }
+    /// A request still open stays open (`lingering`): see `receivedData`.
+    private func markResponseEnded(_ streamID: HTTP2StreamID) {
+        guard var stream = streams[streamID] else { return }
         stream.responseEnded = true
         stream.task = nil
-        let requestOpen = !stream.requestEnded
-        if requestOpen {
+        if !stream.requestEnded {
             stream.body?.finish()
             stream.body = nil
         }
         streams[streamID] = stream
-        return requestOpen
     }
 
     /// RFC 9113 §8.1: after a complete response, RST_STREAM(NO_ERROR) ends a request still uploading.
+    ///
+    /// Not sent with the response: once we reset a stream swift-nio-http2 ignores every later frame
+    /// on it (RFC 9113 §5.1 allows that), so a reset at once would hide the peer's stream errors —
+    /// DATA after its own RST_STREAM, a zero or overflowing WINDOW_UPDATE, a content-length that
+    /// does not match — and the peer would hear nothing.
     private func resetUnfinishedRequest(_ streamID: HTTP2StreamID, context: ChannelHandlerContext) {
         writeFrame(HTTP2Frame(streamID: streamID, payload: .rstStream(.noError)), context: context)
-    }
-}
-
-/// Runs one request's handler and writes its response back on the connection's event loop.
-/// Sendable: it holds only the loop-bound handler, the event loop and the stream id.
-struct StreamResponder: Sendable {
-    let loopBound: NIOLoopBound<ServerConnectionHandler>
-    let eventLoop: any EventLoop
-    let streamID: HTTP2StreamID
-
-    /// On the loop when we are already there (the common, non-suspending case), else hop.
-    /// `orElse` answers when the loop is gone (its group shut down under a running handler):
-    /// the connection is closed by then, so nothing can be written anyway.
-    private func onLoop<T: Sendable>(orElse fallback: T, _ body: @escaping @Sendable (ServerConnectionHandler) -> T) async -> T {
-        if eventLoop.inEventLoop { return body(loopBound.value) }
-        let loopBound = self.loopBound
-        return (try? await eventLoop.submit { body(loopBound.value) }.get()) ?? fallback
-    }
-
-    private func onLoop(_ body: @escaping @Sendable (ServerConnectionHandler) -> Void) async {
-        await onLoop(orElse: (), body)
-    }
-
-    func respond(handler: HTTP2Server.Handler, request: HTTPRequest, body: RequestBody, context: RequestContext) async {
-        let streamID = self.streamID
-        let headSent = NIOLockedValueBox(false)
-        do {
-            let response = try await handler(request, body, context)
-            switch response.body {
-            case .empty where response.trailers == nil:
-                _ = await onLoop(orElse: false) { $0.writeHead(response.head, streamID: streamID, contentLength: 0, endStream: true) }
-            case .buffer(let buffer) where response.trailers == nil:
-                await onLoop {
-                    guard $0.writeHead(response.head, streamID: streamID, contentLength: buffer.readableBytes, endStream: false) else { return }
-                    $0.writeData(buffer, streamID: streamID, endStream: true, promise: nil)
-                }
-            case .empty, .buffer, .stream:
-                guard await onLoop(orElse: false, { $0.writeHead(response.head, streamID: streamID, contentLength: nil, endStream: false) }) else { return }
-                headSent.withLockedValue { $0 = true }
-                switch response.body {
-                case .buffer(let buffer): try await write(buffer)
-                case .stream(let produce): try await produce(ResponseBodyWriter(writeChunk: { try await self.write($0) }))
-                case .empty: break
-                }
-                if let trailers = response.trailers {
-                    await onLoop { $0.writeTrailers(trailers, streamID: streamID) }
-                } else {
-                    await finishWithEmptyData()
-                }
-            }
-        } catch {
-            let sent = headSent.withLockedValue { $0 }
-            await onLoop { $0.fail(streamID: streamID, headSent: sent) }
-        }
-    }
-
-    private func finishWithEmptyData() async {
-        let streamID = self.streamID
-        await onLoop { $0.writeData(ByteBuffer(), streamID: streamID, endStream: true, promise: nil) }
-    }
-
-    private func write(_ buffer: ByteBuffer) async throws {
-        let streamID = self.streamID
-        let promise = eventLoop.makePromise(of: Void.self)
-        let loopBound = self.loopBound
-        if eventLoop.inEventLoop {
-            loopBound.value.writeData(buffer, streamID: streamID, endStream: false, promise: promise)
-        } else {
-            eventLoop.execute { loopBound.value.writeData(buffer, streamID: streamID, endStream: false, promise: promise) }
-        }
-        try await promise.futureResult.get()
     }
 }

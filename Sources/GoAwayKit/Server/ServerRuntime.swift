@@ -8,8 +8,9 @@ import Synchronization
 public enum ServerEvent: Sendable, Equatable {
     case listening(host: String, port: Int)
     case connectionAccepted(connectionID: Int, remote: String)
-    /// A GOAWAY went out. `lastStreamID` is -1 when swift-nio-http2 sent it for a protocol error
-    /// (the id it chose is not reported to us). `debugData` is redacted unless configured otherwise.
+    /// A GOAWAY went out, protocol errors included: `lastStreamID` is the one on the wire (the
+    /// highest stream that reached the handler, or 2^31-1 for a shutdown notice). `debugData` is
+    /// redacted unless configured otherwise.
     case goAwaySent(connectionID: Int, lastStreamID: Int, code: HTTP2ErrorCode, reason: ShutdownReason, debugData: String)
     case connectionClosed(connectionID: Int, reason: ShutdownReason?, drainDuration: Duration?)
     case streamRefused
@@ -33,6 +34,9 @@ public struct ServerStatistics: Sendable, Equatable {
     public var longestDrain: Duration = .zero
     /// Protection limits hit, by reason (`rapid_reset`, `max_connections`…).
     public var attacksDetected: [ShutdownReason: Int] = [:]
+
+    /// All zero (a server that has not started).
+    public init() {}
 }
 
 /// Whether a connection has no open stream: written on its event loop at the 0↔1 transitions,

@@ -29,17 +29,32 @@ struct AbuseDetectorTests {
         #expect(AbuseDetector.reason(for: limit, counts: counts) == reason)
     }
 
-    @Test(arguments: [
-        (ShutdownReason.rapidReset, HTTP2ErrorCode.enhanceYourCalm),
-        (.continuationFlood, .enhanceYourCalm), (.pingFlood, .enhanceYourCalm), (.settingsFlood, .enhanceYourCalm),
-        (.priorityFlood, .enhanceYourCalm), (.emptyFrames, .enhanceYourCalm), (.windowUpdateAbuse, .enhanceYourCalm),
-        (.headerTimeout, .enhanceYourCalm), (.maxConnections, .enhanceYourCalm),
-        (.headerListSize, .protocolError), (.sendTimeout, .noError),
-    ])
-    func codes(reason: ShutdownReason, code: HTTP2ErrorCode) {
-        #expect(reason.isProtection)
-        #expect(AbuseDetector.code(for: reason) == code)
+    /// Every reason, both ways of ending: the single reason → GOAWAY code table.
+    static let codeTable: [(ShutdownReason, abort: HTTP2ErrorCode, drain: HTTP2ErrorCode)] = [
+        (.shutdown, .noError, .noError), (.maxAge, .noError, .noError), (.maxRequests, .noError, .noError),
+        (.idle, .noError, .noError), (.keepaliveTimeout, .noError, .noError), (.peerGoAway, .noError, .noError),
+        (.tooManyPings, .enhanceYourCalm, .enhanceYourCalm), (.error, .internalError, .internalError),
+        (.rapidReset, .enhanceYourCalm, .noError), (.continuationFlood, .enhanceYourCalm, .noError),
+        (.pingFlood, .enhanceYourCalm, .noError), (.settingsFlood, .enhanceYourCalm, .noError),
+        (.priorityFlood, .enhanceYourCalm, .noError), (.emptyFrames, .enhanceYourCalm, .noError),
+        (.windowUpdateAbuse, .enhanceYourCalm, .noError), (.headerTimeout, .enhanceYourCalm, .noError),
+        (.maxConnections, .enhanceYourCalm, .noError),
+        (.headerListSize, .protocolError, .protocolError), (.sendTimeout, .noError, .noError),
+    ]
+
+    @Test func codeTableCoversEveryReason() {
+        #expect(Set(Self.codeTable.map(\.0)) == Set(ShutdownReason.allCases))
+        #expect(Self.codeTable.count == ShutdownReason.allCases.count)
+    }
+
+    @Test(arguments: codeTable)
+    func codes(reason: ShutdownReason, abort: HTTP2ErrorCode, drain: HTTP2ErrorCode) {
+        #expect(reason.goAwayCode(graceful: false) == abort)
+        #expect(reason.goAwayCode(graceful: true) == drain)
         #expect(GoAwayDebugData(reason.rawValue).bytes == Array(reason.rawValue.utf8))
+        // The state machine sends what the table says, whichever way the connection ends.
+        var sm = ServerConnectionStateMachine(policy: .init(), now: t(0))
+        #expect(sm.abort(reason, now: t(1)).first == .sendGoAway(lastStreamID: .root, code: abort, debugData: reason.rawValue, reason: reason))
     }
 
     @Test func everyLibraryLimitHasAReason() {
@@ -245,7 +260,7 @@ struct ServerAbortTests {
         var sm = ServerConnectionStateMachine(policy: .init(), now: t(0))
         _ = sm.streamOpened(3, now: t(0))
         _ = sm.shutdownRequested(.shutdown, now: t(1))
-        _ = sm.pingAckReceived(payload: ServerConnectionStateMachine.drainPingPayload, now: t(1.5))
+        _ = sm.timerFired(.notice, now: t(1.5))
         _ = sm.streamOpened(7, now: t(2))  // refused: above the final GOAWAY's 3
         #expect(sm.abort(.headerListSize, now: t(3)) == [
             .sendGoAway(lastStreamID: 3, code: .protocolError, debugData: "header_list_size", reason: .headerListSize),

@@ -7,7 +7,6 @@ private typealias SM = ServerConnectionStateMachine
 private func t(_ seconds: Double) -> Instant { Instant(nanoseconds: Int64(seconds * 1e9)) }
 
 private let notice = SM.Action.sendGoAway(lastStreamID: .max, code: .noError, debugData: "shutdown", reason: .shutdown)
-private let drainPing = SM.Action.sendPing(payload: SM.drainPingPayload)
 
 private func policy(
     idle: Duration? = nil,
@@ -36,12 +35,12 @@ struct ServerDrainTests {
         #expect(sm.streamOpened(1, now: t(0)).isEmpty)
         #expect(sm.streamOpened(3, now: t(0)).isEmpty)
 
-        #expect(sm.shutdownRequested(.shutdown, now: t(1)) == [notice, drainPing, .schedule(.pingAck, at: t(3))])
+        #expect(sm.shutdownRequested(.shutdown, now: t(1)) == [notice, .schedule(.notice, at: t(3))])
         #expect(sm.state == .notified(reason: .shutdown, since: t(1)))
 
         #expect(
-            sm.pingAckReceived(payload: SM.drainPingPayload, now: t(1.1)) == [
-                .cancel(.pingAck),
+            sm.timerFired(.notice, now: t(1.1)) == [
+                .cancel(.notice),
                 .sendGoAway(lastStreamID: 3, code: .noError, debugData: "shutdown", reason: .shutdown),
                 .schedule(.grace, at: t(11.1)),
             ])
@@ -52,22 +51,22 @@ struct ServerDrainTests {
         #expect(sm.state == .closed)
     }
 
-    @Test func pingAckNeverComesFinalGoAwayAfterTimeout() {
+    @Test func noticeTimerSendsTheFinalGoAwayThenGraceBoundsTheDrain() {
         var sm = SM(policy: policy(), now: t(0))
         _ = sm.streamOpened(1, now: t(0))
         _ = sm.shutdownRequested(.shutdown, now: t(5))
-        // Nothing from the peer; the ping-ack timer fires.
+        // No round trip measured: the notice phase lasts its cap (pingAckTimeout, 2 s).
         #expect(
-            sm.timerFired(.pingAck, now: t(7)) == [
-                .cancel(.pingAck),
+            sm.timerFired(.notice, now: t(7)) == [
+                .cancel(.notice),
                 .sendGoAway(lastStreamID: 1, code: .noError, debugData: "shutdown", reason: .shutdown),
                 .schedule(.grace, at: t(17)),
             ])
         // The stream never ends either: the grace deadline closes the connection.
         #expect(sm.timerFired(.grace, now: t(17)) == [.close(reason: .shutdown, drainStarted: t(5))])
         #expect(sm.state == .closed)
-        // A late ack changes nothing.
-        #expect(sm.pingAckReceived(payload: SM.drainPingPayload, now: t(18)).isEmpty)
+        // A late timer changes nothing.
+        #expect(sm.timerFired(.notice, now: t(18)).isEmpty)
     }
 
     @Test func secondShutdownRequestIsANoOp() {
@@ -76,7 +75,7 @@ struct ServerDrainTests {
         _ = sm.shutdownRequested(.shutdown, now: t(1))
         #expect(sm.shutdownRequested(.shutdown, now: t(1.5)).isEmpty)
         #expect(sm.shutdownRequested(.maxAge, now: t(1.5)).isEmpty)
-        _ = sm.pingAckReceived(payload: SM.drainPingPayload, now: t(2))
+        _ = sm.timerFired(.notice, now: t(2))
         #expect(sm.shutdownRequested(.shutdown, now: t(3)).isEmpty)
         #expect(sm.state == .draining(reason: .shutdown, lastStreamID: 1, since: t(1)))
     }
@@ -87,7 +86,7 @@ struct ServerDrainTests {
         _ = sm.shutdownRequested(.shutdown, now: t(1))
         // Races the notice: accepted, and it becomes the final last-stream-id.
         #expect(sm.streamOpened(5, now: t(1.01)).isEmpty)
-        let final = sm.pingAckReceived(payload: SM.drainPingPayload, now: t(1.02))
+        let final = sm.timerFired(.notice, now: t(1.02))
         #expect(final.contains(.sendGoAway(lastStreamID: 5, code: .noError, debugData: "shutdown", reason: .shutdown)))
         // After the final GOAWAY a new stream above it is refused, never processed.
         #expect(sm.streamOpened(7, now: t(1.03)) == [.refuseStream(7)])
@@ -104,10 +103,11 @@ struct ServerDrainTests {
         record(sm.streamOpened(1, now: t(0)))
         record(sm.shutdownRequested(.shutdown, now: t(1)))
         record(sm.streamOpened(3, now: t(1.1)))
-        record(sm.timerFired(.pingAck, now: t(3)))
+        record(sm.timerFired(.notice, now: t(3)))
         record(sm.streamOpened(9, now: t(3.1)))  // refused
-        record(sm.timerFired(.keepalive, now: t(4)))
+        record(sm.timerFired(.keepalive, now: t(4)))  // draining: no PING after a GOAWAY
         record(sm.timerFired(.keepaliveAck, now: t(8)))
+        record(sm.abort(.pingFlood, now: t(9)))
         #expect(sent == [.max, 3, 3])
         #expect(zip(sent, sent.dropFirst()).allSatisfy { $0 >= $1 })
     }
@@ -116,8 +116,8 @@ struct ServerDrainTests {
         var sm = SM(policy: policy(), now: t(0))
         _ = sm.shutdownRequested(.shutdown, now: t(1))
         #expect(
-            sm.pingAckReceived(payload: SM.drainPingPayload, now: t(1.001)) == [
-                .cancel(.pingAck),
+            sm.timerFired(.notice, now: t(1.001)) == [
+                .cancel(.notice),
                 .sendGoAway(lastStreamID: .root, code: .noError, debugData: "shutdown", reason: .shutdown),
                 .close(reason: .shutdown, drainStarted: t(1)),
             ])
@@ -151,19 +151,96 @@ struct ServerDrainTests {
 
 @Suite("Server connection: limits")
 struct ServerLimitTests {
-    @Test func maxRequestsStartsTheSameDrain() {
+    @Test func maxRequestsAnswersFirstThenOneGoAway() {
         var sm = SM(policy: policy(maxRequests: 3), now: t(0))
         #expect(sm.streamOpened(1, now: t(0)).isEmpty)
         #expect(sm.streamOpened(3, now: t(0)).isEmpty)
+        // Nothing is sent yet: the GOAWAY waits for the answers (at most answersFirstWait, 1 s).
+        #expect(sm.streamOpened(5, now: t(1)) == [.schedule(.notice, at: t(2))])
+        #expect(sm.state == .answering(reason: .maxRequests, lastStreamID: 5, since: t(1)))
+        // A stream opened meanwhile is held unprocessed: it falls above the GOAWAY's last id.
+        #expect(sm.streamOpened(7, now: t(1.1)) == [.holdStream(7)])
+        #expect(sm.requestCount == 3)
+        #expect(sm.streamClosed(1, now: t(1.2)).isEmpty)
+        #expect(sm.streamClosed(3, now: t(1.2)).isEmpty)
+        // The last answer: one GOAWAY(5), then close.
+        #expect(
+            sm.streamClosed(5, now: t(1.3)) == [
+                .cancel(.notice),
+                .sendGoAway(lastStreamID: 5, code: .noError, debugData: "max_requests", reason: .maxRequests),
+                .close(reason: .maxRequests, drainStarted: t(1)),
+            ])
+    }
+
+    @Test func maxRequestsAnswersFirstIsBounded() {
+        var sm = SM(policy: policy(maxRequests: 1), now: t(0))
+        #expect(sm.streamOpened(1, now: t(0)) == [.schedule(.notice, at: t(1))])
+        // The answer takes longer than answersFirstWait: the GOAWAY goes out, the grace follows.
+        #expect(
+            sm.timerFired(.notice, now: t(1)) == [
+                .cancel(.notice),
+                .sendGoAway(lastStreamID: 1, code: .noError, debugData: "max_requests", reason: .maxRequests),
+                .schedule(.grace, at: t(11)),
+            ])
+        #expect(sm.streamOpened(3, now: t(1.5)) == [.refuseStream(3)])
+    }
+
+    @Test func maxRequestsTwoPhaseWhenConfigured() {
+        var p = policy(maxRequests: 3)
+        p.maxRequestsDrain = .twoPhase
+        var sm = SM(policy: p, now: t(0))
+        _ = sm.streamOpened(1, now: t(0))
+        _ = sm.streamOpened(3, now: t(0))
         #expect(
             sm.streamOpened(5, now: t(1)) == [
                 .sendGoAway(lastStreamID: .max, code: .noError, debugData: "max_requests", reason: .maxRequests),
-                drainPing,
-                .schedule(.pingAck, at: t(3)),
+                .schedule(.notice, at: t(3)),
             ])
         // Streams racing the notice are served, not counted as a second trigger.
         #expect(sm.streamOpened(7, now: t(1.1)).isEmpty)
         #expect(sm.requestCount == 4)
+    }
+
+    @Test(arguments: [
+        // round trip (ms) → notice phase (ms): 2 round trips within [50 ms, 2 s]
+        (1, 50), (20, 50), (25, 50), (40, 80), (600, 1200), (1000, 2000), (5000, 2000),
+    ])
+    func noticePhaseIsTwoRoundTripsWithinFloorAndCap(rttMs: Int, waitMs: Int) {
+        var sm = SM(policy: policy(), now: t(0))
+        _ = sm.started(now: t(0), jitter: 0)
+        sm.settingsAckReceived(now: t(Double(rttMs) / 1000))
+        #expect(sm.roundTrip == .milliseconds(rttMs))
+        #expect(sm.shutdownRequested(.shutdown, now: t(10)) == [notice, .schedule(.notice, at: t(10) + .milliseconds(waitMs))])
+    }
+
+    @Test func keepaliveAckUpdatesTheRoundTripAndNoPingFollowsTheNotice() {
+        var sm = SM(policy: policy(keepalive: .seconds(30)), now: t(0))
+        _ = sm.started(now: t(0), jitter: 0)
+        sm.settingsAckReceived(now: t(0.5))
+        _ = sm.timerFired(.keepalive, now: t(30))
+        _ = sm.pingAckReceived(payload: SM.keepalivePingPayload, now: t(30.1))
+        #expect(sm.roundTrip == .milliseconds(100))
+        // A keepalive round in flight when the notice goes out is dropped, and none follows.
+        _ = sm.timerFired(.keepalive, now: t(60))
+        let actions = sm.shutdownRequested(.shutdown, now: t(61))
+        #expect(actions == [notice, .schedule(.notice, at: t(61.2)), .cancel(.keepaliveAck)])
+        #expect(sm.timerFired(.keepalive, now: t(90)).isEmpty)
+        #expect(sm.timerFired(.keepaliveAck, now: t(91)).isEmpty)
+        #expect(!sm.timerFired(.notice, now: t(61.2)).contains { if case .sendPing = $0 { true } else { false } })
+    }
+
+    @Test func connectionErrorSendsItsCodeWithTheRealLastStreamIDOnce() {
+        var sm = SM(policy: policy(), now: t(0))
+        _ = sm.streamOpened(1, now: t(0))
+        _ = sm.streamOpened(3, now: t(0))
+        #expect(
+            sm.connectionError(code: .flowControlError, now: t(1)) == [
+                .sendGoAway(lastStreamID: 3, code: .flowControlError, debugData: "", reason: .error),
+                .close(reason: .error, drainStarted: nil),
+            ])
+        #expect(sm.connectionError(code: .protocolError, now: t(2)).isEmpty, "no second GOAWAY")
+        var fresh = SM(policy: policy(), now: t(0))
+        #expect(fresh.connectionError(code: .compressionError, now: t(1)).first == .sendGoAway(lastStreamID: .root, code: .compressionError, debugData: "", reason: .error))
     }
 
     @Test func idleTimeoutDrainsOnlyWhenReallyIdle() {
@@ -178,14 +255,13 @@ struct ServerLimitTests {
         #expect(
             sm.timerFired(.idle, now: t(160)) == [
                 .sendGoAway(lastStreamID: .max, code: .noError, debugData: "idle_timeout", reason: .idle),
-                drainPing,
-                .schedule(.pingAck, at: t(162)),
+                .schedule(.notice, at: t(162)),
             ])
     }
 
     @Test(arguments: [0.0, 0.25, 0.5, 0.75, 0.999999, -3, 7])
     func maxAgeJitterStaysWithinTenPercent(jitter: Double) {
-        let sm = SM(policy: policy(maxAge: .seconds(100)), now: t(0))
+        var sm = SM(policy: policy(maxAge: .seconds(100)), now: t(0))
         let actions = sm.started(now: t(0), jitter: jitter)
         guard case .schedule(.maxAge, let at)? = actions.first else {
             Issue.record("no max-age timer: \(actions)")
@@ -206,7 +282,7 @@ struct ServerLimitTests {
         _ = sm.streamOpened(1, now: t(1))
         let notice = sm.timerFired(.maxAge, now: t(100))
         #expect(notice.first == .sendGoAway(lastStreamID: .max, code: .noError, debugData: "max_age", reason: .maxAge))
-        #expect(sm.pingAckReceived(payload: SM.drainPingPayload, now: t(100.5)).last == .schedule(.grace, at: t(107.5)))
+        #expect(sm.timerFired(.notice, now: t(100.5)).last == .schedule(.grace, at: t(107.5)))
     }
 
     @Test func keepalivePingsAfterSilenceAndClosesWithoutAck() {

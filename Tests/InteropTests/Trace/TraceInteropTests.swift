@@ -61,7 +61,7 @@ struct TraceInteropTests {
     /// `goaway serve --max-requests 1`: the second request crosses a drain; the trace shows both
     /// GOAWAYs and the verdict.
     @Test func getTraceCLIDuringADrain() async throws {
-        let serve = try PeerProcess(try Self.binary, ["serve", "--port", "0", "--max-requests", "1", "--ping-ack-timeout", "300ms"])
+        let serve = try PeerProcess(try Self.binary, ["serve", "--port", "0", "--max-requests", "1", "--max-requests-drain", "two-phase", "--ping-ack-timeout", "300ms"])
         defer { serve.kill() }
         let first = try await serve.waitForLine(containing: "listening on", timeout: .seconds(20))
         let port = try #require(first.split(separator: ":").last.flatMap { Int($0) })
