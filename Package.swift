@@ -165,6 +165,7 @@ let package = Package(
             dependencies: [
                 "GoAwayKit", "GoAwayTesting", "GoAwayHummingbird",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdHTTP2", package: "hummingbird"),   // docs/hummingbird.md's facts
             ]
         ),
     ],
