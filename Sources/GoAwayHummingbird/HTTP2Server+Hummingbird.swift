@@ -6,7 +6,7 @@ import Logging
 import NIOCore
 import NIOPosix
 
-/// Serves a Hummingbird 2 router (any `HTTPResponder`) with GoAwayKit's ``GoAwayKit/HTTP2Server``.
+/// Serves a Hummingbird 2 router (any `HTTPResponder`) with GoAwayKit's `HTTP2Server`.
 ///
 /// ```swift
 /// let router = Router(context: GoAwayRequestContext.self)

@@ -4,7 +4,7 @@ import HTTPTypes
 import NIOCore
 import OpenAPIRuntime
 
-/// A swift-openapi-runtime `ClientTransport` over ``GoAwayKit/HTTP2Client``: every generated
+/// A swift-openapi-runtime `ClientTransport` over `HTTP2Client`: every generated
 /// OpenAPI client becomes GOAWAY-proof without changing a call.
 ///
 /// ```swift
