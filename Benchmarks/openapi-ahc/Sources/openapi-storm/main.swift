@@ -65,11 +65,19 @@ let api = Client(serverURL: url, transport: transport)
         }
     } catch let error as ClientError {
         if let ours = error.http2ClientError { return "\(ours.code)" }
-        let underlying = String(describing: error.underlyingError)
-        return String(underlying.prefix(60))
+        return cause(String(describing: error.underlyingError))
     } catch {
-        return String(String(describing: error).prefix(60))
+        return cause(String(describing: error))
     }
+}
+
+/// A short, groupable name for an error: `StreamClosed(errorCode: CANCEL)` without the stream id.
+@Sendable func cause(_ description: String) -> String {
+    if description.hasPrefix("StreamClosed"), let range = description.range(of: "errorCode: ") {
+        let code = description[range.upperBound...].prefix { $0 != "," && $0 != ")" }
+        return "StreamClosed(errorCode: \(code))"
+    }
+    return String(description.prefix(60))
 }
 
 let started = ContinuousClock.now
