@@ -1,10 +1,14 @@
 /// GOAWAY debug data (RFC 9113 §6.8): opaque diagnostic bytes that may carry sensitive details
 /// (internal host names, tokens, stack traces). Shown redacted unless the user opts in.
 public struct GoAwayDebugData: Hashable, Sendable, CustomStringConvertible {
+    /// The bytes as received.
     public var bytes: [UInt8]
+    /// Debug data of these bytes.
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    /// Debug data of this text's UTF-8 bytes.
     public init(_ text: String) { self.bytes = Array(text.utf8) }
 
+    /// Whether the GOAWAY carried no debug data.
     public var isEmpty: Bool { bytes.isEmpty }
 
     /// The bytes as text, with non-printable bytes escaped (`\x00`).
@@ -26,8 +30,10 @@ public struct GoAwayDebugData: Hashable, Sendable, CustomStringConvertible {
         return "<redacted \(bytes.count) bytes>"
     }
 
+    /// ``redacted`` or ``unredacted``.
     public func rendered(redact: Bool) -> String { redact ? redacted : unredacted }
 
+    /// The redacted form: printing debug data never leaks it by accident.
     public var description: String { redacted }
 
     /// Tokens that carry no secrets and tell the user what happened; shown even when redacting:

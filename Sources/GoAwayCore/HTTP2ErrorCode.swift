@@ -3,23 +3,40 @@
 /// Unknown codes are kept, not rejected: §7 says they must not trigger special behaviour,
 /// and a receiver treats them as `INTERNAL_ERROR` for decisions while still reporting the raw value.
 public struct HTTP2ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The 32-bit code as on the wire.
     public var rawValue: UInt32
+    /// The code with this value (defined or not).
     public init(rawValue: UInt32) { self.rawValue = rawValue }
+    /// The code with this value (defined or not).
     public init(_ rawValue: UInt32) { self.rawValue = rawValue }
 
+    /// Graceful: no error (a normal GOAWAY, or a stream ended early without fault).
     public static let noError = HTTP2ErrorCode(0x0)
+    /// The peer broke the protocol.
     public static let protocolError = HTTP2ErrorCode(0x1)
+    /// The sender hit an unexpected internal error.
     public static let internalError = HTTP2ErrorCode(0x2)
+    /// The peer broke the flow-control rules.
     public static let flowControlError = HTTP2ErrorCode(0x3)
+    /// A SETTINGS frame was not acknowledged in time.
     public static let settingsTimeout = HTTP2ErrorCode(0x4)
+    /// A frame arrived on a half-closed stream.
     public static let streamClosed = HTTP2ErrorCode(0x5)
+    /// A frame had an invalid size.
     public static let frameSizeError = HTTP2ErrorCode(0x6)
+    /// The stream was refused before any processing: safe to retry, any method (§8.7).
     public static let refusedStream = HTTP2ErrorCode(0x7)
+    /// The stream is no longer needed.
     public static let cancel = HTTP2ErrorCode(0x8)
+    /// The HPACK compression context could not be kept.
     public static let compressionError = HTTP2ErrorCode(0x9)
+    /// A CONNECT tunnel was reset or closed abnormally.
     public static let connectError = HTTP2ErrorCode(0xa)
+    /// The peer is generating excessive load (too many pings, resets...).
     public static let enhanceYourCalm = HTTP2ErrorCode(0xb)
+    /// The transport does not meet the minimum security requirements.
     public static let inadequateSecurity = HTTP2ErrorCode(0xc)
+    /// The endpoint requires HTTP/1.1 for this request.
     public static let http11Required = HTTP2ErrorCode(0xd)
 
     /// The 14 codes RFC 9113 defines, in numeric order.
@@ -46,6 +63,7 @@ public struct HTTP2ErrorCode: RawRepresentable, Hashable, Sendable, CustomString
         }
     }
 
+    /// Whether RFC 9113 defines this code (0x0...0xd).
     public var isDefined: Bool { rawValue <= 0xd }
 
     /// `0x0`-style hex, as the RFC writes codes.

@@ -1,8 +1,14 @@
 /// Observation in, `Explanation` out: a pure function, so each rule is testable with values and
 /// the golden files pin the whole output.
 public enum Explainer {
-    /// - Parameter showDebugData: show GOAWAY debug data verbatim. Off by default because it can
-    ///   carry internal host names or tokens (RFC 9113 §6.8); well-known tokens show anyway.
+    /// What a GOAWAY or RST_STREAM means, what happened to the requests, causes, fixes and dead
+    /// ends, for one observation.
+    ///
+    /// - Parameters:
+    ///   - observation: the frame's code, last-stream-id and debug data, and which stack reported it
+    ///     (parsed from an error message, or given as flags).
+    ///   - showDebugData: show GOAWAY debug data verbatim. Off by default because it can carry
+    ///     internal host names or tokens (RFC 9113 §6.8); well-known tokens show anyway.
     public static func explain(_ observation: GoAwayObservation, showDebugData: Bool = false) -> Explanation {
         let frame = frame(observation, showDebugData: showDebugData)
         let causes = rankCauses(observation)

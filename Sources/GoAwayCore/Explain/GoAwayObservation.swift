@@ -6,18 +6,23 @@
 public struct GoAwayObservation: Hashable, Sendable {
     /// Which stack printed the message; decides which stack-specific notes and fixes come first.
     public var stack: Stack
+    /// GOAWAY, RST_STREAM, a request left unprocessed after a GOAWAY, or a bare close.
     public var kind: Kind
     /// Who sent the frame. Almost always the server; nginx's `client …` lines are the exception.
     public var sender: Sender
+    /// The error code, when the message shows one.
     public var code: HTTP2ErrorCode?
+    /// The GOAWAY's last-stream-id, when the message shows one.
     public var lastStreamID: StreamID?
     /// The stream the failed request ran on, for RST_STREAM-style messages.
     public var streamID: StreamID?
+    /// The GOAWAY's debug data, when the message shows it.
     public var debugData: GoAwayDebugData?
     /// A fact the stack states that the frame alone would not, e.g. Go's "cannot retry … after
     /// Request.Body was written". Short, stable token; see `StackNote`.
     public var notes: [StackNote]
 
+    /// An observation; every field the message did not show stays `nil`.
     public init(
         stack: Stack, kind: Kind, sender: Sender = .server, code: HTTP2ErrorCode? = nil,
         lastStreamID: StreamID? = nil, streamID: StreamID? = nil, debugData: GoAwayDebugData? = nil,
@@ -33,6 +38,7 @@ public struct GoAwayObservation: Hashable, Sendable {
         self.notes = notes
     }
 
+    /// What the message reports.
     public enum Kind: String, Hashable, Sendable, CaseIterable {
         /// A GOAWAY frame arrived (RFC 9113 §6.8).
         case goaway
@@ -45,8 +51,14 @@ public struct GoAwayObservation: Hashable, Sendable {
         case connectionClosed = "connection-closed"
     }
 
+    /// Who sent the frame.
     public enum Sender: String, Hashable, Sendable {
-        case server, client, unknown
+        /// The server (the usual case).
+        case server
+        /// The client.
+        case client
+        /// The message does not say.
+        case unknown
     }
 
     /// Stacks we recognise messages from, named as people search for them.
@@ -68,6 +80,7 @@ public struct GoAwayObservation: Hashable, Sendable {
         /// A message that names GOAWAY or a too_many_pings token but no stack we know.
         case unknown
 
+        /// The stack's name as people write it (`Go net/http`, `nginx`).
         public var displayName: String {
             switch self {
             case .flags: "frame fields given on the command line"

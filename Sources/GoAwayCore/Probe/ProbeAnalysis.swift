@@ -1,6 +1,7 @@
 /// Turns probe logs into findings: requests per connection, idle timeout, max age, PING policy.
 /// Pure; the tests feed it hand-made logs.
 public enum ProbeAnalysis {
+    /// A measured duration limit.
     public enum Measure: Hashable, Sendable {
         case measured(Duration)
         /// No GOAWAY within this long: the limit, if any, is longer.
@@ -9,12 +10,14 @@ public enum ProbeAnalysis {
         case unknown(note: String)
     }
 
+    /// A measured count limit.
     public enum Count: Hashable, Sendable {
         case limit(Int)
         case noneUpTo(Int)
         case unknown(note: String)
     }
 
+    /// Whether and how often the server sent keepalive PINGs.
     public enum KeepalivePings: Hashable, Sendable {
         /// Server PINGs seen on one connection this far apart (median).
         case every(Duration)
@@ -23,6 +26,7 @@ public enum ProbeAnalysis {
         case none(observed: Duration)
     }
 
+    /// How the server treated our PINGs on an idle connection.
     public enum PingPolicy: Hashable, Sendable {
         /// GOAWAY (usually ENHANCE_YOUR_CALM "too_many_pings") after this many PINGs `interval` apart.
         case enforced(afterPings: Int, interval: Duration, code: HTTP2ErrorCode, debugData: GoAwayDebugData)
@@ -38,6 +42,7 @@ public enum ProbeAnalysis {
         return nil
     }
 
+    /// Requests the server answered on a `requests`-phase connection before its GOAWAY cut the rest off; `nil` without a GOAWAY.
     public static func requestsPerConnection(_ log: ProbeConnectionLog) -> Int? {
         if case .limit(let n) = requestsFinding(log) { return n }
         return nil
@@ -58,6 +63,7 @@ public enum ProbeAnalysis {
         return .limit(served.count)
     }
 
+    /// How long an idle connection lived before the server's GOAWAY or close.
     public static func idleTimeout(_ log: ProbeConnectionLog) -> Measure {
         if let error = log.connectError { return .unknown(note: "connect failed: \(error)") }
         guard let end = log.requests.first?.endedAt else { return .unknown(note: "the request got no response") }
@@ -70,6 +76,7 @@ public enum ProbeAnalysis {
         return .unknown(note: "not measured")
     }
 
+    /// How old a busy connection got before a max-age GOAWAY (`requestLimit` rules out max-requests GOAWAYs).
     public static func maxAge(_ log: ProbeConnectionLog, requestLimit: Int?) -> Measure {
         if let error = log.connectError { return .unknown(note: "connect failed: \(error)") }
         guard let start = log.connectedAt else { return .unknown(note: "not connected") }
@@ -107,6 +114,7 @@ public enum ProbeAnalysis {
         return .none(observed: observed)
     }
 
+    /// What the server did about PINGs `interval` apart on the `pings` connection.
     public static func pingPolicy(_ log: ProbeConnectionLog?, interval: Duration) -> PingPolicy {
         guard let log, log.connectedAt != nil else { return .notProbed }
         if let g = log.firstGoAway {
@@ -115,6 +123,7 @@ public enum ProbeAnalysis {
         return .tolerated(pings: log.pingsSent.count, interval: interval)
     }
 
+    /// All findings of a probe run.
     public static func analyze(_ logs: [ProbeConnectionLog], configuration: ProbePlanner.Configuration) -> ProbeReport {
         let byPhase = { (p: ProbePhase) in logs.first { $0.phase == p } }
         let requests = byPhase(.requests).map(requestsFinding) ?? .unknown(note: "not run")

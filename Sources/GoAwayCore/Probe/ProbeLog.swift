@@ -12,23 +12,36 @@ public enum ProbePhase: String, Hashable, Sendable, CaseIterable {
 
 /// What one probe connection saw, with times on the shell's monotonic clock.
 public struct ProbeConnectionLog: Hashable, Sendable {
+    /// One request of a probe connection.
     public struct Request: Hashable, Sendable {
+        /// Its stream.
         public var streamID: StreamID
+        /// When it was sent.
         public var sentAt: Instant
+        /// When its response ended (or it was reset).
         public var endedAt: Instant?
+        /// The response status.
         public var status: Int?
+        /// The reset code, if the stream was reset.
         public var reset: HTTP2ErrorCode?
+        /// A request sent now.
         public init(streamID: StreamID, sentAt: Instant) {
             self.streamID = streamID
             self.sentAt = sentAt
         }
     }
 
+    /// A GOAWAY the server sent.
     public struct GoAway: Hashable, Sendable {
+        /// When it arrived.
         public var at: Instant
+        /// Its last-stream-id.
         public var lastStreamID: StreamID
+        /// Its error code.
         public var code: HTTP2ErrorCode
+        /// Its debug data.
         public var debugData: GoAwayDebugData
+        /// A GOAWAY.
         public init(at: Instant, lastStreamID: StreamID, code: HTTP2ErrorCode, debugData: GoAwayDebugData) {
             self.at = at
             self.lastStreamID = lastStreamID
@@ -37,19 +50,28 @@ public struct ProbeConnectionLog: Hashable, Sendable {
         }
     }
 
+    /// Which phase this connection ran.
     public var phase: ProbePhase
+    /// When the connection attempt started.
     public var startedAt: Instant
+    /// When it connected.
     public var connectedAt: Instant?
+    /// Why it failed to connect.
     public var connectError: String?
+    /// Requests sent, in order.
     public var requests: [Request] = []
+    /// GOAWAYs received, in order.
     public var goAways: [GoAway] = []
     /// PINGs the server sent (not acks).
     public var serverPings: [Instant] = []
+    /// PINGs we sent.
     public var pingsSent: [Instant] = []
+    /// When the connection closed.
     public var closedAt: Instant?
     /// When the phase gave up waiting (its deadline passed without GOAWAY).
     public var gaveUpAt: Instant?
 
+    /// A log for a connection starting now.
     public init(phase: ProbePhase, startedAt: Instant) {
         self.phase = phase
         self.startedAt = startedAt

@@ -12,6 +12,7 @@
 /// the rest. The age phase spaces its requests `min(interval, idle timeout / 2)` apart so the
 /// connection never idles out, and stops short of the measured request limit.
 public struct ProbePlanner: Sendable {
+    /// How long and how hard to probe.
     public struct Configuration: Sendable, Hashable {
         /// Whole probe. Default 120 s.
         public var maxTime: Duration
@@ -29,6 +30,7 @@ public struct ProbePlanner: Sendable {
         /// PINGs the PING phase sends at most. Default 10.
         public var maxPings: Int
 
+        /// Limits of a probe run (defaults as `goaway probe`).
         public init(maxTime: Duration = .seconds(120), interval: Duration = .seconds(1), maxRequests: Int = 2000,
                     drainWait: Duration = .seconds(2), probePings: Bool = false, pingInterval: Duration = .seconds(1),
                     maxPings: Int = 10) {
@@ -40,9 +42,11 @@ public struct ProbePlanner: Sendable {
             self.pingInterval = pingInterval
             self.maxPings = maxPings
         }
+        /// `goaway probe`'s defaults (120 s at most).
         public static var defaults: Configuration { Configuration() }
     }
 
+    /// What the shell does next.
     public enum Action: Hashable, Sendable {
         /// Open a new connection; report `connected`/`connectFailed` with this connection number.
         case connect(connection: Int)
@@ -55,8 +59,11 @@ public struct ProbePlanner: Sendable {
         case finish
     }
 
+    /// The run's limits.
     public let configuration: Configuration
+    /// When the run started.
     public let startedAt: Instant
+    /// Every connection's log so far.
     public private(set) var logs: [ProbeConnectionLog] = []
     private var phaseIndex = 0
     private var phases: [ProbePhase]
@@ -68,6 +75,7 @@ public struct ProbePlanner: Sendable {
     private var nextSendAt: Instant?
     private var finished = false
 
+    /// A planner starting `now`.
     public init(configuration: Configuration = .defaults, now: Instant) {
         self.configuration = configuration
         self.startedAt = now
@@ -75,16 +83,20 @@ public struct ProbePlanner: Sendable {
         self.phaseDeadline = now + configuration.maxTime.scaled(by: 0.2)
     }
 
+    /// The run's deadline.
     public var end: Instant { startedAt + configuration.maxTime }
+    /// The phase running, or `nil` when done.
     public var phase: ProbePhase? { phaseIndex < phases.count ? phases[phaseIndex] : nil }
 
     // MARK: events (late ones, for connections already left behind, are logged and ignored)
 
+    /// The connection connected.
     public mutating func connected(_ connection: Int, now: Instant) {
         logs[connection].connectedAt = now
         if connection == current { connected = true }
     }
 
+    /// The connection failed to connect.
     public mutating func connectFailed(_ connection: Int, error: String, now: Instant) {
         logs[connection].connectError = error
         logs[connection].closedAt = now
@@ -95,6 +107,7 @@ public struct ProbePlanner: Sendable {
         logs[connection].requests.append(.init(streamID: stream, sentAt: now))
     }
 
+    /// A response ended.
     public mutating func responseEnded(_ connection: Int, stream: StreamID, status: Int?, now: Instant) {
         if let i = logs[connection].requests.firstIndex(where: { $0.streamID == stream }) {
             logs[connection].requests[i].endedAt = now
@@ -103,6 +116,7 @@ public struct ProbePlanner: Sendable {
         if connection == current { inFlight = false }
     }
 
+    /// A stream was reset.
     public mutating func streamReset(_ connection: Int, stream: StreamID, code: HTTP2ErrorCode, now: Instant) {
         if let i = logs[connection].requests.firstIndex(where: { $0.streamID == stream }) {
             logs[connection].requests[i].endedAt = now
@@ -111,15 +125,18 @@ public struct ProbePlanner: Sendable {
         if connection == current { inFlight = false }
     }
 
+    /// A GOAWAY arrived.
     public mutating func goAwayReceived(_ connection: Int, lastStreamID: StreamID, code: HTTP2ErrorCode,
                                         debugData: GoAwayDebugData, now: Instant) {
         logs[connection].goAways.append(.init(at: now, lastStreamID: lastStreamID, code: code, debugData: debugData))
     }
 
+    /// The server sent a PING.
     public mutating func pingReceived(_ connection: Int, now: Instant) {
         logs[connection].serverPings.append(now)
     }
 
+    /// The connection closed.
     public mutating func closed(_ connection: Int, now: Instant) {
         if logs[connection].closedAt == nil { logs[connection].closedAt = now }
         if connection == current { inFlight = false }
@@ -127,6 +144,7 @@ public struct ProbePlanner: Sendable {
 
     // MARK: the schedule
 
+    /// The next action, at `now`.
     public mutating func next(now: Instant) -> Action {
         if finished { return .finish }
         guard let phase else { return finish() }

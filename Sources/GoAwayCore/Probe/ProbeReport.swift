@@ -1,12 +1,19 @@
 /// What `goaway probe` found, ready to print as text or JSON.
 public struct ProbeReport: Hashable, Sendable {
+    /// Requests the server allows per connection.
     public var requestsPerConnection: ProbeAnalysis.Count
+    /// How long an idle connection lives.
     public var idleTimeout: ProbeAnalysis.Measure
+    /// How long a busy connection lives.
     public var maxAge: ProbeAnalysis.Measure
+    /// The server's keepalive PINGs.
     public var keepalive: ProbeAnalysis.KeepalivePings
+    /// The server's policy on client PINGs.
     public var pingPolicy: ProbeAnalysis.PingPolicy
+    /// Every probe connection's log.
     public var connections: [ProbeConnectionLog]
 
+    /// A report of these findings.
     public init(requestsPerConnection: ProbeAnalysis.Count, idleTimeout: ProbeAnalysis.Measure, maxAge: ProbeAnalysis.Measure,
                 keepalive: ProbeAnalysis.KeepalivePings, pingPolicy: ProbeAnalysis.PingPolicy, connections: [ProbeConnectionLog]) {
         self.requestsPerConnection = requestsPerConnection
@@ -77,6 +84,7 @@ public struct ProbeReport: Hashable, Sendable {
         return out
     }
 
+    /// The report as one JSON object (`goaway probe --json`); `reveal` shows debug data verbatim.
     public func json(reveal: Bool = false) -> String {
         func measure(_ m: ProbeAnalysis.Measure) -> JSONValue {
             switch m {

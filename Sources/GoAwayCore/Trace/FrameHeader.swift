@@ -1,25 +1,41 @@
 /// An HTTP/2 frame type (RFC 9113 §6). Unknown types are kept: §5.5 says they are ignored, and a
 /// trace shows them rather than hiding them.
 public struct FrameType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The frame type octet.
     public var rawValue: UInt8
+    /// The frame type with this octet.
     public init(rawValue: UInt8) { self.rawValue = rawValue }
+    /// The frame type with this octet.
     public init(_ rawValue: UInt8) { self.rawValue = rawValue }
 
+    /// DATA (§6.1).
     public static let data = FrameType(0x0)
+    /// HEADERS (§6.2).
     public static let headers = FrameType(0x1)
+    /// PRIORITY (§6.3, deprecated).
     public static let priority = FrameType(0x2)
+    /// RST_STREAM (§6.4).
     public static let rstStream = FrameType(0x3)
+    /// SETTINGS (§6.5).
     public static let settings = FrameType(0x4)
+    /// PUSH_PROMISE (§6.6).
     public static let pushPromise = FrameType(0x5)
+    /// PING (§6.7).
     public static let ping = FrameType(0x6)
+    /// GOAWAY (§6.8).
     public static let goAway = FrameType(0x7)
+    /// WINDOW_UPDATE (§6.9).
     public static let windowUpdate = FrameType(0x8)
+    /// CONTINUATION (§6.10).
     public static let continuation = FrameType(0x9)
     /// RFC 7838 §4 (ALTSVC) and RFC 8336 (ORIGIN): seen in the wild, named for readability.
     public static let altSvc = FrameType(0xa)
+    /// ORIGIN (RFC 8336).
     public static let origin = FrameType(0xc)
+    /// PRIORITY_UPDATE (RFC 9218).
     public static let priorityUpdate = FrameType(0x10)
 
+    /// The RFC name (`GOAWAY`), or `UNKNOWN(0x..)`.
     public var name: String {
         switch rawValue {
         case 0x0: "DATA"
@@ -39,6 +55,7 @@ public struct FrameType: RawRepresentable, Hashable, Sendable, CustomStringConve
         }
     }
 
+    /// The RFC name.
     public var description: String { name }
 
     /// The flags this type defines, in bit order: (bit, name). Other bits are shown as hex.
@@ -69,13 +86,19 @@ public struct FrameType: RawRepresentable, Hashable, Sendable, CustomStringConve
 
 /// The 9-byte frame header (RFC 9113 §4.1).
 public struct FrameHeader: Hashable, Sendable {
+    /// Every frame starts with 9 octets (§4.1).
     public static let size = 9
 
+    /// Payload length in octets.
     public var length: Int
+    /// The frame type.
     public var type: FrameType
+    /// The flags octet.
     public var flags: UInt8
+    /// The stream (0 for the connection).
     public var streamID: StreamID
 
+    /// A frame header.
     public init(length: Int, type: FrameType, flags: UInt8, streamID: StreamID) {
         self.length = length
         self.type = type
@@ -99,16 +122,23 @@ public struct FrameHeader: Hashable, Sendable {
         self.init(length: length, type: type, flags: flags, streamID: StreamID(Int32(bitPattern: sid & 0x7FFF_FFFF)))
     }
 
+    /// Whether a flag bit is set.
     public func has(_ flag: UInt8) -> Bool { flags & flag != 0 }
+    /// END_STREAM on DATA or HEADERS.
     public var endStream: Bool { (type == .data || type == .headers) && has(0x1) }
+    /// END_HEADERS on HEADERS, PUSH_PROMISE or CONTINUATION.
     public var endHeaders: Bool { (type == .headers || type == .pushPromise || type == .continuation) && has(0x4) }
+    /// ACK on SETTINGS or PING.
     public var isAck: Bool { (type == .settings || type == .ping) && has(0x1) }
 }
 
 /// One whole frame: header and payload bytes.
 public struct RawFrame: Hashable, Sendable {
+    /// The 9-octet header.
     public var header: FrameHeader
+    /// The payload bytes.
     public var payload: [UInt8]
+    /// A frame of this header and payload.
     public init(header: FrameHeader, payload: [UInt8]) {
         self.header = header
         self.payload = payload
@@ -127,8 +157,10 @@ public struct FrameSplitter: Sendable {
     private var buffer: [UInt8] = []
     /// A frame longer than this means the bytes are not HTTP/2 (TLS records, HTTP/1): stop parsing.
     public let maxFrameLength: Int
+    /// Set once the bytes turned out not to be HTTP/2; nothing more is parsed.
     public private(set) var broken = false
 
+    /// `prefaceLength`: bytes of connection preface to skip first (24 on the server's inbound side).
     public init(prefaceLength: Int = 0, maxFrameLength: Int = 1 << 24) {
         self.prefaceLeft = prefaceLength
         self.maxFrameLength = maxFrameLength
@@ -137,6 +169,7 @@ public struct FrameSplitter: Sendable {
     /// Bytes buffered waiting for the rest of a frame.
     public var pending: Int { buffer.count }
 
+    /// Appends bytes and returns the frames they complete, in order.
     public mutating func feed<C: Collection>(_ bytes: C) -> [RawFrame] where C.Element == UInt8 {
         guard !broken else { return [] }
         var slice = bytes[...]

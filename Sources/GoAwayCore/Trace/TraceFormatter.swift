@@ -11,14 +11,19 @@
 /// Times are seconds since `origin` (the first connect). Frames of connections other than the
 /// first are tagged `#2`, so interleaved connections stay readable.
 public struct TraceFormatter: Sendable {
+    /// Times print as seconds since this instant (set by the first event when `nil`).
     public var origin: Instant?
     /// Show GOAWAY debug data and sensitive header values (cookies, authorization) verbatim.
     public var reveal: Bool
+    /// The connection printed untagged (the first seen); others are tagged `#N`.
     public var firstConnection: Int?
 
+    /// Continuation lines are indented this far.
     public static let indent = String(repeating: " ", count: 11)
+    /// Header values hidden unless `reveal`.
     public static let sensitiveHeaders: Set<String> = ["authorization", "proxy-authorization", "cookie", "set-cookie"]
 
+    /// A formatter; `reveal` shows debug data and sensitive headers verbatim.
     public init(origin: Instant? = nil, reveal: Bool = false) {
         self.origin = origin
         self.reveal = reveal

@@ -22,8 +22,10 @@ public struct TraceVerdict: Sendable {
     private var connections: [Int: Connection] = [:]
     private var order: [Int] = []
 
+    /// An empty verdict.
     public init() {}
 
+    /// Takes the next trace event into account.
     public mutating func record(_ event: FrameTraceEvent) {
         if connections[event.connection] == nil {
             connections[event.connection] = Connection()
@@ -60,6 +62,7 @@ public struct TraceVerdict: Sendable {
 
     /// What happened to one of our streams on a connection that received GOAWAY.
     public struct StreamFate: Hashable, Sendable {
+        /// What became of the stream.
         public enum Fate: Hashable, Sendable {
             /// At or below last-stream-id and its response ended.
             case processed
@@ -68,10 +71,13 @@ public struct TraceVerdict: Sendable {
             /// Above last-stream-id, or refused: safe to re-send, whatever the method.
             case notProcessed(refused: Bool)
         }
+        /// The stream.
         public var stream: StreamID
+        /// What became of it.
         public var fate: Fate
         /// Connection and stream that carried the same request later, if any.
         public var resentOn: StreamRef?
+        /// A stream's fate, and where it was re-sent if it was.
         public init(stream: StreamID, fate: Fate, resentOn: StreamRef? = nil) {
             self.stream = stream
             self.fate = fate
@@ -79,21 +85,30 @@ public struct TraceVerdict: Sendable {
         }
     }
 
+    /// A stream of a connection.
     public struct StreamRef: Hashable, Sendable {
+        /// The connection number.
         public var connection: Int
+        /// The stream.
         public var stream: StreamID
+        /// A stream of a connection.
         public init(connection: Int, stream: StreamID) {
             self.connection = connection
             self.stream = stream
         }
     }
 
+    /// What a connection that received GOAWAY did with our streams.
     public struct ConnectionVerdict: Hashable, Sendable {
+        /// The connection number.
         public var connection: Int
         /// Every last-stream-id received, in order (a shutdown notice first, then the final one).
         public var lastStreamIDs: [StreamID]
+        /// The final GOAWAY's error code.
         public var code: HTTP2ErrorCode
+        /// The final GOAWAY's debug data.
         public var debugData: GoAwayDebugData
+        /// Our streams on it, by id.
         public var streams: [StreamFate]
     }
 

@@ -6,16 +6,26 @@ public enum TraceDirection: String, Hashable, Sendable {
 
 /// A SETTINGS parameter (RFC 9113 §6.5.2), unknown ids kept.
 public struct SettingID: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The setting identifier as on the wire.
     public var rawValue: UInt16
+    /// The setting with this identifier.
     public init(rawValue: UInt16) { self.rawValue = rawValue }
+    /// The setting with this identifier.
     public init(_ rawValue: UInt16) { self.rawValue = rawValue }
+    /// SETTINGS_HEADER_TABLE_SIZE.
     public static let headerTableSize = SettingID(0x1)
+    /// SETTINGS_ENABLE_PUSH.
     public static let enablePush = SettingID(0x2)
+    /// SETTINGS_MAX_CONCURRENT_STREAMS.
     public static let maxConcurrentStreams = SettingID(0x3)
+    /// SETTINGS_INITIAL_WINDOW_SIZE.
     public static let initialWindowSize = SettingID(0x4)
+    /// SETTINGS_MAX_FRAME_SIZE.
     public static let maxFrameSize = SettingID(0x5)
+    /// SETTINGS_MAX_HEADER_LIST_SIZE.
     public static let maxHeaderListSize = SettingID(0x6)
 
+    /// The RFC name (`MAX_CONCURRENT_STREAMS`), or the number.
     public var description: String {
         switch rawValue {
         case 0x1: "HEADER_TABLE_SIZE"
@@ -48,9 +58,13 @@ public enum FramePayload: Hashable, Sendable {
     /// The payload does not match its type's layout (a peer bug worth seeing, not a crash).
     case malformed(String)
 
+    /// One setting of a SETTINGS frame.
     public struct Setting: Hashable, Sendable {
+        /// Which setting.
         public var id: SettingID
+        /// Its value.
         public var value: UInt32
+        /// A setting and its value.
         public init(_ id: SettingID, _ value: UInt32) {
             self.id = id
             self.value = value
@@ -123,8 +137,11 @@ public enum FramePayload: Hashable, Sendable {
 
 /// One frame as the trace reports it.
 public struct TracedFrame: Hashable, Sendable {
+    /// Sent or received.
     public var direction: TraceDirection
+    /// The frame header as on the wire.
     public var header: FrameHeader
+    /// The decoded payload.
     public var payload: FramePayload
     /// Decoded header block (HEADERS/PUSH_PROMISE with END_HEADERS, the whole block incl.
     /// CONTINUATIONs), in wire order; `nil` for other frames or when decoding failed.
@@ -132,6 +149,7 @@ public struct TracedFrame: Hashable, Sendable {
     /// Why `headerFields` is missing when it should be there.
     public var headerError: String?
 
+    /// A traced frame.
     public init(direction: TraceDirection, header: FrameHeader, payload: FramePayload,
                 headerFields: [HeaderField]? = nil, headerError: String? = nil) {
         self.direction = direction
@@ -141,14 +159,19 @@ public struct TracedFrame: Hashable, Sendable {
         self.headerError = headerError
     }
 
+    /// A traced frame decoded from raw bytes.
     public init(direction: TraceDirection, raw: RawFrame) {
         self.init(direction: direction, header: raw.header, payload: FramePayload.decode(raw))
     }
 }
 
+/// A decoded header field.
 public struct HeaderField: Hashable, Sendable {
+    /// The name (lowercase in HTTP/2).
     public var name: String
+    /// The value.
     public var value: String
+    /// A header field.
     public init(_ name: String, _ value: String) {
         self.name = name
         self.value = value
@@ -157,6 +180,7 @@ public struct HeaderField: Hashable, Sendable {
 
 /// What a trace sink receives: a connection opened, a frame, or the connection closed.
 public struct FrameTraceEvent: Hashable, Sendable {
+    /// What happened.
     public enum Kind: Hashable, Sendable {
         case connected(remote: String)
         case frame(TracedFrame)
@@ -164,9 +188,12 @@ public struct FrameTraceEvent: Hashable, Sendable {
     }
     /// Numbers the connections of one trace (the client's connection id).
     public var connection: Int
+    /// When (monotonic).
     public var time: Instant
+    /// What happened.
     public var kind: Kind
 
+    /// A trace event.
     public init(connection: Int, time: Instant, kind: Kind) {
         self.connection = connection
         self.time = time

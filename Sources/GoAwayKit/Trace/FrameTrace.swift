@@ -9,6 +9,7 @@ import Synchronization
 /// Two values are equal when they are the same trace (made by the same `init` call), so
 /// configurations stay `Hashable`.
 public struct FrameTrace: Sendable, Hashable {
+    /// Called with each frame event (on the connection's event loop).
     public let sink: @Sendable (FrameTraceEvent) -> Void
     private let token: Token
 
@@ -20,7 +21,9 @@ public struct FrameTrace: Sendable, Hashable {
         self.token = Token()
     }
 
+    /// The same trace: made by the same `init` call.
     public static func == (a: FrameTrace, b: FrameTrace) -> Bool { a.token === b.token }
+    /// Hashes the trace's identity.
     public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(token)) }
 
     /// Formats the trace as `goaway get --trace` prints it and calls `line` once per event with
@@ -48,8 +51,11 @@ private final class FormatterBox: Sendable {
 /// Collects trace events in memory: for tests and for a closing verdict.
 public final class FrameTraceRecorder: Sendable {
     private let storage = Mutex<[FrameTraceEvent]>([])
+    /// An empty recorder.
     public init() {}
+    /// A trace that appends every event here.
     public var trace: FrameTrace { FrameTrace { [self] e in storage.withLock { $0.append(e) } } }
+    /// The events so far, in arrival order.
     public var events: [FrameTraceEvent] { storage.withLock { $0 } }
 }
 
@@ -71,6 +77,7 @@ public final class FrameTracePrinter: Sendable {
         self.output = output
     }
 
+    /// A trace that prints each event and records it for the verdict.
     public var trace: FrameTrace {
         FrameTrace { [self] event in
             let lines = state.withLock { s in

@@ -12,12 +12,22 @@ import NIOHPACK
 /// each direction has an independent HPACK context, so feeding a decoder the same blocks in the same
 /// order reproduces the peer's table exactly. Parsing and formatting are in GoAwayCore.
 public final class FrameTraceHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    /// Bytes from the socket (below TLS decryption: plaintext).
     public typealias InboundIn = ByteBuffer
+    /// The same bytes, passed on unchanged.
     public typealias InboundOut = ByteBuffer
+    /// Bytes `NIOHTTP2Handler` writes.
     public typealias OutboundIn = IOData
+    /// The same bytes, passed on unchanged.
     public typealias OutboundOut = IOData
 
-    public enum Role: Sendable { case client, server }
+    /// Which side this connection is: the client sends the connection preface, the server reads it.
+    public enum Role: Sendable {
+        /// We opened the connection.
+        case client
+        /// We accepted it.
+        case server
+    }
 
     private let connection: Int
     private let trace: FrameTrace
@@ -35,6 +45,7 @@ public final class FrameTraceHandler: ChannelDuplexHandler, RemovableChannelHand
         var held: [(FrameTraceEvent, [UInt8])] = []
     }
 
+    /// A handler tracing connection number `connection` into `trace`.
     public init(connection: Int, trace: FrameTrace, role: Role) {
         self.connection = connection
         self.trace = trace
@@ -48,10 +59,12 @@ public final class FrameTraceHandler: ChannelDuplexHandler, RemovableChannelHand
 
     static func now() -> Instant { Instant(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds)) }
 
+    /// Reports the connection as open when added to an active channel.
     public func handlerAdded(context: ChannelHandlerContext) {
         if context.channel.isActive { announce(context) }
     }
 
+    /// Reports the connection as open.
     public func channelActive(context: ChannelHandlerContext) {
         announce(context)
         context.fireChannelActive()
@@ -64,17 +77,20 @@ public final class FrameTraceHandler: ChannelDuplexHandler, RemovableChannelHand
         trace.sink(FrameTraceEvent(connection: connection, time: Self.now(), kind: .connected(remote: remote)))
     }
 
+    /// Reports the connection as closed.
     public func channelInactive(context: ChannelHandlerContext) {
         trace.sink(FrameTraceEvent(connection: connection, time: Self.now(), kind: .closed))
         context.fireChannelInactive()
     }
 
+    /// Traces the frames in these bytes, then passes them on.
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         process(buffer, &inbound, other: &outbound)
         context.fireChannelRead(data)
     }
 
+    /// Traces the frames in these bytes, then passes them on.
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .byteBuffer(let buffer) = unwrapOutboundIn(data) {
             process(buffer, &outbound, other: &inbound)

@@ -4,6 +4,7 @@ public enum ExplainFormat: String, CaseIterable, Sendable {
 }
 
 extension Explanation {
+    /// The explanation as `goaway explain --format` prints it.
     public func rendered(as format: ExplainFormat) -> String {
         switch format {
         case .text: renderText()
