@@ -19,9 +19,11 @@ struct Goaway: AsyncParsableCommand {
     /// sigsuspend), which valgrind 3.19 cannot run ("the 'impossible' happened"), and
     /// scripts/bench-callgrind counts `goaway load`/`serve` instructions under valgrind. Nothing in
     /// the CLI uses the main queue or the main actor.
-    static func main() {
+    /// `nonisolated`: the command must not run on the main actor, whose thread waits here.
+    nonisolated static func main() {
         let done = DispatchSemaphore(value: 0)
-        Task {
+        // Detached: a task made here would inherit the main actor, whose thread is the one waiting.
+        Task.detached {
             await runCommand()
             done.signal()
         }
@@ -30,7 +32,7 @@ struct Goaway: AsyncParsableCommand {
 
     /// Bad flags are a one-line reason and exit 2 (not ArgumentParser's 64 and a usage dump);
     /// commands print their own one-line errors and throw `ExitCode`.
-    static func runCommand() async {
+    nonisolated static func runCommand() async {
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
