@@ -16,9 +16,25 @@ struct Goaway: AsyncParsableCommand {
         subcommands: [DrillCommand.self, ServeCommand.self, LoadCommand.self, GetCommand.self, ProbeCommand.self, ExplainCommand.self, DrillNodeCommand.self]
     )
 
+    /// A synchronous entry point: the command runs in a task on the global executor while the main
+    /// thread waits. Swift's async `main` parks the main thread in `dispatch_main` (pthread_exit +
+    /// sigsuspend), which valgrind 3.19 cannot run ("the 'impossible' happened"), and
+    /// scripts/bench-callgrind counts `goaway load`/`serve` instructions under valgrind. Nothing in
+    /// the CLI uses the main queue or the main actor.
+    /// `nonisolated`: the command must not run on the main actor, whose thread waits here.
+    nonisolated static func main() {
+        let done = DispatchSemaphore(value: 0)
+        // Detached: a task made here would inherit the main actor, whose thread is the one waiting.
+        Task.detached {
+            await runCommand()
+            done.signal()
+        }
+        done.wait()
+    }
+
     /// Bad flags are a one-line reason and exit 2 (not ArgumentParser's 64 and a usage dump);
     /// commands print their own one-line errors and throw `ExitCode`.
-    static func main() async {
+    nonisolated static func runCommand() async {
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
