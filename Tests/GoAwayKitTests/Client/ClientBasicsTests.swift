@@ -1,3 +1,4 @@
+import GoAwayCore
 import GoAwayTesting
 import HTTPTypes
 import Logging
@@ -158,12 +159,17 @@ struct ClientShellTests {
             pool: PoolConfiguration(maxConnectionsPerEndpoint: 2), connectTimeout: .seconds(3), requestTimeout: .seconds(4),
             maxReplayBufferSize: 5, keepaliveTimeout: .seconds(6), tls: .init(trustRootFiles: ["a"], useSystemRoots: false, insecure: true),
             revealDebugData: true, receiveWindow: 70_000, settingsAckTimeout: .seconds(7), maxResponseHeaderListSize: 8,
-            maxResponseBodySize: 9, responseIdleTimeout: .seconds(10))
+            maxResponseBodySize: 9, responseIdleTimeout: .seconds(10), readIdleTimeout: .seconds(11))
         #expect(c.pool.maxConnectionsPerEndpoint == 2 && c.connectTimeout == .seconds(3) && c.requestTimeout == .seconds(4))
         #expect(c.maxReplayBufferSize == 5 && c.keepaliveTimeout == .seconds(6) && c.revealDebugData && c.receiveWindow == 70_000)
         #expect(c.tls == .init(trustRootFiles: ["a"], useSystemRoots: false, insecure: true))
         #expect(c.settingsAckTimeout == .seconds(7) && c.maxResponseHeaderListSize == 8 && c.maxResponseBodySize == 9)
-        #expect(c.responseIdleTimeout == .seconds(10))
+        #expect(c.responseIdleTimeout == .seconds(10) && c.readIdleTimeout == .seconds(11))
+        // And on into the connection's state machine.
+        let core = c.connectionCore(keepaliveInterval: .seconds(12))
+        #expect(core == .init(
+            receiveWindow: 70_000, settingsAckTimeout: .seconds(7), keepaliveInterval: .seconds(12), readIdleTimeout: .seconds(11),
+            pingTimeout: .seconds(6), responseIdleTimeout: .seconds(10), maxResponseBodySize: 9))
     }
 
     @Test func errorCodesAndEndpoints() throws {
