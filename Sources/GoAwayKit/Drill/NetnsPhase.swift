@@ -318,6 +318,7 @@ actor PhaseRun {
         result.goawaysByReason = goawaysByReason
         result.goawaysReceived = outcome.goAwaysReceived
         result.connectionsOpened = outcome.connectionsOpened
+        result.connectionsOpenedAtLoadEnd = outcome.connectionsOpenedAtLoadEnd
         result.drainMs = .init(milliseconds: drains)
         result.restartMs = .init(milliseconds: restartsMs)
         result.hardKills = kills
