@@ -39,7 +39,10 @@ public struct DrillReport: Sendable, Hashable, Codable {
         /// GOAWAYs the fleet sent, by reason (`shutdown`, `max_requests`, `max_age`...).
         public var goawaysByReason: [String: Int] = [:]
         public var goawaysReceived = 0
+        /// Connections the client opened, up to the end of its shutdown.
         public var connectionsOpened = 0
+        /// Of those, opened by the end of the load (the rest while the client shut down).
+        public var connectionsOpenedAtLoadEnd: Int?
         /// Connection drains (first GOAWAY to close), in milliseconds.
         public var drainMs = Summary()
         /// Restarts: drain begun to new server listening, in milliseconds.

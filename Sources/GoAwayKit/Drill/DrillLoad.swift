@@ -114,6 +114,8 @@ final class DrillLoad: Sendable {
         var goAwaysReceived: Int
         var goAwaysByCode: [String: Int]
         var connectionsOpened: Int
+        /// Connections opened by the end of the load (before the shutdown).
+        var connectionsOpenedAtLoadEnd: Int
         var timeline: DrillTimeline
         var stuck: [String]
     }
@@ -146,7 +148,7 @@ final class DrillLoad: Sendable {
         timeline.durationMs = max(timeline.durationMs, elapsedMs)
         return Result(
             ledger: ledger, elapsedSeconds: elapsedMs / 1000, resent: stats.resentTotal, goAwaysReceived: stats.goAwaysReceived,
-            goAwaysByCode: seen.goAwayCodes.withLock { $0 }, connectionsOpened: opened, timeline: timeline, stuck: stuck)
+            goAwaysByCode: seen.goAwayCodes.withLock { $0 }, connectionsOpened: opened, connectionsOpenedAtLoadEnd: stats.connectionsOpened, timeline: timeline, stuck: stuck)
     }
 
     struct Answer: Sendable {

@@ -110,6 +110,7 @@ public struct DrillRunner: Sendable {
         result.goawaysByReason = seen.goawaysByReason
         result.goawaysReceived = outcome.goAwaysReceived
         result.connectionsOpened = outcome.connectionsOpened
+        result.connectionsOpenedAtLoadEnd = outcome.connectionsOpenedAtLoadEnd
         result.drainMs = .init(milliseconds: seen.drainsMs)
         result.restartMs = .init(milliseconds: seen.restartsMs)
         result.hardKills = seen.kills

@@ -201,12 +201,12 @@ actor PhaseRun {
         let before = lb.command("show info\n").flatMap(Self.pid(fromInfo:))
         lb.reload()
         net.balancerReloads += 1
-        // The new worker answers the runtime API once it took over.
-        for _ in 0..<60 {
+        // The new worker answers the runtime API once it took over (seconds on a loaded machine).
+        for _ in 0..<200 {
             try await Task.sleep(for: .milliseconds(50))
             if let pid = lb.command("show info\n").flatMap(Self.pid(fromInfo:)), pid != before { return }
         }
-        stuck.append("haproxy reload \(net.balancerReloads): no new worker within 3 s")
+        stuck.append("haproxy reload \(net.balancerReloads): no new worker within 10 s")
     }
 
     static func pid(fromInfo info: String) -> String? {
@@ -318,6 +318,7 @@ actor PhaseRun {
         result.goawaysByReason = goawaysByReason
         result.goawaysReceived = outcome.goAwaysReceived
         result.connectionsOpened = outcome.connectionsOpened
+        result.connectionsOpenedAtLoadEnd = outcome.connectionsOpenedAtLoadEnd
         result.drainMs = .init(milliseconds: drains)
         result.restartMs = .init(milliseconds: restartsMs)
         result.hardKills = kills

@@ -42,7 +42,10 @@ struct DrillRunnerTests {
         #expect(svgs.count == report.phases.count)
         for row in report.phases {
             let svg = svgs.first { $0.mode == row.mode.rawValue && $0.phase == row.phase.rawValue }
-            #expect(svg?.lanes == row.connectionsOpened, "\(row.mode) \(row.phase)")
+            // Every connection the client counted, give or take one that opened while it shut down
+            // (its opened event can race the end of the event stream).
+            let lanes = svg?.lanes ?? -1
+            #expect((row.connectionsOpenedAtLoadEnd ?? row.connectionsOpened)...row.connectionsOpened ~= lanes, "\(row.mode) \(row.phase): \(lanes) lanes")
             #expect(row.connectionsOpened >= 3, "a warm connection per server")
         }
     }
