@@ -47,17 +47,34 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The CLI's machinery (demo routes, load runner, drill, probe): not part of the GoAwayKit
+        // product; the executable, the test support and the tests use it.
+        .target(
+            name: "GoAwayTools",
+            dependencies: [
+                "GoAwayKit",
+                "GoAwayCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "GoAwayTesting",
             dependencies: [
-                "GoAwayKit",
+                "GoAwayKit", "GoAwayTools",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .executableTarget(
             name: "goaway",
             dependencies: [
-                "GoAwayKit",
+                "GoAwayKit", "GoAwayTools",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -81,7 +98,7 @@ let package = Package(
         .testTarget(
             name: "GoAwayKitTests",
             dependencies: [
-                "GoAwayKit", "GoAwayTesting",
+                "GoAwayKit", "GoAwayTools", "GoAwayTesting",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
@@ -92,7 +109,7 @@ let package = Package(
         .testTarget(
             name: "InteropTests",
             dependencies: [
-                "GoAwayKit", "GoAwayTesting",
+                "GoAwayKit", "GoAwayTools", "GoAwayTesting",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),

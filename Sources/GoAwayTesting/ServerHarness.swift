@@ -1,4 +1,5 @@
 import GoAwayKit
+import GoAwayTools
 import NIOCore
 
 /// Runs an `HTTP2Server` for the duration of `body`, on a free loopback port.

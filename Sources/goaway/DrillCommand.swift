@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GoAwayKit
+import GoAwayTools
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GoAwayKit
+import GoAwayTools
 import NIOCore
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GoAwayKit
+import GoAwayTools
 import NIOPosix
 
 struct LoadCommand: AsyncParsableCommand {

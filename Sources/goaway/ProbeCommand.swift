@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GoAwayKit
+import GoAwayTools
 import HTTPTypes
 
 struct ProbeCommand: AsyncParsableCommand {

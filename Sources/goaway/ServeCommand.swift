@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GoAwayKit
+import GoAwayTools
 import Logging
 import NIOPosix
 import ServiceLifecycle

@@ -4,6 +4,7 @@ import GoAwayTesting
 import Testing
 
 @testable import GoAwayKit
+@testable import GoAwayTools
 
 #if canImport(Glibc)
 import Glibc

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import GoAwayKit
+@testable import GoAwayTools
 
 /// The drill must finish even when the code under test hangs and ignores cancellation.
 struct DrillBoundedTests {

@@ -1,4 +1,5 @@
 import GoAwayKit
+import GoAwayTools
 import GoAwayTesting
 import Testing
 

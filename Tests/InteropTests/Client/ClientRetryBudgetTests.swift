@@ -1,5 +1,6 @@
 import Foundation
 import GoAwayKit
+import GoAwayTools
 import GoAwayTesting
 import Testing
 

@@ -1,3 +1,4 @@
+import GoAwayKit
 import Synchronization
 
 /// Waits for `operation` at most until `deadline`; returns nil if it was not done by then and

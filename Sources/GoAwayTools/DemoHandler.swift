@@ -1,3 +1,4 @@
+import GoAwayKit
 import HTTPTypes
 import NIOCore
 import NIOPosix

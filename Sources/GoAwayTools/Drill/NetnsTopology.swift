@@ -1,3 +1,4 @@
+import GoAwayKit
 import Foundation
 import GoAwayCore
 import Synchronization

@@ -1,3 +1,4 @@
+import GoAwayKit
 import GoAwayCore
 import HTTPTypes
 import NIOCore
