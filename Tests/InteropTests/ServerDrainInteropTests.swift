@@ -162,9 +162,10 @@ struct ServerDrainInteropTests {
     /// (5,000 requests, c=16, 50 drains): answers-first 70–88 failures (1.4–1.8%), all the
     /// client's own race (a request put on the connection after its GOAWAY was read); two-phase
     /// 428 (8.6%). The bound below leaves room for that race's spread; the two-phase figure is
-    /// what it must never come near.
+    /// what it must never come near. Exclusive: on a loaded machine the client's race widens
+    /// (2.4% seen with the whole suite running alongside).
     @Test("httpx: 5,000 requests at c=16 across goaway serve --max-requests 100 drains lose under 2%",
-          .enabled(if: Peers.available("python-h2")))
+          .enabled(if: Peers.available("python-h2")), .exclusive)
     func httpxAcrossMaxRequestsDrains() async throws {
         let (serve, port) = try await ClientPeers.goawayServe(["--max-requests", "100"])
         defer { serve.kill() }

@@ -25,8 +25,11 @@
 /// the first phase lasts a bounded multiple of the connection's round trip instead, measured
 /// before the notice — from our SETTINGS to its ack at the start, and from each keepalive PING's
 /// ack. Streams the peer sent before it read the notice arrive within about one round trip plus
-/// its own scheduling delay, hence two round trips with a floor (`noticeMinimumWait`, 50 ms) and a
-/// cap (`pingAckTimeout`, also the wait when nothing was measured). A stream that still arrives
+/// its own scheduling delay, hence two round trips with a floor (`noticeMinimumWait`, 50 ms), and
+/// counted again from each stream that still races in (a busy client reads the notice late): the
+/// final GOAWAY follows a quiet wait, and never later than the cap (`pingAckTimeout`, also the
+/// wait when nothing was measured). With `goaway load` at high concurrency a fixed 50 ms left
+/// streams above the final id (re-sent, 15 in one run); the quiet wait serves them. A stream that still arrives
 /// after the final GOAWAY is refused with REFUSED_STREAM: never processed, safe to retry.
 ///
 /// Why our own machine rather than swift-nio-http2's handler: that handler waits for the PING ack
@@ -140,6 +143,12 @@ public struct ServerConnectionStateMachine: Sendable {
         requestCount += 1
         if id > highestPeerStreamID { highestPeerStreamID = id }
         pingStrikes = 0
+        if case .notified(_, let since) = state {
+            // Streams still racing the notice: the peer has not read it yet. The final GOAWAY waits
+            // for a quiet notice wait after the last of them, never past the cap.
+            let cap = since + max(policy.pingAckTimeout, policy.noticeMinimumWait)
+            return [.schedule(.notice, at: min(now + policy.noticeWait(roundTrip: roundTrip), cap))]
+        }
         if case .active = state, let max = policy.maxRequestsPerConnection, requestCount >= max {
             return beginShutdown(.maxRequests, now: now)
         }
