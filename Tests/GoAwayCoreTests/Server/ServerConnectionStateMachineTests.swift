@@ -164,9 +164,11 @@ struct ServerLimitTests {
         #expect(sm.requestCount == 3)
         #expect(sm.streamClosed(1, now: t(1.2)).isEmpty)
         #expect(sm.streamClosed(3, now: t(1.2)).isEmpty)
-        // The last answer: one GOAWAY(5), then close.
+        // The last answer; one notice wait later (no round trip measured: the 2 s cap) one
+        // GOAWAY(5), then close.
+        #expect(sm.streamClosed(5, now: t(1.3)) == [.schedule(.notice, at: t(3.3))])
         #expect(
-            sm.streamClosed(5, now: t(1.3)) == [
+            sm.timerFired(.notice, now: t(3.3)) == [
                 .cancel(.notice),
                 .sendGoAway(lastStreamID: 5, code: .noError, debugData: "max_requests", reason: .maxRequests),
                 .close(reason: .maxRequests, drainStarted: t(1)),
