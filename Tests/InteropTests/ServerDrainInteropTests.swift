@@ -75,6 +75,9 @@ struct ServerDrainInteropTests {
     func h2loadMaxRequests() async throws {
         var config = HTTP2Server.Configuration()
         config.connection.maxRequestsPerConnection = 100
+        // Two-phase, so every connection gets its GOAWAYs: with answers-first, h2load (done after
+        // its 100 on a connection) closes before the GOAWAY that would follow the last answer.
+        config.connection.maxRequestsDrain = .twoPhase
         try await withTestServer(config) { server, port in
             // -m 1: h2load has nothing in flight when the notice arrives; 100 per connection exactly.
             let h2load = try PeerProcess("h2load", ["-n", "1000", "-c", "10", "-m", "1", "http://127.0.0.1:\(port)/"])
@@ -158,13 +161,12 @@ struct ServerDrainInteropTests {
 
     /// Python's `h2` fails on any frame after a GOAWAY (python-hyper/h2 #1199 and kin), so httpx
     /// loses every request still in flight when a GOAWAY arrives. The max-requests drain answers
-    /// first and sends one GOAWAY after the answers. Measured on the 2-core reference machine
-    /// (5,000 requests, c=16, 50 drains): answers-first 70–88 failures (1.4–1.8%), all the
-    /// client's own race (a request put on the connection after its GOAWAY was read); two-phase
-    /// 428 (8.6%). The bound below leaves room for that race's spread; the two-phase figure is
-    /// what it must never come near.
-    @Test("httpx: 5,000 requests at c=16 across goaway serve --max-requests 100 drains lose under 2%",
-          .enabled(if: Peers.available("python-h2")))
+    /// first and sends one GOAWAY a notice wait after the last answer. Measured on the 2-core
+    /// machine (5,000 requests, c=16, 50 drains): 0 and 0 failures; GOAWAY right after the last
+    /// answer 70–102 (1.4–2.0%, httpcore putting a request on the connection as the GOAWAY lands);
+    /// two-phase 394–428 (8–8.6%). Exclusive: load widens the client's races.
+    @Test("httpx: 5,000 requests at c=16 across goaway serve --max-requests 100 drains lose at most 1.5%",
+          .enabled(if: Peers.available("python-h2")), .exclusive)
     func httpxAcrossMaxRequestsDrains() async throws {
         let (serve, port) = try await ClientPeers.goawayServe(["--max-requests", "100"])
         defer { serve.kill() }
@@ -176,6 +178,6 @@ struct ServerDrainInteropTests {
             return
         }
         #expect(summary.requests == 5000)
-        #expect(summary.failed * 50 <= summary.requests, "httpx lost \(summary.failed) of 5000: \(load.stdout)")
+        #expect(summary.failed * 1000 <= summary.requests * 15, "httpx lost \(summary.failed) of 5000: \(load.stdout)")
     }
 }

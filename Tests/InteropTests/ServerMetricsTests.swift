@@ -10,6 +10,9 @@ struct ServerMetricsTests {
         let metrics = TestMetrics()
         var config = HTTP2Server.Configuration()
         config.connection.maxRequestsPerConnection = 10
+        // Two-phase: each connection's notice goes out at its 10th request. (Answers-first waits
+        // after the last answer, and h2load, done after 10, closes first: no GOAWAY is needed.)
+        config.connection.maxRequestsDrain = .twoPhase
         config.metricsFactory = metrics
         try await withTestServer(config) { server, port in
             let h2load = try PeerProcess("h2load", ["-n", "100", "-c", "10", "-m", "1", "http://127.0.0.1:\(port)/"])

@@ -88,10 +88,11 @@ public enum DrainStyle: Sendable, Hashable {
     /// RFC 9113 §6.8: GOAWAY(2^31-1) at once, the final GOAWAY a few round trips later; streams
     /// that race the notice are served.
     case twoPhase
-    /// One GOAWAY, sent once every stream it covers has been answered (or after
-    /// `answersFirstWait`); streams the peer opens meanwhile are left unprocessed and fall above
-    /// its last-stream-id, so the peer re-sends them on a new connection. The only drain Python's
-    /// `h2` survives under load: it fails on any frame that follows a GOAWAY.
+    /// One GOAWAY, sent a notice wait after every stream it covers has been answered (or after
+    /// `answersFirstWait` if answers take longer); streams the peer opens meanwhile are left
+    /// unprocessed and fall above its last-stream-id, so the peer re-sends them on a new
+    /// connection. The only drain Python's `h2` survives under load: it fails on any frame that
+    /// follows a GOAWAY.
     case answersFirst
 }
 

@@ -14,20 +14,34 @@
 ///   closed ◄──────────────────────────────────────────────────────────────────────┘
 /// ```
 ///
-/// **Why no PING after the notice.** The classic drain (RFC 9113 §6.8's advice, swift-nio-http2's
-/// `NIOHTTP2ServerConnectionManagementHandler`, grpc) sends GOAWAY(2^31-1) and a PING, and sends
-/// the final GOAWAY on the ack: the ack proves the peer has read the notice, so every stream it
-/// opened before is in. Python's `h2` (python-hyper/h2 #1199, open since 2019) moves to CLOSED on
-/// any GOAWAY and fails on a PING received after it (`Invalid input RECV_PING in state CLOSED`),
-/// dropping the connection with everything in flight. Measured with httpx 0.28 / h2 4.4, 5,000
-/// requests at c=16 against `goaway serve --max-requests 100` (scripts/peers/httpx_load.py):
-/// 419 failures (8.4%) with the PING. So the notice is followed by nothing of ours but answers:
-/// the first phase lasts a bounded multiple of the connection's round trip instead, measured
-/// before the notice — from our SETTINGS to its ack at the start, and from each keepalive PING's
-/// ack. Streams the peer sent before it read the notice arrive within about one round trip plus
-/// its own scheduling delay, hence two round trips with a floor (`noticeMinimumWait`, 50 ms) and a
-/// cap (`pingAckTimeout`, also the wait when nothing was measured). A stream that still arrives
-/// after the final GOAWAY is refused with REFUSED_STREAM: never processed, safe to retry.
+/// **Why no PING after the notice, and why max requests answers first.** The classic drain (RFC
+/// 9113 §6.8's advice, swift-nio-http2's `NIOHTTP2ServerConnectionManagementHandler`, grpc) sends
+/// GOAWAY(2^31-1) and a PING, and the final GOAWAY on the ack. Python's `h2` (python-hyper/h2
+/// #1199, open since 2019) moves to CLOSED on any GOAWAY and then fails on *any* frame received,
+/// not only the PING (`Invalid input RECV_PING / RECV_HEADERS / RECV_DATA in state CLOSED`),
+/// dropping the connection with everything in flight. Measured with httpx 0.28 / h2 4.4,
+/// 5,000 requests at c=16 against `goaway serve --max-requests 100` (scripts/peers/httpx_load.py):
+///
+/// | drain | httpx failures |
+/// |---|---|
+/// | GOAWAY(2^31-1) + PING, final GOAWAY on the ack | 419–437 (8.4–8.7%) |
+/// | GOAWAY(2^31-1), final GOAWAY 2 round trips later (no PING) | 394–428 (8–8.6%) |
+/// | one GOAWAY, then the answers (scripts/peers/goaway_every_n_server.py --every 100) | 426 (8.5%) |
+/// | the answers, then at once one GOAWAY | 70–102 (1.4–2.0%) |
+/// | the answers, one notice wait, then one GOAWAY (`.answersFirst`) | 0, 0 |
+///
+/// So: no PING ever follows a GOAWAY; the two-phase drain (shutdown, max age, idle, max
+/// connections) times its first phase by the round trip instead, measured before the notice —
+/// our SETTINGS to its ack, and keepalive PING acks. Streams the peer sent before it read the
+/// notice arrive within about a round trip plus its own scheduling delay: the final GOAWAY
+/// follows two round trips (at least `noticeMinimumWait`, 50 ms) without a new stream, never later
+/// than `pingAckTimeout` (also the wait when nothing was measured). A stream that still arrives
+/// after it is refused with REFUSED_STREAM: never processed, safe to retry. Max requests — the
+/// busy case, where the server picks the moment — answers first (`DrainStyle.answersFirst`,
+/// `policy.maxRequestsDrain`): streams up to the decision are answered, later ones held
+/// unprocessed, and one GOAWAY follows a notice wait after the last answer (so the client is
+/// waiting on its held requests, not halfway through sending one): `h2` never sees a frame after a
+/// GOAWAY, every client re-sends the held streams, which were never processed.
 ///
 /// Why our own machine rather than swift-nio-http2's handler: that handler waits for the PING ack
 /// forever (a peer that never acks keeps the connection open), has no jitter on max age, no
@@ -140,6 +154,12 @@ public struct ServerConnectionStateMachine: Sendable {
         requestCount += 1
         if id > highestPeerStreamID { highestPeerStreamID = id }
         pingStrikes = 0
+        if case .notified(_, let since) = state {
+            // Streams still racing the notice: the peer has not read it yet. The final GOAWAY waits
+            // for a quiet notice wait after the last of them, never past the cap.
+            let cap = since + max(policy.pingAckTimeout, policy.noticeMinimumWait)
+            return [.schedule(.notice, at: min(now + policy.noticeWait(roundTrip: roundTrip), cap))]
+        }
         if case .active = state, let max = policy.maxRequestsPerConnection, requestCount >= max {
             return beginShutdown(.maxRequests, now: now)
         }
@@ -157,7 +177,10 @@ public struct ServerConnectionStateMachine: Sendable {
             state = .closed
             return [.close(reason: reason, drainStarted: since)]
         case .answering:
-            return sendFinalGoAway(now: now)
+            // Answered. The GOAWAY follows one notice wait later: by then the client has put its
+            // next requests on the connection (held, above the GOAWAY's id, re-sent elsewhere) and
+            // waits on them, instead of being halfway through sending one when the GOAWAY lands.
+            return [.schedule(.notice, at: now + policy.noticeWait(roundTrip: roundTrip))]
         case .active where peerSentGoAway:
             state = .closed
             return [.close(reason: .peerGoAway, drainStarted: nil)]

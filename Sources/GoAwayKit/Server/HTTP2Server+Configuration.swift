@@ -128,6 +128,7 @@ extension HTTP2Server {
 
 /// Errors from `HTTP2Server` a caller can switch on (`error.code`).
 public struct HTTP2ServerError: Error, CustomStringConvertible, Sendable {
+    /// What went wrong; compare with the static members (`.bindFailed`…).
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String { case invalidConfiguration, invalidCertificate, bindFailed, alreadyRunning, stoppedBeforeListening }
         private let value: Value
@@ -141,8 +142,11 @@ public struct HTTP2ServerError: Error, CustomStringConvertible, Sendable {
         public var description: String { value.rawValue }
     }
 
+    /// Which error this is: switch on it.
     public var code: Code
+    /// One line naming the cause, for people.
     public var message: String
+    /// An error with `code` and a one-line `message`.
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message

@@ -41,6 +41,7 @@ public final class HTTP2Server: Service, Sendable {
         return ServerResponse(HTTPResponse(status: .internalServerError))
     }
 
+    /// The configuration the server was made with.
     public let configuration: Configuration
     private let runtime: ServerRuntime
     private let group: any EventLoopGroup
@@ -49,6 +50,8 @@ public final class HTTP2Server: Service, Sendable {
     private let boundSettled = NIOLockedValueBox(false)
     private let started = NIOLockedValueBox(false)
 
+    /// A server answering every request with `handler`; nothing happens until `run()`.
+    /// Connections run on `eventLoopGroup` (default: the process-wide singleton).
     public init(
         configuration: Configuration = .defaults,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,

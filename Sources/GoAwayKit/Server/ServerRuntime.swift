@@ -20,13 +20,17 @@ public enum ServerEvent: Sendable, Equatable {
 
 /// Counts since the server started (`HTTP2Server.statistics`).
 public struct ServerStatistics: Sendable, Equatable {
+    /// Connections accepted (refused ones included).
     public var connectionsAccepted = 0
+    /// Connections closed, however they ended.
     public var connectionsClosed = 0
     /// Connections that ended through a drain (shutdown, max age, max requests, idle...).
     public var connectionsDrained = 0
+    /// Requests (streams) that reached the handler.
     public var requests = 0
     /// Requests that completed after their connection's drain had begun.
     public var requestsCompletedDuringDrain = 0
+    /// Streams refused with REFUSED_STREAM (above a final GOAWAY, over the stream limit).
     public var streamsRefused = 0
     /// GOAWAYs sent, by reason.
     public var goAwaysSent: [ShutdownReason: Int] = [:]

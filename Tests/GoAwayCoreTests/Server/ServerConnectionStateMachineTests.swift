@@ -84,8 +84,9 @@ struct ServerDrainTests {
         var sm = SM(policy: policy(), now: t(0))
         _ = sm.streamOpened(1, now: t(0))
         _ = sm.shutdownRequested(.shutdown, now: t(1))
-        // Races the notice: accepted, and it becomes the final last-stream-id.
-        #expect(sm.streamOpened(5, now: t(1.01)).isEmpty)
+        // Races the notice: accepted, it becomes the final last-stream-id, and the notice wait
+        // starts again from it (no round trip measured: the cap, from the notice at t=1).
+        #expect(sm.streamOpened(5, now: t(1.01)) == [.schedule(.notice, at: t(3))])
         let final = sm.timerFired(.notice, now: t(1.02))
         #expect(final.contains(.sendGoAway(lastStreamID: 5, code: .noError, debugData: "shutdown", reason: .shutdown)))
         // After the final GOAWAY a new stream above it is refused, never processed.
@@ -163,9 +164,11 @@ struct ServerLimitTests {
         #expect(sm.requestCount == 3)
         #expect(sm.streamClosed(1, now: t(1.2)).isEmpty)
         #expect(sm.streamClosed(3, now: t(1.2)).isEmpty)
-        // The last answer: one GOAWAY(5), then close.
+        // The last answer; one notice wait later (no round trip measured: the 2 s cap) one
+        // GOAWAY(5), then close.
+        #expect(sm.streamClosed(5, now: t(1.3)) == [.schedule(.notice, at: t(3.3))])
         #expect(
-            sm.streamClosed(5, now: t(1.3)) == [
+            sm.timerFired(.notice, now: t(3.3)) == [
                 .cancel(.notice),
                 .sendGoAway(lastStreamID: 5, code: .noError, debugData: "max_requests", reason: .maxRequests),
                 .close(reason: .maxRequests, drainStarted: t(1)),
@@ -197,8 +200,17 @@ struct ServerLimitTests {
                 .schedule(.notice, at: t(3)),
             ])
         // Streams racing the notice are served, not counted as a second trigger.
-        #expect(sm.streamOpened(7, now: t(1.1)).isEmpty)
+        #expect(sm.streamOpened(7, now: t(1.1)) == [.schedule(.notice, at: t(3))])
         #expect(sm.requestCount == 4)
+    }
+
+    @Test func racingStreamsPushTheFinalGoAwayBackUpToTheCap() {
+        var sm = SM(policy: policy(), now: t(0))
+        _ = sm.started(now: t(0), jitter: 0)
+        sm.settingsAckReceived(now: t(0.1))  // 100 ms round trip: notice wait 200 ms
+        _ = sm.shutdownRequested(.shutdown, now: t(10))
+        #expect(sm.streamOpened(1, now: t(10.1)) == [.schedule(.notice, at: t(10.3))])
+        #expect(sm.streamOpened(3, now: t(11.9)) == [.schedule(.notice, at: t(12))], "capped at pingAckTimeout (2 s)")
     }
 
     @Test(arguments: [

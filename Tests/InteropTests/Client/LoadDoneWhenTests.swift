@@ -23,7 +23,9 @@ struct LoadDoneWhenTests {
 
     /// `resentRequired`: the done-when's server sends one GOAWAY with the real last-stream-id, so
     /// the streams racing it are never processed and must be re-sent.
-    static func expectDoneWhen(_ report: LoadRunner.Report, resentRequired: Bool = true) {
+    /// `racingServed`: a two-phase drain also serves the streams racing its notice, so a
+    /// connection can carry a few more than 100 (at most 125 here).
+    static func expectDoneWhen(_ report: LoadRunner.Report, resentRequired: Bool = true, racingServed: Bool = false) {
         #expect(report.failed == 0, "\(report.errors)")
         if resentRequired { #expect(report.resent > 0) }
         #expect(report.requests == 20000)
@@ -32,7 +34,7 @@ struct LoadDoneWhenTests {
         #expect(report.status["200"] == 20000)
         #expect(report.resent_by_reason.values.reduce(0, +) == report.resent)
         // 20000 requests, 100 per connection: about 200 connections, each ended by a GOAWAY.
-        #expect(report.goaways_received >= 20000 / 100 - 16)
+        #expect(report.goaways_received >= 20000 / (racingServed ? 125 : 100) - 16)
     }
 
     @Test(.enabled(if: Peers.available("python-h2")))
@@ -43,14 +45,16 @@ struct LoadDoneWhenTests {
     }
 
     @Test func goawayServeMaxRequests100() async throws {
-        let (serve, port) = try await ClientPeers.goawayServe(["--max-requests", "100"])
+        // Two-phase explicitly: max-requests drains default to answers-first (one GOAWAY after the
+        // answers, for Python's h2), where streams opened meanwhile are re-sent above the last id.
+        let (serve, port) = try await ClientPeers.goawayServe(["--max-requests", "100", "--max-requests-drain", "two-phase"])
         defer { serve.kill() }
         let report = try await Self.load("http://127.0.0.1:\(port)/")
-        // Our server drains in two phases (GOAWAY 2^31-1 + PING, then the real last-stream-id), so
+        // Our server drains in two phases (GOAWAY 2^31-1, then the real last-stream-id), so
         // every stream that races the notice is served: nothing is refused or above the last id,
         // and a re-send can only be one the pool moved before it was sent (`never_sent`) — which
         // may be none at all now that `goaway load` submits on the connection's event loop.
-        Self.expectDoneWhen(report, resentRequired: false)
+        Self.expectDoneWhen(report, resentRequired: false, racingServed: true)
         #expect(report.resent_by_reason[ResendReason.aboveLastStreamID.rawValue, default: 0] == 0, "\(report.resent_by_reason)")
         #expect(report.resent_by_reason[ResendReason.refusedStream.rawValue, default: 0] == 0, "\(report.resent_by_reason)")
     }
