@@ -108,7 +108,7 @@ extension HTTP2ClientConfiguration {
 }
 
 extension GoAwayCore.HTTP2ErrorCode {
-    init(nio code: NIOHTTP2.HTTP2ErrorCode) { self.init(UInt32(code.networkCode)) }
+    package init(nio code: NIOHTTP2.HTTP2ErrorCode) { self.init(UInt32(code.networkCode)) }
 }
 
 extension NIOHTTP2.HTTP2ErrorCode {

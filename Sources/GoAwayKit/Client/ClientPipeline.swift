@@ -5,9 +5,9 @@ import NIOSSL
 /// The handlers every client-side HTTP/2 connection of ours starts with — [TLS] → [frame trace] →
 /// NIOHTTP2Handler → stream-error classifier — for `HTTP2Client`, `goaway probe` and the fuzz
 /// harness; the caller adds its own connection handler after them.
-enum ClientPipeline {
+package enum ClientPipeline {
     /// `traceConnection`: the number the trace shows (from 1, for people).
-    static func addHTTP2Handlers(
+    package static func addHTTP2Handlers(
         to sync: ChannelPipeline.SynchronousOperations, tls: NIOSSLContext?, endpoint: HTTP2Endpoint?,
         trace: FrameTrace?, traceConnection: Int, settings: HTTP2Settings
     ) throws {
@@ -35,11 +35,11 @@ enum ClientPipeline {
 
 /// swift-nio-http2 caught a stream error in the peer's frames (RFC 9113 §5.4.2) and already wrote
 /// RST_STREAM(`code`) for `streamID`: the stream is over, the connection is fine.
-struct PeerStreamError: Error, CustomStringConvertible {
-    var streamID: HTTP2StreamID
-    var code: NIOHTTP2.HTTP2ErrorCode
-    var base: any Error
-    var description: String { "stream \(streamID): \(base) (RST_STREAM \(code))" }
+package struct PeerStreamError: Error, CustomStringConvertible {
+    package var streamID: HTTP2StreamID
+    package var code: NIOHTTP2.HTTP2ErrorCode
+    package var base: any Error
+    package var description: String { "stream \(streamID): \(base) (RST_STREAM \(code))" }
 }
 
 /// Tells stream errors from connection errors. NIOHTTP2Handler reports both with the same bare

@@ -12,7 +12,7 @@ import Foundation
 /// The imperative shell around `ClientPoolStateMachine`: one lock around the pool and the request
 /// table; every event is `let effects = state.withLock { … }; run(effects)` — no I/O, no
 /// continuation resumed while the lock is held.
-final class ClientRuntime: ClientConnectionDelegate, Sendable {
+package final class ClientRuntime: ClientConnectionDelegate, Sendable {
     typealias Continuation = CheckedContinuation<HTTP2ClientResponse, any Error>
     typealias HandlerBox = NIOLoopBound<ClientConnectionHandler>
 
@@ -91,7 +91,7 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         self.sslContexts = contexts
     }
 
-    static func makeTLSContext(_ tls: HTTP2ClientConfiguration.TLS) throws -> NIOSSLContext {
+    package static func makeTLSContext(_ tls: HTTP2ClientConfiguration.TLS) throws -> NIOSSLContext {
         var c = TLSConfiguration.makeClientConfiguration()
         c.applicationProtocols = ["h2"]
         if tls.insecure {

@@ -11,7 +11,7 @@ public struct RequestBody: AsyncSequence, Sendable {
     let stream: AsyncThrowingStream<ByteBuffer, any Error>?
     let consumed: (@Sendable (Int) -> Void)?
 
-    static let empty = RequestBody(stream: nil, consumed: nil)
+    package static let empty = RequestBody(stream: nil, consumed: nil)
 
     /// Reads the body; reading a chunk returns its flow-control window to the peer.
     public struct AsyncIterator: AsyncIteratorProtocol {
