@@ -356,10 +356,12 @@ public struct ClientPoolStateMachine: Sendable {
     /// applies `RetryDecision` and either re-queues or fails it.
     ///
     /// - Parameters:
+    ///   - id: the request.
     ///   - streamID: `nil` if the request never reached the wire.
     ///   - lastStreamID: the last-stream-id the connection received, if any (the pool also keeps
     ///     the lowest one it was told about, and uses the lower of both).
     ///   - resetCode: the peer's RST_STREAM code, if it reset the stream.
+    ///   - now: the current time (for back-off).
     public mutating func requestFailed(
         _ id: RequestID,
         streamID: StreamID?,

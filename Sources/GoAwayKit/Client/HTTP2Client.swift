@@ -37,6 +37,9 @@ public final class HTTP2Client: Sendable {
     ///     becomes one endpoint per address of its DNS answer, resolved by `resolver` in the
     ///     background (never in `init`) and again whenever a connection of it is replaced after a
     ///     GOAWAY or a failure: new addresses join the pool, gone ones leave it.
+    ///   - configuration: timeouts, limits, pool and TLS (`HTTP2ClientConfiguration.defaults`).
+    ///   - eventLoopGroup: where connections run (default `MultiThreadedEventLoopGroup.singleton`).
+    ///   - logger: lifecycle at `.debug` (default: no-op).
     ///   - resolver: how host names become addresses. Default: `SystemResolver` (getaddrinfo on
     ///     NIO's thread pool).
     ///   - metricsFactory: where the client's swift-metrics counters go (README "Client
