@@ -13,7 +13,7 @@ public enum RetryDecision: Hashable, Sendable {
     case resend(ResendReason)
     case fail(RequestFailure)
 
-    /// The single pure decision (STYLE.md §5).
+    /// The single pure decision.
     ///
     /// - Parameters:
     ///   - streamID: the stream the request was sent on, `nil` if it never left the client.

@@ -12,7 +12,7 @@ import NIOHTTP2
 /// results. One timer, armed at the machine's `nextDeadline` (loop time, so tests drive it).
 ///
 /// Why no multiplexer: a stream child channel per request costs a channel, a pipeline and several
-/// allocations per request, and `NIOAsyncChannel` per stream was measured 3x slower (ANCHORS.md).
+/// allocations per request, and `NIOAsyncChannel` per stream was measured 3x slower than the inline pipeline in swift-nio-http2 1.46.
 /// GOAWAY/RST/close are seen in one place, in order: nio-http2 forwards the GOAWAY frame before the
 /// `StreamClosedEvent`s it causes, so every stream is classified against the last-stream-id it saw.
 ///

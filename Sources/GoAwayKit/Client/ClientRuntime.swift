@@ -557,7 +557,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
     }
 }
 
-/// Counters created once per client (STYLE.md §8), from the client's `MetricsFactory` (the
+/// Counters created once per client, from the client's `MetricsFactory` (the
 /// global `MetricsSystem.factory` unless one is given). README "Client metrics" lists them.
 struct ClientMetrics: Sendable {
     let requests: Counter
