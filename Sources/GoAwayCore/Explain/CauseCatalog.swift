@@ -56,7 +56,7 @@ enum CauseID: String, CaseIterable, Sendable {
         switch self {
         case .gracefulRestart:
             [
-                ("GoAwayKit", "HTTP2Server drains in two phases (GOAWAY 2^31-1, PING, final GOAWAY; the PING-ack wait is bounded by connection.pingAckTimeout, default 5 s); set HTTP2Server.Configuration.connection.drainGrace (default 30 s) longer than your slowest request so in-flight streams finish."),
+                ("GoAwayKit", "HTTP2Server drains in two phases (GOAWAY 2^31-1, then the final GOAWAY two round trips later, a wait bounded by connection.pingAckTimeout, default 5 s; a max-requests drain answers first and sends one GOAWAY); set HTTP2Server.Configuration.connection.drainGrace (default 30 s) longer than your slowest request so in-flight streams finish."),
                 ("Go", "Use http.Server.Shutdown(ctx) with a deadline longer than your slowest request; it sends a single GOAWAY without the shutdown notice (golang/go#78968), so clients must re-send streams above Last-Stream-ID."),
                 ("gRPC", "Stop servers with GracefulStop() (grpc-go) or shutdown() + awaitTermination() (grpc-java), never an immediate stop; gRPC servers send the two-phase GOAWAY."),
                 ("Node.js", "Call http2session.close() (or server.close()) so streams finish; http2session.goaway(code, lastStreamID) sends a GOAWAY without destroying the session."),
