@@ -202,8 +202,16 @@ public struct ClientPoolStateMachine: Sendable {
         return actions
     }
 
-    /// - Parameter deadline: when the caller stops waiting (its timeout); not-processed re-sends
-    ///   go on until then, under the retry budget. `nil`: `retry.maxAttempts` bounds them.
+    /// A request to place: sent on a connection with room, queued, or failed at once when every
+    /// endpoint's circuit is open.
+    ///
+    /// - Parameters:
+    ///   - id: the request.
+    ///   - idempotent: its method is idempotent (RFC 9110 §9.2.2): a lost connection may re-send it once.
+    ///   - replayable: its body can be sent again.
+    ///   - deadline: when the caller stops waiting (its timeout); not-processed re-sends go on until
+    ///     then, under the retry budget. `nil`: `retry.maxAttempts` bounds them.
+    ///   - now: the current time.
     public mutating func requestArrived(_ id: RequestID, idempotent: Bool, replayable: Bool, deadline: Instant? = nil, now: Instant) -> [Action] {
         guard !shuttingDown else { return [.fail(id, .shutdown)] }
         clock = max(clock, now)
