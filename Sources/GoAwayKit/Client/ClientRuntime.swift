@@ -92,19 +92,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
     }
 
     package static func makeTLSContext(_ tls: HTTP2ClientConfiguration.TLS) throws -> NIOSSLContext {
-        var c = TLSConfiguration.makeClientConfiguration()
-        c.applicationProtocols = ["h2"]
-        if tls.insecure {
-            c.certificateVerification = .none
-        } else {
-            let roots = try tls.trustRootFiles.flatMap(loadTrustRoots)
-            if !tls.useSystemRoots {
-                c.trustRoots = .certificates(roots)
-            } else if !roots.isEmpty {
-                c.additionalTrustRoots = [.certificates(roots)]
-            }
-        }
-        return try NIOSSLContext(configuration: c)
+        try tls.makeContext() // HTTP2ClientConfiguration+TLS.swift
     }
 
     /// The certificates of one PEM file, or an `invalidRequest` error naming the file and the problem.

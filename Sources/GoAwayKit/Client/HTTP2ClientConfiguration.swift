@@ -1,4 +1,5 @@
 import GoAwayCore
+import NIOSSL
 
 /// How `HTTP2Client` connects, pools and re-sends. Every value has a documented default.
 public struct HTTP2ClientConfiguration: Sendable, Hashable {
@@ -55,6 +56,14 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
         public var useSystemRoots: Bool
         /// Skip certificate verification. For tests only.
         public var insecure: Bool
+        /// Extra trust roots as values, used like `trustRootFiles` (see HTTP2ClientConfiguration+TLS.swift).
+        public var trustRoots: [NIOSSLCertificate] = []
+        /// Client certificate chain (leaf first) for mutual TLS; empty sends none. Needs `privateKey`.
+        public var certificateChain: [NIOSSLCertificate] = []
+        /// The private key of `certificateChain`'s leaf, for mutual TLS.
+        public var privateKey: NIOSSLPrivateKey? = nil
+        /// A whole `TLSConfiguration` that replaces every field above (see `tlsConfiguration`).
+        var override: TLSConfigurationBox? = nil
         public init(trustRootFiles: [String] = [], useSystemRoots: Bool = true, insecure: Bool = false) {
             self.trustRootFiles = trustRootFiles
             self.useSystemRoots = useSystemRoots

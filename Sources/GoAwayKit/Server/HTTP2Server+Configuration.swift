@@ -100,28 +100,17 @@ extension HTTP2Server {
         }
     }
 
-    /// TLS settings: a PEM certificate chain and private key. ALPN offers `h2` only.
+    /// TLS settings: a PEM certificate chain and private key, as files here or as values (see
+    /// HTTP2Server+TLS.swift). ALPN offers `h2` only.
     public struct TLS: Sendable {
+        /// PEM file paths; empty for the in-memory forms, which ignore them.
         public var certificateChainPath: String
         public var privateKeyPath: String
+        /// The in-memory form (values or a whole `TLSConfiguration`); `nil` for the file form.
+        var memory: Memory? = nil
         public init(certificateChainPath: String, privateKeyPath: String) {
             self.certificateChainPath = certificateChainPath
             self.privateKeyPath = privateKeyPath
-        }
-
-        func makeContext() throws(HTTP2ServerError) -> NIOSSLContext {
-            do {
-                let chain = try NIOSSLCertificate.fromPEMFile(certificateChainPath)
-                let key = try NIOSSLPrivateKey(file: privateKeyPath, format: .pem)
-                var tls = TLSConfiguration.makeServerConfiguration(
-                    certificateChain: chain.map { .certificate($0) },
-                    privateKey: .privateKey(key)
-                )
-                tls.applicationProtocols = ["h2"]
-                return try NIOSSLContext(configuration: tls)
-            } catch {
-                throw HTTP2ServerError(.invalidCertificate, "cannot load TLS certificate \(certificateChainPath) / key \(privateKeyPath): \(error)")
-            }
         }
     }
 }
