@@ -45,6 +45,7 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
         case connect(ConnectionID, endpoint: Int, HTTP2Endpoint, delay: Duration, keepalive: Duration?)
         case resolve(service: Int)
         case retryAfter(RequestID, Duration)
+        case replacementDue(service: Int, Duration)
         case close(HandlerBox)
         case resume(Continuation, Result<HTTP2ClientResponse, any Error>)
         case cancelStream(HandlerBox, RequestID, HTTP2ClientError)
@@ -354,6 +355,8 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 effects.append(.resolve(service: service))
             case .retryAfter(let rid, let delay):
                 effects.append(.retryAfter(rid, delay))
+            case .replacementDue(let service, let delay):
+                effects.append(.replacementDue(service: service, delay))
             case .close(let cid):
                 if let box = s.handlers[cid] { effects.append(.close(box)) }
             case .fail(let rid, let failure):
@@ -417,6 +420,10 @@ final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 resolve(service)
             case .retryAfter(let rid, let delay):
                 group.any().scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) { [self] in retryDue(rid) }
+            case .replacementDue(let service, let delay):
+                group.any().scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) { [self] in
+                    run(state.withLock { s in resolve(s.pool.replacementDue(service: service, now: Self.now()), &s) })
+                }
             case .close(let box):
                 box.eventLoop.execute { box.value.close() }
             case .resume(let continuation, let result):
