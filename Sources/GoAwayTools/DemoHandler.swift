@@ -40,7 +40,7 @@ public struct DemoHandler: Sendable {
         if path == "/echo" {
             if let type = request.headerFields[.contentType] { fields[.contentType] = type }
             return ServerResponse(HTTPResponse(status: .ok, headerFields: fields), body: .stream { writer in
-                for try await chunk in body { try await writer.write(chunk) }
+                for try await chunk in body where chunk.readableBytes > 0 { try await writer.write(chunk) }
             })
         }
         if let ms = Self.number(after: "/delay/", in: path) {

@@ -84,12 +84,9 @@ struct NetnsDrillTests {
         // No request is lost to a retired address (above), and at most one connection per drained
         // host reaches it (the tombstone closes it before SETTINGS).
         #expect((0...3).contains(retired))
-        // Known: the replacement the pool opens at the GOAWAY still goes to the drained address
-        // (~5 ms after the GOAWAY, though DNS already answered the new one); the re-resolution
-        // takes effect on the connection after it.
-        withKnownIssue("the pool's first replacement after a GOAWAY goes to the old address (client-pool)", isIntermittent: true) {
-            #expect(retired == 0)
-        }
+        // The replacement the pool opens at the GOAWAY waits for the re-resolution (bounded), so
+        // no connection goes to the drained address.
+        #expect(retired == 0)
     }
 
     @Test(.enabled(if: available)) func partitionIsDetectedWithinBoundsAndNothingIsSilent() async throws {

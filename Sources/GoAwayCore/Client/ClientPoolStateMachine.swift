@@ -95,6 +95,12 @@ public struct ClientPoolStateMachine: Sendable {
         var resolving = false
         /// The latest resolution failed (or answered no address) and none succeeded since.
         var resolveFailed = false
+        /// Endpoints whose GOAWAY'd connection waits for the re-resolution before it is replaced,
+        /// so the replacement goes to the new answer (at most `replacementResolveBound`).
+        var replacements: [Int] = []
+        /// A GOAWAY'd connection's re-resolution is awaited: no new connection to the service
+        /// until the answer, a failure, or `replacementDue`.
+        var awaitingAnswer = false
     }
 
     public enum Action: Hashable, Sendable {
@@ -108,6 +114,9 @@ public struct ClientPoolStateMachine: Sendable {
         case fail(RequestID, RequestFailure)
         /// Resolve the service's host name; report with `addressesResolved` or `resolveFailed`.
         case resolve(service: Int)
+        /// Call `replacementDue(service:)` after `delay`: replacements that wait for the service's
+        /// re-resolution open then with the last known addresses if no answer came.
+        case replacementDue(service: Int, after: Duration)
         /// The request went back to the queue (for events and metrics).
         case requeued(RequestID, ResendReason)
         /// Call `retryDue` for the request after `delay` (re-send back-off, or waiting for the
@@ -323,13 +332,23 @@ public struct ClientPoolStateMachine: Sendable {
         if c.state != .closed { c.state = .draining }
         connections[id] = c
         if wasServing { requestResolve(endpoints[c.endpoint].service, &actions) }
+        let service = endpoints[c.endpoint].service
+        if wasServing, services[service].resolving, !services[service].awaitingAnswer, !shuttingDown {
+            // The answer may move the service: new connections to it wait for it, bounded.
+            services[service].awaitingAnswer = true
+            actions.append(.replacementDue(service: service, after: Self.replacementResolveBound))
+        }
         if wasServing {
             let demand = !queue.isEmpty || !c.inFlight.isEmpty
                 || liveCount(endpoint: c.endpoint) < configuration.minConnectionsPerEndpoint
             if demand, !shuttingDown, liveCount(endpoint: c.endpoint) < configuration.maxConnectionsPerEndpoint,
                 !hasSpareLiveCapacity(endpoint: c.endpoint)
             {
-                actions.append(openConnection(endpoint: c.endpoint))  // make before break
+                if services[service].awaitingAnswer {
+                    services[service].replacements.append(c.endpoint)
+                } else {
+                    actions.append(openConnection(endpoint: c.endpoint))  // make before break
+                }
             }
         }
         closeIfDrained(id, &actions)
@@ -514,6 +533,7 @@ public struct ClientPoolStateMachine: Sendable {
                 endpoints.append(fresh)
             }
         }
+        openReplacements(s, &actions)
         for e in endpoints.indices where endpoints[e].service == s && !endpoints[e].retired && !shuttingDown {
             while liveCount(endpoint: e) < configuration.minConnectionsPerEndpoint {
                 actions.append(openConnection(endpoint: e))
@@ -531,6 +551,7 @@ public struct ClientPoolStateMachine: Sendable {
         services[s].resolving = false
         services[s].resolveFailed = true
         var actions: [Action] = []
+        openReplacements(s, &actions)
         if failQueueIfUnreachable(&actions) { return actions }
         dispatch(&actions)
         return actions
@@ -608,6 +629,38 @@ public struct ClientPoolStateMachine: Sendable {
             actions.append(.fail(r, .connectionFailed))
         }
         return true
+    }
+
+    /// How long a replacement waits for its service's re-resolution before it opens with the
+    /// last known addresses (a slow or silent resolver).
+    public static let replacementResolveBound: Duration = .milliseconds(250)
+
+    /// A `.replacementDue` delay is over: replacements still waiting open with the known addresses.
+    public mutating func replacementDue(service s: Int, now: Instant) -> [Action] {
+        guard services.indices.contains(s), services[s].awaitingAnswer else { return [] }
+        clock = max(clock, now)
+        var actions: [Action] = []
+        openReplacements(s, &actions)
+        dispatch(&actions)
+        return actions
+    }
+
+    /// Opens the service's waiting replacements: to the replaced endpoint if the answer kept it,
+    /// else to the service's endpoint with the fewest live connections.
+    private mutating func openReplacements(_ s: Int, _ actions: inout [Action]) {
+        let waiting = services[s].replacements
+        services[s].replacements = []
+        services[s].awaitingAnswer = false
+        guard !shuttingDown else { return }
+        for e in waiting {
+            let target = !endpoints[e].retired ? e : endpoints.indices
+                .filter { endpoints[$0].service == s && !endpoints[$0].retired }
+                .min { liveCount(endpoint: $0) < liveCount(endpoint: $1) }
+            guard let target, liveCount(endpoint: target) < configuration.maxConnectionsPerEndpoint,
+                !hasSpareLiveCapacity(endpoint: target)
+            else { continue }
+            actions.append(openConnection(endpoint: target))
+        }
     }
 
     private mutating func requestResolve(_ s: Int, _ actions: inout [Action]) {
@@ -734,7 +787,9 @@ public struct ClientPoolStateMachine: Sendable {
         var candidate: Int?
         for step in 0..<n {
             let e = (cursor + step) % n
-            guard !endpoints[e].retired, liveCount(endpoint: e) < configuration.maxConnectionsPerEndpoint else { continue }
+            guard !endpoints[e].retired, !services[endpoints[e].service].awaitingAnswer,
+                liveCount(endpoint: e) < configuration.maxConnectionsPerEndpoint
+            else { continue }
             // A failing endpoint gets one attempt at a time.
             if endpoints[e].consecutiveFailures > 0, connections.values.contains(where: { $0.endpoint == e && $0.state == .connecting }) {
                 continue

@@ -55,7 +55,10 @@ extension ClientConnectionHandler {
         let box = NIOLoopBound(self, eventLoop: loop)
         return Task {
             do {
-                for try await chunk in body {
+                // No empty DATA frame but the lone END_STREAM: the end of a stream is known only
+                // when the producer finishes, and holding a chunk back until then would stall a
+                // body that waits for the echo of its last chunk.
+                for try await chunk in body where chunk.readableBytes > 0 {
                     try await loop.flatSubmit { box.value.writeData(chunk, streamID: streamID, end: false, loop: loop) }.get()
                 }
                 try await loop.flatSubmit { box.value.writeData(ByteBuffer(), streamID: streamID, end: true, loop: loop) }.get()

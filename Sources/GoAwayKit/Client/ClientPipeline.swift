@@ -6,6 +6,10 @@ import NIOSSL
 /// NIOHTTP2Handler → stream-error classifier — for `HTTP2Client`, `goaway probe` and the fuzz
 /// harness; the caller adds its own connection handler after them.
 package enum ClientPipeline {
+    /// Empty inbound DATA frames in a row (no END_STREAM or HEADERS between) before the client
+    /// calls the server abusive: one for each stream of a connection at the usual 100-stream limit.
+    static let maximumSequentialEmptyDataFrames = 100
+
     /// `traceConnection`: the number the trace shows (from 1, for people).
     package static func addHTTP2Handlers(
         to sync: ChannelPipeline.SynchronousOperations, tls: NIOSSLContext?, endpoint: HTTP2Endpoint?,
@@ -25,6 +29,12 @@ package enum ClientPipeline {
         // only cut off a server that legitimately refuses streams (REFUSED_STREAM under load).
         var configuration = NIOHTTP2Handler.ConnectionConfiguration()
         configuration.initialSettings = settings
+        // swift-nio-http2 counts empty DATA frames per CONNECTION, reset only by END_STREAM or
+        // HEADERS (never by a non-empty DATA frame), and its default of 1 is a server protection:
+        // a client with several streams open sees legitimate empty frames from each (a server
+        // flushing an empty write, e.g. an echo of a body's empty end), one after another. The
+        // client chose its server and bounds its streams; allow one per stream of a full connection.
+        configuration.maximumSequentialEmptyDataFrames = Self.maximumSequentialEmptyDataFrames
         var stream = NIOHTTP2Handler.StreamConfiguration()
         stream.streamResetFrameRateLimit.maximumCount = Int(Int32.max)
         try sync.addHandler(

@@ -45,6 +45,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
         case connect(ConnectionID, endpoint: Int, HTTP2Endpoint, delay: Duration, keepalive: Duration?)
         case resolve(service: Int)
         case retryAfter(RequestID, Duration)
+        case replacementDue(service: Int, Duration)
         case close(HandlerBox)
         case resume(Continuation, Result<HTTP2ClientResponse, any Error>)
         case cancelStream(HandlerBox, RequestID, HTTP2ClientError)
@@ -342,6 +343,8 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 effects.append(.resolve(service: service))
             case .retryAfter(let rid, let delay):
                 effects.append(.retryAfter(rid, delay))
+            case .replacementDue(let service, let delay):
+                effects.append(.replacementDue(service: service, delay))
             case .close(let cid):
                 if let box = s.handlers[cid] { effects.append(.close(box)) }
             case .fail(let rid, let failure):
@@ -405,6 +408,10 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 resolve(service)
             case .retryAfter(let rid, let delay):
                 group.any().scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) { [self] in retryDue(rid) }
+            case .replacementDue(let service, let delay):
+                group.any().scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) { [self] in
+                    run(state.withLock { s in resolve(s.pool.replacementDue(service: service, now: Self.now()), &s) })
+                }
             case .close(let box):
                 box.eventLoop.execute { box.value.close() }
             case .resume(let continuation, let result):

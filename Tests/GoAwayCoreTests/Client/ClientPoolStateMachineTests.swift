@@ -298,22 +298,42 @@ struct ClientPoolStateMachineTests {
         #expect(pool.addressesResolved(service: 0, addresses: ["10.0.0.1"], now: t0) == [.connect(c(0), endpoint: 0, delay: .zero)])
         #expect(pool.address(ofEndpoint: 0) == "10.0.0.1")
         #expect(pool.connectionReady(c(0), maxConcurrentStreams: 10, now: t0) == [.execute(r(1), on: c(0))])
-        // GOAWAY: replacement wanted (r1 still runs), and the name is asked again.
+        // GOAWAY: replacement wanted (r1 still runs), and the name is asked again; the replacement
+        // waits for the answer (bounded), so it goes where the name points now.
         let actions = pool.goAwayReceived(c(0), lastStreamID: 1, code: .noError, now: t0)
-        #expect(actions == [.resolve(service: 0), .connect(c(1), endpoint: 0, delay: .zero)])
-        // Only one resolution at a time.
-        #expect(pool.connectFailed(c(1), now: t0).contains(.resolve(service: 0)) == false)
-        // The answer moved: 10.0.0.1 leaves (its draining connection stays until r1 ends), 10.0.0.2 joins.
-        _ = pool.requestArrived(r(2), idempotent: true, replayable: true, now: t0)
+        #expect(actions == [.resolve(service: 0), .replacementDue(service: 0, after: Pool.replacementResolveBound)], "\(actions)")
+        // A request meanwhile waits too: no connection to the old address.
+        #expect(pool.requestArrived(r(2), idempotent: true, replayable: true, now: t0) == [])
+        // The answer moved: 10.0.0.1 leaves (its draining connection stays until r1 ends), 10.0.0.2
+        // joins, and the replacement (which takes r2) goes there.
         let moved = pool.addressesResolved(service: 0, addresses: ["10.0.0.2"], now: t0)
-        // c2 (r2's backed-off attempt at the old address) is dropped; the new address gets a fresh one.
-        #expect(moved == [.close(c(2)), .connect(c(3), endpoint: 1, delay: .zero)], "\(moved)")
+        #expect(moved == [.connect(c(1), endpoint: 1, delay: .zero)], "\(moved)")
+        #expect(pool.replacementDue(service: 0, now: t0) == [], "the bound passing later changes nothing")
         #expect(pool.liveEndpoints.map { pool.address(ofEndpoint: $0) } == ["10.0.0.2"])
         #expect(pool.requestFinished(r(1)) == [.close(c(0))])
         // Both again: 10.0.0.1 rejoins in the retired slot nothing uses any more.
         _ = pool.addressesResolved(service: 0, addresses: ["10.0.0.2", "10.0.0.1"], now: t0)
         #expect(Set(pool.liveEndpoints.map { pool.address(ofEndpoint: $0) }) == ["10.0.0.1", "10.0.0.2"])
         #expect(pool.liveEndpoints.count == 2)
+    }
+
+    /// The re-resolution after a GOAWAY is slow or fails: the replacement opens with the last
+    /// known address once the bound passed, or at once on the failure; once only.
+    @Test func replacementWaitsForTheAnswerBounded() {
+        for failing in [false, true] {
+            var pool = Pool(services: [.resolved])
+            _ = pool.start(now: t0)
+            _ = pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0)
+            _ = pool.addressesResolved(service: 0, addresses: ["10.0.0.1"], now: t0)
+            _ = pool.connectionReady(c(0), maxConcurrentStreams: 10, now: t0)
+            #expect(pool.goAwayReceived(c(0), lastStreamID: 1, code: .noError, now: t0)
+                == [.resolve(service: 0), .replacementDue(service: 0, after: Pool.replacementResolveBound)])
+            let opened = failing ? pool.resolveFailed(service: 0, now: t0) : pool.replacementDue(service: 0, now: t0)
+            #expect(opened == [.connect(c(1), endpoint: 0, delay: .zero)], "failing \(failing): \(opened)")
+            // The late answer keeps the address: nothing more opens.
+            #expect(pool.addressesResolved(service: 0, addresses: ["10.0.0.1"], now: t0) == [])
+            #expect(pool.replacementDue(service: 0, now: t0) == [])
+        }
     }
 
     /// A name that does not resolve: the queue fails (the shell names the DNS cause), later
@@ -522,7 +542,7 @@ struct ClientPoolStateMachineTests {
                     failures.append(why)
                 case .requeued: requeues += 1
                 case .close(let cid): apply(pool.connectionClosed(cid, now: t0))
-                case .keepaliveChanged, .resolve, .cancelStream, .shutdownComplete: break
+                case .keepaliveChanged, .resolve, .replacementDue, .cancelStream, .shutdownComplete: break
                 case .retryAfter(let req, _): apply(pool.retryDue(req, now: t0))
                 }
             }
