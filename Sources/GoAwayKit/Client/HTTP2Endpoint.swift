@@ -36,7 +36,7 @@ public struct HTTP2Endpoint: Sendable, Hashable, CustomStringConvertible {
 
     /// `host:port` as `:authority` carries it (default ports omitted, IPv6 in brackets).
     public var authority: String {
-        let h = host.contains(":") ? "[\(host)]" : host
+        let h = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
         if (scheme == "http" && port == 80) || (scheme == "https" && port == 443) { return h }
         return "\(h):\(port)"
     }
@@ -44,7 +44,7 @@ public struct HTTP2Endpoint: Sendable, Hashable, CustomStringConvertible {
     /// `host:port` (IPv6 in brackets), plus the address when the host name was expanded: how
     /// error messages name it.
     public var target: String {
-        let h = host.contains(":") ? "[\(host)]" : host
+        let h = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
         return "\(h):\(port)" + (address.map { " (\($0))" } ?? "")
     }
 
