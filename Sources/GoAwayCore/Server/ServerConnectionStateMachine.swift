@@ -47,9 +47,17 @@
 /// forever (a peer that never acks keeps the connection open), has no jitter on max age, no
 /// max-requests limit and reports nothing; it also overwrites its `.closed` state with `.closing`
 /// on the ack. Here max age is jittered by ±10%, every wait is bounded, and every transition is a
-/// value the tests can see. The NIO shell (`ServerConnectionHandler` in GoAwayKit) turns frames and
-/// timers into calls here and runs the returned actions; swift-nio-http2 keeps doing framing,
-/// HPACK, flow control and the per-stream protocol rules.
+/// value the tests can see.
+///
+/// **One core.** The machine composes `AbuseDetector` (the protections) and owns every decision
+/// of the connection: the drain, the protections' verdicts, the typed timers, the inbound flow
+/// control (one `InboundWindow` for the connection, one per stream; padding counted once) and
+/// what happens to a request whose response ended before it did. The NIO shell
+/// (`ServerConnectionHandler` in GoAwayKit) turns frames, callbacks and loop time into one
+/// `Event` at a time (`handle(_:now:into:)`) and runs the `Action`s that come back; it arms one
+/// loop timer at `nextDeadline` and sends `.timersDue` when it fires (an early wake-up is
+/// harmless). swift-nio-http2 keeps doing framing, HPACK, the send windows and the per-stream
+/// protocol rules.
 ///
 /// Rules that hold in every state:
 /// - the last-stream-id we send is never raised: the notice uses 2^31-1, the final one the highest
@@ -71,63 +79,208 @@ public struct ServerConnectionStateMachine: Sendable {
         case closed
     }
 
+    /// Everything the shell tells the machine: frames (translated), callbacks of the request
+    /// handlers, and the loop timer. One at a time, with the loop's time.
+    public enum Event: Sendable, Equatable {
+        /// The channel is active. `jitter`: a number in [0, 1) (a random source passed in) that
+        /// spreads max age over ±10%. `refuse`: over the connection limit with nothing idle to
+        /// shed — the connection is refused (GOAWAY ENHANCE_YOUR_CALM `max_connections`).
+        case started(jitter: Double, refuse: Bool)
+        /// HEADERS: a new stream's request (`valid`: its headers make a request; if not, the
+        /// stream is reset with PROTOCOL_ERROR), or, on a stream already open, its trailers.
+        case headers(StreamID, endStream: Bool, valid: Bool)
+        /// DATA: `bytes` of data, `paddingBytes` the pad length as swift-nio-http2 reports it (nil
+        /// when not PADDED).
+        case data(StreamID, bytes: Int, paddingBytes: Int?, endStream: Bool)
+        /// The request handler read `bytes` of its body.
+        case bodyConsumed(StreamID, bytes: Int)
+        /// The peer reset a stream (RST_STREAM).
+        case streamReset(StreamID, code: HTTP2ErrorCode)
+        /// swift-nio-http2 closed a stream (`StreamClosedEvent`; `code` its reason, if any).
+        case streamClosed(StreamID, code: HTTP2ErrorCode?)
+        /// PING, or its ack (swift-nio-http2 answers PINGs itself).
+        case ping(payload: UInt64, ack: Bool)
+        /// SETTINGS, or the ack of ours.
+        case settings(ack: Bool)
+        /// WINDOW_UPDATE (swift-nio-http2 applies it; the protections count it).
+        case windowUpdate
+        /// PRIORITY, ALTSVC or ORIGIN (counted together by the protections).
+        case priority
+        /// The peer sent GOAWAY: it opens nothing more.
+        case peerGoAway(lastStreamID: StreamID, code: HTTP2ErrorCode)
+        /// The end of one read batch. `waitingForFrame`: the bytes so far end inside the preface, a
+        /// frame or a header block (`FrameBoundaryScanner.isWaiting`); `framesCompleted` its count.
+        case readBatchEnded(waitingForFrame: Bool, framesCompleted: Int)
+        /// The response's last frame is about to be written (END_STREAM, trailers, or a reset
+        /// after the handler failed). Sent *before* the write: writing END_STREAM can close the
+        /// stream synchronously, and the close must see the response as complete.
+        case responseEnded(StreamID)
+        /// A DATA frame of `bytes` is being written. `awaited`: a streamed write whose completion
+        /// the handler waits for (`writeSettled` follows); the stall check watches those.
+        case dataSent(StreamID, bytes: Int, endStream: Bool, awaited: Bool)
+        /// An awaited write completed (or failed).
+        case writeSettled(StreamID)
+        /// A limit swift-nio-http2 enforces was hit (it raised the error; its GOAWAY is held).
+        case libraryLimit(LibraryLimit)
+        /// swift-nio-http2 found a connection error (RFC 9113 §5.4.1) and chose `code`.
+        case connectionError(code: HTTP2ErrorCode)
+        /// The transport failed (TLS, I/O): nothing more can be said on this connection.
+        case transportError
+        /// End the connection gracefully (server shutdown, connection limit shedding). Before
+        /// `.started` it is kept and applied then; a no-op unless the connection is active.
+        case shutdownRequested(ShutdownReason)
+        /// The loop timer fired: run every timer whose deadline has passed.
+        case timersDue
+    }
+
+    /// What the shell runs, in order.
     public enum Action: Sendable, Equatable {
-        case sendGoAway(lastStreamID: StreamID, code: HTTP2ErrorCode, debugData: String, reason: ShutdownReason)
-        case sendPing(payload: UInt64)
-        case schedule(ServerConnectionTimer, at: Instant)
-        case cancel(ServerConnectionTimer)
-        /// Reset a stream the peer opened above our final last-stream-id: it was not processed.
+        /// Write WINDOW_UPDATE (stream `.root`: the connection window).
+        case windowUpdate(StreamID, increment: Int)
+        /// Run the request handler for this stream; `endStream`: the request has no body.
+        case deliverRequest(StreamID, endStream: Bool)
+        /// Hand this DATA frame's bytes to the request body (and end it if `endStream`).
+        case deliverData(StreamID, endStream: Bool)
+        /// End the request body without more bytes (trailers, or the response ended first).
+        case endRequestBody(StreamID)
+        /// The stream is gone before its response ended: fail the body with
+        /// `StreamResetError(code)` and cancel the handler.
+        case failRequest(StreamID, code: HTTP2ErrorCode)
+        /// Write RST_STREAM with this code.
+        case resetStream(StreamID, code: HTTP2ErrorCode)
+        /// Reset a stream the peer opened above our final last-stream-id with REFUSED_STREAM: it was
+        /// not processed (counted as refused).
         case refuseStream(StreamID)
         /// Leave a stream unprocessed and unanswered: the coming GOAWAY's last-stream-id is below it
         /// (`.answersFirst`; a RST_STREAM would fail the request in clients that do not retry it).
         case holdStream(StreamID)
-        /// Close the connection (after flushing what was written). `drainStarted` is when the
-        /// shutdown notice went out, for drain-duration metrics.
-        case close(reason: ShutdownReason?, drainStarted: Instant?)
+        /// Write GOAWAY (below swift-nio-http2, replacing its own if it wrote one) and report it.
+        case sendGoAway(lastStreamID: StreamID, code: HTTP2ErrorCode, debugData: String, reason: ShutdownReason)
+        case sendPing(payload: UInt64)
+        /// A protection limit ended the connection: count it as an attack (the GOAWAY follows).
+        case protectionTriggered(ShutdownReason)
+        /// The connection has (`true`) or no longer has (`false`) no open stream: what the server's
+        /// connection limit sheds first.
+        case idle(Bool)
+        /// Close: flush, stop reading, FIN after what was written, full close after a linger or
+        /// at most 2 s (a peer that stopped reading must not hold it open).
+        case close
+        /// Close at once, writing nothing more (the transport failed).
+        case closeNow
+    }
+
+    /// How the connection ended, for the closed event and the statistics
+    /// (`connectionClosed()`).
+    public struct CloseSummary: Sendable, Equatable {
+        /// Why it ended; `nil` when the peer closed an active connection.
+        public var reason: ShutdownReason?
+        /// When the drain began (its notice, or the decision), for the drain duration.
+        public var drainStarted: Instant?
+        /// Requests whose response completed after the drain began.
+        public var requestsCompletedDuringDrain: Int
+        /// Streams whose response had not ended: fail their bodies, cancel their handlers.
+        public var unfinishedStreams: [StreamID]
+
+        public init(reason: ShutdownReason?, drainStarted: Instant?, requestsCompletedDuringDrain: Int, unfinishedStreams: [StreamID]) {
+            self.reason = reason
+            self.drainStarted = drainStarted
+            self.requestsCompletedDuringDrain = requestsCompletedDuringDrain
+            self.unfinishedStreams = unfinishedStreams
+        }
+    }
+
+    /// One request stream as the machine sees it.
+    struct Stream: Sendable {
+        /// Our receive window for it (SETTINGS_INITIAL_WINDOW_SIZE).
+        var window: InboundWindow
+        var requestEnded: Bool
+        /// The handler's body is open: DATA goes to it.
+        var bodyOpen: Bool
+        var responseEnded = false
+        /// A streamed write waits on the peer (flow-control window or socket).
+        var writePending = false
+        /// Request bytes that arrived after the response was complete (discarded, window kept closed).
+        var discarded = 0
+        /// The response is complete, the request is not, and a stall check has seen it so.
+        var lingerSeen = false
+        /// The response is complete but the request is still open: its bytes are discarded.
+        var lingering: Bool { responseEnded && !requestEnded }
     }
 
     /// The keepalive PING payload ("GoAwKeep").
     public static let keepalivePingPayload: UInt64 = 0x476F_4177_4B65_6570
 
     public let policy: ServerConnectionPolicy
+    /// The protections (counts in, verdicts out), owned here.
+    public internal(set) var protection: AbuseDetector
+    /// SETTINGS_INITIAL_WINDOW_SIZE we advertise: each stream's window, and the connection's.
+    public let initialWindowSize: Int
     public private(set) var state: State = .active
-    /// Streams the peer opened that have not closed yet.
-    public private(set) var openStreams = 0
+    /// `.started` was handled.
+    public private(set) var hasStarted = false
     /// The highest stream id the peer opened: the final GOAWAY's last-stream-id.
-    public private(set) var highestPeerStreamID: StreamID = .root
+    public internal(set) var highestPeerStreamID: StreamID = .root
     /// Requests (streams) the peer opened on this connection.
-    public private(set) var requestCount = 0
-    private var lastStreamActivity: Instant
+    public internal(set) var requestCount = 0
+    /// The connection's round trip, last measured (SETTINGS ack, keepalive PING ack).
+    public private(set) var roundTrip: Duration?
+    /// The connection's receive window (credit on arrival: the stream windows bound it).
+    public internal(set) var connectionWindow: InboundWindow
+    /// Frames the protections count.
+    public internal(set) var frameCounts = PeerFrameCounts()
+
+    var streams: [StreamID: Stream] = [:]
+    var deadlines = Deadlines()
+    var lastStreamActivity: Instant
     private var lastRead: Instant
     private var keepaliveAckPending = false
     /// When our initial SETTINGS went out (connection start) and the last keepalive PING.
     private var settingsSentAt: Instant?
     private var keepaliveSentAt: Instant?
-    /// The connection's round trip, last measured (SETTINGS ack, keepalive PING ack).
-    public private(set) var roundTrip: Duration?
     private var lastPeerPing: Instant?
-    private var pingStrikes = 0
-    private var peerSentGoAway = false
+    var pingStrikes = 0
+    var peerSentGoAway = false
+    private var pendingShutdown: ShutdownReason?
+    /// The last read batch ended inside the preface, a frame or a header block (true until a
+    /// frame completes: the preface is awaited).
+    private var waitingForFrame = true
+    /// Streams closed and awaited writes settled: the stall check's progress counter.
+    var sendProgress = 0
+    var completedDuringDrain = 0
+    /// Set when the machine closes the connection: why, and when the drain began.
+    private var closedBy: (reason: ShutdownReason?, drainStarted: Instant?)?
+    private var summaryReported = false
 
-    public init(policy: ServerConnectionPolicy, now: Instant) {
+    /// - Parameters:
+    ///   - initialWindowSize: our SETTINGS_INITIAL_WINDOW_SIZE, also the connection window we
+    ///     grant (clamped to 1...2^31-1); the connection starts at the protocol's 65,535.
+    public init(policy: ServerConnectionPolicy, protection: ServerProtectionPolicy = .defaults, initialWindowSize: Int = InboundWindow.protocolDefault, now: Instant) {
         self.policy = policy
+        self.protection = AbuseDetector(policy: protection, now: now)
+        let window = min(max(initialWindowSize, 1), InboundWindow.maximum)
+        self.initialWindowSize = window
+        self.connectionWindow = InboundWindow(target: window, advertised: InboundWindow.protocolDefault)
         self.lastStreamActivity = now
         self.lastRead = now
     }
 
-    // MARK: Start
-
-    /// Arms the connection's timers. `jitter` is a number in [0, 1) (a random source passed in):
-    /// max age becomes `maxAge * (0.9 + 0.2 * jitter)`.
-    public mutating func started(now: Instant, jitter: Double) -> [Action] {
-        settingsSentAt = now
-        var actions: [Action] = []
-        if let idle = policy.idleTimeout { actions.append(.schedule(.idle, at: now + idle)) }
-        if let maxAge = policy.maxAge {
-            actions.append(.schedule(.maxAge, at: now + Self.jittered(maxAge, jitter)))
+    /// Streams the peer opened that have not closed yet.
+    public var openStreams: Int { streams.count }
+    public var isClosed: Bool { if case .closed = state { true } else { false } }
+    public var isDraining: Bool {
+        switch state {
+        case .notified, .draining, .answering: true
+        case .active, .closed: false
         }
-        if let interval = policy.keepaliveInterval { actions.append(.schedule(.keepalive, at: now + interval)) }
-        return actions
+    }
+
+    /// Whether the peer's stream `id` is open here (its request reached the machine and it has not closed).
+    public func streamIsOpen(_ id: StreamID) -> Bool { streams[id] != nil }
+
+    /// Whether a stream can still take response frames.
+    public func responseOpen(_ id: StreamID) -> Bool {
+        guard let stream = streams[id] else { return false }
+        return !stream.responseEnded
     }
 
     /// `base` scaled by a factor in [0.9, 1.1).
@@ -136,269 +289,302 @@ public struct ServerConnectionStateMachine: Sendable {
         return base.scaled(by: 0.9 + 0.2 * clamped)
     }
 
-    // MARK: Streams
+    // MARK: The one entry point
 
-    /// The peer opened a stream (its HEADERS arrived).
-    public mutating func streamOpened(_ id: StreamID, now: Instant) -> [Action] {
-        switch state {
-        case .closed:
-            return [.refuseStream(id)]
-        case .draining(_, let lastStreamID, _) where id > lastStreamID:
-            return [.refuseStream(id)]
-        case .answering(_, let lastStreamID, _) where id > lastStreamID:
-            return [.holdStream(id)]
-        case .active, .notified, .draining, .answering:
-            break
+    /// Handles one event at `now` (the loop's time), appending what the shell must do to
+    /// `actions` in order. Afterwards `nextDeadline` says when to send `.timersDue`.
+    public mutating func handle(_ event: Event, now: Instant, into actions: inout [Action]) {
+        switch event {
+        case .started(let jitter, let refuse): started(now: now, jitter: jitter, refuse: refuse, into: &actions)
+        case .headers(let id, let endStream, let valid): headers(id, endStream: endStream, valid: valid, now: now, into: &actions)
+        case .data(let id, let bytes, let padding, let endStream): data(id, bytes: bytes, paddingBytes: padding, endStream: endStream, into: &actions)
+        case .bodyConsumed(let id, let bytes): bodyConsumed(id, bytes: bytes, into: &actions)
+        case .streamReset(let id, let code): streamReset(id, code: code, into: &actions)
+        case .streamClosed(let id, let code): streamClosed(id, code: code, now: now, into: &actions)
+        case .ping(let payload, let ack):
+            if ack { pingAckReceived(payload: payload, now: now) } else { pingReceived(now: now, into: &actions) }
+        case .settings(ack: true): settingsAckReceived(now: now)
+        case .settings(ack: false): frameCounts.settings += 1
+        case .windowUpdate: frameCounts.windowUpdates += 1
+        case .priority: frameCounts.priorities += 1
+        case .peerGoAway: peerGoAwayReceived(into: &actions)
+        case .readBatchEnded(let waiting, let completed): readBatchEnded(waitingForFrame: waiting, framesCompleted: completed, now: now, into: &actions)
+        case .responseEnded(let id): responseEnded(id, into: &actions)
+        case .dataSent(let id, let bytes, let endStream, let awaited): dataSent(id, bytes: bytes, endStream: endStream, awaited: awaited, into: &actions)
+        case .writeSettled(let id):
+            sendProgress &+= 1
+            streams[id]?.writePending = false
+        case .libraryLimit(let limit): abortForAbuse(AbuseDetector.reason(for: limit, counts: frameCounts), now: now, into: &actions)
+        case .connectionError(let code): endNow(code: code, debugData: "", reason: .error, into: &actions)
+        case .transportError:
+            guard !isClosed else { return }
+            close(reason: closedBy?.reason, drainStarted: drainStart)
+            actions.append(.closeNow)
+        case .shutdownRequested(let reason):
+            guard hasStarted else {
+                if !isClosed { pendingShutdown = reason }
+                return
+            }
+            shutdownRequested(reason, now: now, into: &actions)
+        case .timersDue: timersDue(now: now, into: &actions)
         }
-        openStreams += 1
-        requestCount += 1
-        if id > highestPeerStreamID { highestPeerStreamID = id }
-        pingStrikes = 0
-        if case .notified(_, let since) = state {
-            // Streams still racing the notice: the peer has not read it yet. The final GOAWAY waits
-            // for a quiet notice wait after the last of them, never past the cap.
-            let cap = since + max(policy.pingAckTimeout, policy.noticeMinimumWait)
-            return [.schedule(.notice, at: min(now + policy.noticeWait(roundTrip: roundTrip), cap))]
-        }
-        if case .active = state, let max = policy.maxRequestsPerConnection, requestCount >= max {
-            return beginShutdown(.maxRequests, now: now)
-        }
-        return []
     }
 
-    /// A stream the peer opened has ended (completed, reset or failed).
-    public mutating func streamClosed(_ id: StreamID, now: Instant) -> [Action] {
-        guard openStreams > 0 else { return [] }
-        openStreams -= 1
-        guard openStreams == 0 else { return [] }
-        lastStreamActivity = now
-        switch state {
-        case .draining(let reason, _, let since):
-            state = .closed
-            return [.close(reason: reason, drainStarted: since)]
-        case .answering:
-            // Answered. The GOAWAY follows one notice wait later: by then the client has put its
-            // next requests on the connection (held, above the GOAWAY's id, re-sent elsewhere) and
-            // waits on them, instead of being halfway through sending one when the GOAWAY lands.
-            return [.schedule(.notice, at: now + policy.noticeWait(roundTrip: roundTrip))]
-        case .active where peerSentGoAway:
-            state = .closed
-            return [.close(reason: .peerGoAway, drainStarted: nil)]
-        case .active, .notified, .closed:
-            return []
+    /// `handle(_:now:into:)` returning the actions (tests, and events that are rare).
+    public mutating func handle(_ event: Event, now: Instant) -> [Action] {
+        var actions: [Action] = []
+        handle(event, now: now, into: &actions)
+        return actions
+    }
+
+    /// The channel went away (the peer closed, an error, or our own close completed): how the
+    /// connection ended, once (`nil` when already reported). Every stream and timer is dropped.
+    public mutating func connectionClosed() -> CloseSummary? {
+        guard !summaryReported else { return nil }
+        summaryReported = true
+        let (reason, drainStarted): (ShutdownReason?, Instant?) =
+            switch state {
+            case .notified(let r, let since), .draining(let r, _, let since), .answering(let r, _, let since): (r, since)
+            case .active, .closed: closedBy ?? (nil, nil)
+            }
+        let unfinished = streams.filter { !$0.value.responseEnded }.map(\.key).sorted()
+        streams.removeAll()
+        state = .closed
+        deadlines = Deadlines()
+        return CloseSummary(reason: reason, drainStarted: drainStarted, requestsCompletedDuringDrain: completedDuringDrain, unfinishedStreams: unfinished)
+    }
+
+    // MARK: Start
+
+    private mutating func started(now: Instant, jitter: Double, refuse: Bool, into actions: inout [Action]) {
+        guard !hasStarted, !isClosed else { return }
+        hasStarted = true
+        settingsSentAt = now
+        // Raise the connection window to the configured size (SETTINGS only covers streams).
+        if let increment = connectionWindow.openingIncrement() { actions.append(.windowUpdate(.root, increment: increment)) }
+        if let idle = policy.idleTimeout { deadlines[.idle] = now + idle }
+        if let maxAge = policy.maxAge { deadlines[.maxAge] = now + Self.jittered(maxAge, jitter) }
+        if let interval = policy.keepaliveInterval { deadlines[.keepalive] = now + interval }
+        if case .schedule(let at) = protection.started(now: now) { deadlines[.header] = at }
+        if let reason = pendingShutdown {
+            pendingShutdown = nil
+            shutdownRequested(reason, now: now, into: &actions)
         }
+        if refuse { abortForAbuse(.maxConnections, now: now, into: &actions) }
     }
 
     // MARK: Shutdown
 
-    /// A request to end the connection gracefully. A no-op unless the connection is active.
-    public mutating func shutdownRequested(_ reason: ShutdownReason, now: Instant) -> [Action] {
-        guard case .active = state else { return [] }
-        return beginShutdown(reason, now: now)
+    private mutating func shutdownRequested(_ reason: ShutdownReason, now: Instant, into actions: inout [Action]) {
+        guard case .active = state else { return }
+        beginShutdown(reason, now: now, into: &actions)
     }
 
-    private mutating func beginShutdown(_ reason: ShutdownReason, now: Instant) -> [Action] {
+    mutating func beginShutdown(_ reason: ShutdownReason, now: Instant, into actions: inout [Action]) {
         if reason == .maxRequests, policy.maxRequestsDrain == .answersFirst {
             state = .answering(reason: reason, lastStreamID: highestPeerStreamID, since: now)
-            if openStreams == 0 { return sendFinalGoAway(now: now) }
-            return [.schedule(.notice, at: now + policy.answersFirstWait)]
+            if streams.isEmpty { return sendFinalGoAway(now: now, into: &actions) }
+            deadlines[.notice] = now + policy.answersFirstWait
+            return
         }
         state = .notified(reason: reason, since: now)
-        var actions: [Action] = [
-            .sendGoAway(lastStreamID: .max, code: .noError, debugData: reason.rawValue, reason: reason),
-            .schedule(.notice, at: now + policy.noticeWait(roundTrip: roundTrip)),
-        ]
+        actions.append(.sendGoAway(lastStreamID: .max, code: .noError, debugData: reason.rawValue, reason: reason))
+        deadlines[.notice] = now + policy.noticeWait(roundTrip: roundTrip)
         // No PING after a GOAWAY: a keepalive round in flight is no longer waited for.
-        if keepaliveAckPending {
-            keepaliveAckPending = false
-            actions.append(.cancel(.keepaliveAck))
-        }
-        return actions
+        keepaliveAckPending = false
+        deadlines[.keepaliveAck] = nil
     }
 
     /// Phase two: the final GOAWAY with the real last-stream-id.
-    private mutating func sendFinalGoAway(now: Instant) -> [Action] {
+    private mutating func sendFinalGoAway(now: Instant, into actions: inout [Action]) {
         let (reason, since, last): (ShutdownReason, Instant, StreamID)
         switch state {
         case .notified(let r, let s): (reason, since, last) = (r, s, highestPeerStreamID)
         case .answering(let r, let l, let s): (reason, since, last) = (r, s, l)
-        case .active, .draining, .closed: return []
+        case .active, .draining, .closed: return
         }
-        var actions: [Action] = [
-            .cancel(.notice),
-            .sendGoAway(lastStreamID: last, code: reason.goAwayCode(graceful: true), debugData: reason.rawValue, reason: reason),
-        ]
-        if openStreams == 0 {
-            state = .closed
-            actions.append(.close(reason: reason, drainStarted: since))
+        deadlines[.notice] = nil
+        actions.append(.sendGoAway(lastStreamID: last, code: reason.goAwayCode(graceful: true), debugData: reason.rawValue, reason: reason))
+        if streams.isEmpty {
+            close(reason: reason, drainStarted: since)
+            actions.append(.close)
         } else {
             state = .draining(reason: reason, lastStreamID: last, since: since)
-            let grace = reason == .maxAge ? policy.maxAgeGrace : policy.drainGrace
-            actions.append(.schedule(.grace, at: now + grace))
+            deadlines[.grace] = now + (reason == .maxAge ? policy.maxAgeGrace : policy.drainGrace)
         }
-        return actions
+    }
+
+    /// When the drain began, if one is under way.
+    private var drainStart: Instant? {
+        switch state {
+        case .notified(_, let since), .draining(_, _, let since), .answering(_, _, let since): since
+        case .active, .closed: nil
+        }
+    }
+
+    mutating func close(reason: ShutdownReason?, drainStarted: Instant?) {
+        state = .closed
+        closedBy = (reason, drainStarted)
+        deadlines = Deadlines()
+    }
+
+    /// A protection limit was hit: one GOAWAY naming it, then close at once. No notice round: the
+    /// peer is hostile or broken, and a drain would wait on it. A no-op once closed.
+    mutating func abortForAbuse(_ reason: ShutdownReason, now: Instant, into actions: inout [Action]) {
+        guard !isClosed else { return }
+        actions.append(.protectionTriggered(reason))
+        endNow(code: reason.goAwayCode(graceful: false), debugData: reason.rawValue, reason: reason, into: &actions)
+    }
+
+    /// One GOAWAY, then close at once: the last-stream-id is the highest stream we may have acted
+    /// on, or the final GOAWAY's if one went out (never raised); for a connection error it
+    /// replaces swift-nio-http2's own GOAWAY, whose last-stream-id is 2^31-1. A no-op once
+    /// closed: no second GOAWAY.
+    private mutating func endNow(code: HTTP2ErrorCode, debugData: String, reason: ShutdownReason, into actions: inout [Action]) {
+        let lastID: StreamID
+        switch state {
+        case .closed: return
+        case .active, .notified: lastID = highestPeerStreamID
+        case .draining(_, let id, _), .answering(_, let id, _): lastID = id
+        }
+        let since = drainStart
+        close(reason: reason, drainStarted: since)
+        actions.append(.sendGoAway(lastStreamID: lastID, code: code, debugData: debugData, reason: reason))
+        actions.append(.close)
     }
 
     // MARK: Frames from the peer
 
-    /// Anything was read from the peer (called once per read batch): keepalive counts from here.
-    public mutating func readActivity(now: Instant) {
+    private mutating func readBatchEnded(waitingForFrame waiting: Bool, framesCompleted: Int, now: Instant, into actions: inout [Action]) {
         lastRead = now
+        waitingForFrame = waiting
+        switch protection.readBatchEnded(counts: frameCounts, waitingForFrame: waiting, framesCompleted: framesCompleted, now: now) {
+        case .none: break
+        case .scheduleHeaderTimer(let at): if !isClosed { deadlines[.header] = at }
+        case .abuse(let reason): abortForAbuse(reason, now: now, into: &actions)
+        }
     }
 
     /// The peer acked our initial SETTINGS: the first round-trip measurement.
-    public mutating func settingsAckReceived(now: Instant) {
+    private mutating func settingsAckReceived(now: Instant) {
         guard let sent = settingsSentAt else { return }
         settingsSentAt = nil
         roundTrip = now - sent
     }
 
-    /// The peer acked one of our PINGs.
-    public mutating func pingAckReceived(payload: UInt64, now: Instant) -> [Action] {
-        guard payload == Self.keepalivePingPayload, keepaliveAckPending else { return [] }
+    private mutating func pingAckReceived(payload: UInt64, now: Instant) {
+        guard payload == Self.keepalivePingPayload, keepaliveAckPending else { return }
         keepaliveAckPending = false
+        deadlines[.keepaliveAck] = nil
         if let sent = keepaliveSentAt { roundTrip = now - sent }
-        guard let interval = policy.keepaliveInterval, case .active = state else { return [.cancel(.keepaliveAck)] }
-        return [.cancel(.keepaliveAck), .schedule(.keepalive, at: now + interval)]
+        if let interval = policy.keepaliveInterval, case .active = state { deadlines[.keepalive] = now + interval }
     }
 
-    /// The peer sent a PING (not an ack; swift-nio-http2 answers it). Too many while nothing is
-    /// open end the connection with ENHANCE_YOUR_CALM "too_many_pings" (gRFC A8).
-    public mutating func pingReceived(now: Instant) -> [Action] {
+    /// Too many PINGs while nothing is open end the connection with ENHANCE_YOUR_CALM
+    /// "too_many_pings" (gRFC A8).
+    private mutating func pingReceived(now: Instant, into actions: inout [Action]) {
+        frameCounts.pings += 1
         defer { lastPeerPing = now }
-        guard openStreams == 0, let last = lastPeerPing, now - last < policy.minimumPeerPingInterval else {
-            return []
-        }
+        guard streams.isEmpty, let last = lastPeerPing, now - last < policy.minimumPeerPingInterval else { return }
         pingStrikes += 1
-        guard pingStrikes > policy.maxPingStrikes, !isClosed else { return [] }
+        guard pingStrikes > policy.maxPingStrikes, !isClosed else { return }
         // Abuse, and nothing is open: one GOAWAY with the real last-stream-id, no notice round.
-        state = .closed
-        return [
-            .sendGoAway(lastStreamID: highestPeerStreamID, code: .enhanceYourCalm, debugData: ShutdownReason.tooManyPings.rawValue, reason: .tooManyPings),
-            .close(reason: .tooManyPings, drainStarted: now),
-        ]
+        close(reason: .tooManyPings, drainStarted: now)
+        actions.append(.sendGoAway(lastStreamID: highestPeerStreamID, code: .enhanceYourCalm, debugData: ShutdownReason.tooManyPings.rawValue, reason: .tooManyPings))
+        actions.append(.close)
     }
 
-    /// The peer sent GOAWAY: it opens nothing more. Finish what is open, then close.
-    public mutating func peerGoAwayReceived(lastStreamID: StreamID, code: HTTP2ErrorCode, now: Instant) -> [Action] {
+    /// The peer sent GOAWAY: finish what is open, then close.
+    private mutating func peerGoAwayReceived(into actions: inout [Action]) {
         peerSentGoAway = true
-        guard openStreams == 0 else { return [] }
+        guard streams.isEmpty else { return }
         switch state {
         case .active, .notified, .answering:
-            let drainStarted: Instant? =
-                switch state {
-                case .notified(_, let since), .answering(_, _, let since): since
-                default: nil
-                }
-            state = .closed
-            return [.close(reason: .peerGoAway, drainStarted: drainStarted)]
+            close(reason: .peerGoAway, drainStarted: drainStart)
+            actions.append(.close)
         case .draining, .closed:
-            return []
+            return
         }
     }
 
     // MARK: Timers
 
-    public mutating func timerFired(_ timer: ServerConnectionTimer, now: Instant) -> [Action] {
-        if isClosed { return [] }
+    /// The timers a connection runs, each at most once, as deadlines.
+    struct Deadlines: Sendable, Equatable {
+        private var at: [Instant?] = Array(repeating: nil, count: ServerConnectionTimer.allCases.count)
+        subscript(timer: ServerConnectionTimer) -> Instant? {
+            get { at[timer.index] }
+            set { at[timer.index] = newValue }
+        }
+        var earliest: Instant? { at.lazy.compactMap { $0 }.min() }
+    }
+
+    /// When `timer` is due (`nil`: not armed).
+    public func deadline(_ timer: ServerConnectionTimer) -> Instant? { deadlines[timer] }
+
+    /// The earliest deadline: when the shell must send `.timersDue` (`nil`: nothing armed).
+    public var nextDeadline: Instant? { deadlines.earliest }
+
+    private mutating func timersDue(now: Instant, into actions: inout [Action]) {
+        for timer in ServerConnectionTimer.allCases where !isClosed {
+            guard let at = deadlines[timer], at <= now else { continue }
+            deadlines[timer] = nil
+            fire(timer, now: now, into: &actions)
+        }
+    }
+
+    private mutating func fire(_ timer: ServerConnectionTimer, now: Instant, into actions: inout [Action]) {
         switch timer {
         case .idle:
-            guard let idle = policy.idleTimeout, case .active = state else { return [] }
-            if openStreams > 0 { return [.schedule(.idle, at: now + idle)] }
+            guard let idle = policy.idleTimeout, case .active = state else { return }
+            if !streams.isEmpty { return deadlines[.idle] = now + idle }
             let due = lastStreamActivity + idle
-            if now < due { return [.schedule(.idle, at: due)] }
-            return beginShutdown(.idle, now: now)
+            if now < due { return deadlines[.idle] = due }
+            beginShutdown(.idle, now: now, into: &actions)
         case .maxAge:
-            return shutdownRequested(.maxAge, now: now)
+            shutdownRequested(.maxAge, now: now, into: &actions)
         case .notice:
-            return sendFinalGoAway(now: now)
+            sendFinalGoAway(now: now, into: &actions)
         case .grace:
-            guard case .draining(let reason, _, let since) = state else { return [] }
-            state = .closed
-            return [.close(reason: reason, drainStarted: since)]
+            guard case .draining(let reason, _, let since) = state else { return }
+            close(reason: reason, drainStarted: since)
+            actions.append(.close)
         case .keepalive:
             // Active only: no PING after a GOAWAY (the drain's own waits are bounded).
-            guard let interval = policy.keepaliveInterval, !keepaliveAckPending, case .active = state else { return [] }
+            guard let interval = policy.keepaliveInterval, !keepaliveAckPending, case .active = state else { return }
             let due = lastRead + interval
-            if now < due { return [.schedule(.keepalive, at: due)] }
+            if now < due { return deadlines[.keepalive] = due }
             keepaliveAckPending = true
             keepaliveSentAt = now
-            return [.sendPing(payload: Self.keepalivePingPayload), .schedule(.keepaliveAck, at: now + policy.keepaliveTimeout)]
-        case .header, .stall:
-            // Protection timers: the shell asks `AbuseDetector`, which needs its own inputs.
-            return []
+            actions.append(.sendPing(payload: Self.keepalivePingPayload))
+            deadlines[.keepaliveAck] = now + policy.keepaliveTimeout
         case .keepaliveAck:
-            guard keepaliveAckPending else { return [] }
+            guard keepaliveAckPending else { return }
             // The peer is gone or wedged: a drain would wait on it again, so end now.
-            let drainStarted: Instant? =
-                switch state {
-                case .notified(_, let since), .draining(_, _, let since), .answering(_, _, let since): since
-                default: nil
-                }
-            let lastID: StreamID =
-                switch state {
-                case .draining(_, let id, _), .answering(_, let id, _): id
-                default: highestPeerStreamID
-                }
-            state = .closed
-            return [
-                .sendGoAway(lastStreamID: lastID, code: .noError, debugData: ShutdownReason.keepaliveTimeout.rawValue, reason: .keepaliveTimeout),
-                .close(reason: .keepaliveTimeout, drainStarted: drainStarted),
-            ]
+            endNow(code: .noError, debugData: ShutdownReason.keepaliveTimeout.rawValue, reason: .keepaliveTimeout, into: &actions)
+        case .header:
+            switch protection.headerTimerFired(waitingForFrame: waitingForFrame, now: now) {
+            case .none: break
+            case .schedule(let at): deadlines[.header] = at
+            case .abuse(let reason): abortForAbuse(reason, now: now, into: &actions)
+            }
+        case .stall:
+            stallCheck(now: now, into: &actions)
         }
     }
+}
 
-    // MARK: Protections
-
-    /// A protection limit was hit (see `AbuseDetector`): one GOAWAY naming it, then close at once.
-    /// No notice round: the peer is hostile or broken, and a drain would wait on it. The
-    /// last-stream-id is the highest stream we may have acted on, or the final GOAWAY's if one went
-    /// out (never raised). A no-op once closed.
-    public mutating func abort(_ reason: ShutdownReason, now: Instant) -> [Action] {
-        endNow(code: reason.goAwayCode(graceful: false), debugData: reason.rawValue, reason: reason)
-    }
-
-    /// swift-nio-http2 found a connection error (RFC 9113 §5.4.1) and reported it with `code`: one
-    /// GOAWAY with that code and the highest stream that reached the handler (never raised past a
-    /// final GOAWAY's id), then close at once. Replaces swift-nio-http2's own GOAWAY, whose
-    /// last-stream-id is 2^31-1. A no-op once closed: no second GOAWAY.
-    public mutating func connectionError(code: HTTP2ErrorCode, now: Instant) -> [Action] {
-        endNow(code: code, debugData: "", reason: .error)
-    }
-
-    /// One GOAWAY, then close at once: the last-stream-id is the highest stream we may have acted
-    /// on, or the final GOAWAY's if one went out (never raised). A no-op once closed.
-    private mutating func endNow(code: HTTP2ErrorCode, debugData: String, reason: ShutdownReason) -> [Action] {
-        let lastID: StreamID
-        let drainStarted: Instant?
-        switch state {
-        case .closed:
-            return []
-        case .active:
-            (lastID, drainStarted) = (highestPeerStreamID, nil)
-        case .notified(_, let since):
-            (lastID, drainStarted) = (highestPeerStreamID, since)
-        case .draining(_, let id, let since), .answering(_, let id, let since):
-            (lastID, drainStarted) = (id, since)
-        }
-        state = .closed
-        return [
-            .sendGoAway(lastStreamID: lastID, code: code, debugData: debugData, reason: reason),
-            .close(reason: reason, drainStarted: drainStarted),
-        ]
-    }
-
-    /// The channel went away (peer closed, error, or our own close completed).
-    public mutating func connectionClosed() -> [Action] {
-        state = .closed
-        return ServerConnectionTimer.allCases.map { .cancel($0) }
-    }
-
-    public var isClosed: Bool { if case .closed = state { true } else { false } }
-    public var isDraining: Bool {
-        switch state {
-        case .notified, .draining, .answering: true
-        case .active, .closed: false
+extension ServerConnectionTimer {
+    var index: Int {
+        switch self {
+        case .idle: 0
+        case .maxAge: 1
+        case .notice: 2
+        case .grace: 3
+        case .keepalive: 4
+        case .keepaliveAck: 5
+        case .header: 6
+        case .stall: 7
         }
     }
 }

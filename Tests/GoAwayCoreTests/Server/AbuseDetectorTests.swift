@@ -54,7 +54,17 @@ struct AbuseDetectorTests {
         #expect(GoAwayDebugData(reason.rawValue).bytes == Array(reason.rawValue.utf8))
         // The state machine sends what the table says, whichever way the connection ends.
         var sm = ServerConnectionStateMachine(policy: .init(), now: t(0))
-        #expect(sm.abort(reason, now: t(1)).first == .sendGoAway(lastStreamID: .root, code: abort, debugData: reason.rawValue, reason: reason))
+        var actions: [ServerConnectionStateMachine.Action] = []
+        sm.abortForAbuse(reason, now: t(1), into: &actions)
+        #expect(actions == [.protectionTriggered(reason), .sendGoAway(lastStreamID: .root, code: abort, debugData: reason.rawValue, reason: reason), .close])
+        var drained = ServerConnectionStateMachine(policy: .init(), now: t(0))
+        _ = drained.handle(.started(jitter: 0, refuse: false), now: t(0))
+        _ = drained.handle(.headers(1, endStream: true, valid: true), now: t(0))
+        _ = drained.handle(.shutdownRequested(reason), now: t(1))
+        _ = drained.handle(.responseEnded(1), now: t(1))
+        _ = drained.handle(.streamClosed(1, code: nil), now: t(1))
+        let final = drained.handle(.timersDue, now: t(10))
+        #expect(final.first == .sendGoAway(lastStreamID: 1, code: drain, debugData: reason.rawValue, reason: reason))
     }
 
     @Test func everyLibraryLimitHasAReason() {
@@ -244,32 +254,48 @@ struct ConnectionLimiterTests {
 
 @Suite("Protections: abort in the connection state machine")
 struct ServerAbortTests {
-    @Test func abortFromActiveSendsOneGoAwayWithTheHighestStreamAndCloses() {
-        var sm = ServerConnectionStateMachine(policy: .init(), now: t(0))
-        _ = sm.streamOpened(1, now: t(0))
-        _ = sm.streamOpened(5, now: t(0))
-        #expect(sm.abort(.rapidReset, now: t(1)) == [
+    private typealias SM = ServerConnectionStateMachine
+
+    @Test func aLibraryLimitSendsOneGoAwayWithTheHighestStreamAndCloses() {
+        var sm = SM(policy: .init(), now: t(0))
+        _ = sm.handle(.headers(1, endStream: true, valid: true), now: t(0))
+        _ = sm.handle(.headers(5, endStream: true, valid: true), now: t(0))
+        #expect(sm.handle(.libraryLimit(.resetFrames), now: t(1)) == [
+            .protectionTriggered(.rapidReset),
             .sendGoAway(lastStreamID: 5, code: .enhanceYourCalm, debugData: "rapid_reset", reason: .rapidReset),
-            .close(reason: .rapidReset, drainStarted: nil),
+            .close,
         ])
         #expect(sm.state == .closed)
-        #expect(sm.abort(.pingFlood, now: t(2)).isEmpty, "once")
+        #expect(sm.handle(.libraryLimit(.controlFrames), now: t(2)).isEmpty, "once")
+        #expect(sm.connectionClosed()?.reason == .rapidReset)
+    }
+
+    @Test func theFloodIsNamedAfterTheFramesCounted() {
+        var sm = SM(policy: .init(), now: t(0))
+        for _ in 0..<3 { _ = sm.handle(.settings(ack: false), now: t(0)) }
+        _ = sm.handle(.ping(payload: 0, ack: false), now: t(0))
+        #expect(sm.handle(.libraryLimit(.controlFrames), now: t(1)).first == .protectionTriggered(.settingsFlood))
     }
 
     @Test func abortWhileDrainingNeverRaisesTheLastStreamID() {
-        var sm = ServerConnectionStateMachine(policy: .init(), now: t(0))
-        _ = sm.streamOpened(3, now: t(0))
-        _ = sm.shutdownRequested(.shutdown, now: t(1))
-        _ = sm.timerFired(.notice, now: t(1.5))
-        _ = sm.streamOpened(7, now: t(2))  // refused: above the final GOAWAY's 3
-        #expect(sm.abort(.headerListSize, now: t(3)) == [
+        var sm = SM(policy: .init(), now: t(0))
+        _ = sm.handle(.headers(3, endStream: true, valid: true), now: t(0))
+        _ = sm.handle(.shutdownRequested(.shutdown), now: t(0))
+        _ = sm.handle(.started(jitter: 0, refuse: false), now: t(1))
+        _ = sm.handle(.timersDue, now: t(6))  // the final GOAWAY(3): no round trip, the 5 s cap
+        #expect(sm.handle(.headers(7, endStream: true, valid: true), now: t(6.5)) == [.refuseStream(7)])
+        #expect(sm.handle(.libraryLimit(.headerBlockTooLarge), now: t(7)) == [
+            .protectionTriggered(.headerListSize),
             .sendGoAway(lastStreamID: 3, code: .protocolError, debugData: "header_list_size", reason: .headerListSize),
-            .close(reason: .headerListSize, drainStarted: t(1)),
+            .close,
         ])
+        #expect(sm.connectionClosed()?.drainStarted == t(1))
     }
 
     @Test func refusingANewConnectionSaysNothingWasProcessed() {
-        var sm = ServerConnectionStateMachine(policy: .init(), now: t(0))
-        #expect(sm.abort(.maxConnections, now: t(0)).first == .sendGoAway(lastStreamID: 0, code: .enhanceYourCalm, debugData: "max_connections", reason: .maxConnections))
+        var sm = SM(policy: .init(), now: t(0))
+        let actions = sm.handle(.started(jitter: 0, refuse: true), now: t(0))
+        #expect(actions.contains(.sendGoAway(lastStreamID: 0, code: .enhanceYourCalm, debugData: "max_connections", reason: .maxConnections)))
+        #expect(actions.last == .close)
     }
 }

@@ -8,6 +8,9 @@ private func t(_ seconds: Double) -> Instant { Instant(nanoseconds: Int64(second
 
 private let notice = SM.Action.sendGoAway(lastStreamID: .max, code: .noError, debugData: "shutdown", reason: .shutdown)
 
+/// The lifecycle tests run without the protections' timers (they have their own suite).
+let noProtections = ServerProtectionPolicy(windowUpdateAllowance: nil, headerTimeout: nil, sendStallTimeout: nil, maxConnections: nil)
+
 private func policy(
     idle: Duration? = nil,
     maxAge: Duration? = nil,
@@ -28,189 +31,241 @@ private func policy(
     )
 }
 
-@Suite("Server connection: two-phase drain")
-struct ServerDrainTests {
-    @Test func shutdownSendsNoticeAndPingThenFinalGoAwayOnAck() {
-        var sm = SM(policy: policy(), now: t(0))
-        #expect(sm.streamOpened(1, now: t(0)).isEmpty)
-        #expect(sm.streamOpened(3, now: t(0)).isEmpty)
-
-        #expect(sm.shutdownRequested(.shutdown, now: t(1)) == [notice, .schedule(.notice, at: t(3))])
-        #expect(sm.state == .notified(reason: .shutdown, since: t(1)))
-
-        #expect(
-            sm.timerFired(.notice, now: t(1.1)) == [
-                .cancel(.notice),
-                .sendGoAway(lastStreamID: 3, code: .noError, debugData: "shutdown", reason: .shutdown),
-                .schedule(.grace, at: t(11.1)),
-            ])
-        #expect(sm.state == .draining(reason: .shutdown, lastStreamID: 3, since: t(1)))
-
-        #expect(sm.streamClosed(1, now: t(2)).isEmpty)
-        #expect(sm.streamClosed(3, now: t(2.5)) == [.close(reason: .shutdown, drainStarted: t(1))])
-        #expect(sm.state == .closed)
+extension ServerConnectionStateMachine {
+    /// `started`: the channel went active at t=0 (jitter 0).
+    init(_ policy: ServerConnectionPolicy, protection: ServerProtectionPolicy = noProtections, window: Int = 65_535, started: Bool = true) {
+        self.init(policy: policy, protection: protection, initialWindowSize: window, now: Instant(nanoseconds: 0))
+        if started { _ = handle(.started(jitter: 0, refuse: false), now: Instant(nanoseconds: 0)) }
     }
 
-    @Test func noticeTimerSendsTheFinalGoAwayThenGraceBoundsTheDrain() {
-        var sm = SM(policy: policy(), now: t(0))
-        _ = sm.streamOpened(1, now: t(0))
-        _ = sm.shutdownRequested(.shutdown, now: t(5))
-        // No round trip measured: the notice phase lasts its cap (pingAckTimeout, 2 s).
-        #expect(
-            sm.timerFired(.notice, now: t(7)) == [
-                .cancel(.notice),
-                .sendGoAway(lastStreamID: 1, code: .noError, debugData: "shutdown", reason: .shutdown),
-                .schedule(.grace, at: t(17)),
-            ])
-        // The stream never ends either: the grace deadline closes the connection.
-        #expect(sm.timerFired(.grace, now: t(17)) == [.close(reason: .shutdown, drainStarted: t(5))])
+    /// One event at `seconds`.
+    mutating func on(_ event: Event, _ seconds: Double) -> [Action] { handle(event, now: Instant(nanoseconds: Int64(seconds * 1e9))) }
+
+    /// A GET arrives on `id`: the actions other than its delivery and the idle flag.
+    mutating func open(_ id: StreamID, _ seconds: Double) -> [Action] {
+        on(.headers(id, endStream: true, valid: true), seconds).filter {
+            if case .deliverRequest(id, endStream: true) = $0 { return false }
+            if case .idle = $0 { return false }
+            return true
+        }
+    }
+
+    /// `id` is answered and closes: the actions other than the idle flag.
+    mutating func finish(_ id: StreamID, _ seconds: Double) -> [Action] {
+        var actions = on(.responseEnded(id), seconds)
+        actions += on(.streamClosed(id, code: nil), seconds)
+        return actions.filter { if case .idle = $0 { false } else { true } }
+    }
+
+    /// The loop timer fires at `seconds`.
+    mutating func due(_ seconds: Double) -> [Action] { on(.timersDue, seconds) }
+}
+
+@Suite("Server connection: two-phase drain")
+struct ServerDrainTests {
+    @Test func shutdownSendsTheNoticeThenTheFinalGoAwayTwoRoundTripsLater() {
+        var sm = SM(policy())
+        #expect(sm.open(1, 0).isEmpty)
+        #expect(sm.open(3, 0).isEmpty)
+
+        #expect(sm.on(.shutdownRequested(.shutdown), 1) == [notice])
+        #expect(sm.state == .notified(reason: .shutdown, since: t(1)))
+        #expect(sm.deadline(.notice) == t(3))
+        #expect(sm.nextDeadline == t(3))
+        #expect(sm.due(2.9).isEmpty, "an early wake-up does nothing")
+
+        #expect(sm.due(3) == [.sendGoAway(lastStreamID: 3, code: .noError, debugData: "shutdown", reason: .shutdown)])
+        #expect(sm.state == .draining(reason: .shutdown, lastStreamID: 3, since: t(1)))
+        #expect(sm.deadline(.notice) == nil)
+        #expect(sm.deadline(.grace) == t(13))
+
+        #expect(sm.finish(1, 4).isEmpty)
+        #expect(sm.finish(3, 4.5) == [.close])
         #expect(sm.state == .closed)
-        // A late timer changes nothing.
-        #expect(sm.timerFired(.notice, now: t(18)).isEmpty)
+        #expect(sm.nextDeadline == nil)
+        #expect(sm.connectionClosed() == .init(reason: .shutdown, drainStarted: t(1), requestsCompletedDuringDrain: 2, unfinishedStreams: []))
+        #expect(sm.connectionClosed() == nil, "reported once")
+    }
+
+    @Test func graceBoundsTheDrain() {
+        var sm = SM(policy())
+        _ = sm.open(1, 0)
+        _ = sm.on(.shutdownRequested(.shutdown), 5)
+        // No round trip measured: the notice phase lasts its cap (pingAckTimeout, 2 s).
+        #expect(sm.due(7) == [.sendGoAway(lastStreamID: 1, code: .noError, debugData: "shutdown", reason: .shutdown)])
+        // The stream never ends: the grace deadline closes the connection.
+        #expect(sm.due(17) == [.close])
+        #expect(sm.state == .closed)
+        #expect(sm.due(18).isEmpty, "a late wake-up changes nothing")
+        let summary = sm.connectionClosed()
+        #expect(summary?.reason == .shutdown)
+        #expect(summary?.unfinishedStreams == [1])
     }
 
     @Test func secondShutdownRequestIsANoOp() {
-        var sm = SM(policy: policy(), now: t(0))
-        _ = sm.streamOpened(1, now: t(0))
-        _ = sm.shutdownRequested(.shutdown, now: t(1))
-        #expect(sm.shutdownRequested(.shutdown, now: t(1.5)).isEmpty)
-        #expect(sm.shutdownRequested(.maxAge, now: t(1.5)).isEmpty)
-        _ = sm.timerFired(.notice, now: t(2))
-        #expect(sm.shutdownRequested(.shutdown, now: t(3)).isEmpty)
+        var sm = SM(policy())
+        _ = sm.open(1, 0)
+        _ = sm.on(.shutdownRequested(.shutdown), 1)
+        #expect(sm.on(.shutdownRequested(.shutdown), 1.5).isEmpty)
+        #expect(sm.on(.shutdownRequested(.maxAge), 1.5).isEmpty)
+        _ = sm.due(3)
+        #expect(sm.on(.shutdownRequested(.shutdown), 3.5).isEmpty)
         #expect(sm.state == .draining(reason: .shutdown, lastStreamID: 1, since: t(1)))
     }
 
+    @Test func shutdownBeforeStartIsAppliedAtStart() {
+        var sm = SM(policy(), started: false)
+        #expect(sm.on(.shutdownRequested(.shutdown), 0).isEmpty)
+        #expect(sm.state == .active)
+        #expect(sm.on(.started(jitter: 0, refuse: false), 0.5) == [notice])
+        #expect(sm.state == .notified(reason: .shutdown, since: t(0.5)))
+        #expect(sm.on(.started(jitter: 0, refuse: false), 0.6).isEmpty, "started once")
+    }
+
     @Test func streamOpenedBetweenTheTwoGoAwaysIsServedAndCounted() {
-        var sm = SM(policy: policy(), now: t(0))
-        _ = sm.streamOpened(1, now: t(0))
-        _ = sm.shutdownRequested(.shutdown, now: t(1))
-        // Races the notice: accepted, it becomes the final last-stream-id, and the notice wait
+        var sm = SM(policy())
+        _ = sm.open(1, 0)
+        _ = sm.on(.shutdownRequested(.shutdown), 1)
+        // Races the notice: delivered, it becomes the final last-stream-id, and the notice wait
         // starts again from it (no round trip measured: the cap, from the notice at t=1).
-        #expect(sm.streamOpened(5, now: t(1.01)) == [.schedule(.notice, at: t(3))])
-        let final = sm.timerFired(.notice, now: t(1.02))
-        #expect(final.contains(.sendGoAway(lastStreamID: 5, code: .noError, debugData: "shutdown", reason: .shutdown)))
+        #expect(sm.on(.headers(5, endStream: true, valid: true), 1.01) == [.deliverRequest(5, endStream: true)])
+        #expect(sm.deadline(.notice) == t(3))
+        #expect(sm.due(3).contains(.sendGoAway(lastStreamID: 5, code: .noError, debugData: "shutdown", reason: .shutdown)))
         // After the final GOAWAY a new stream above it is refused, never processed.
-        #expect(sm.streamOpened(7, now: t(1.03)) == [.refuseStream(7)])
+        #expect(sm.on(.headers(7, endStream: true, valid: true), 3.1) == [.refuseStream(7)])
         #expect(sm.openStreams == 2)
+        #expect(sm.requestCount == 2)
     }
 
     @Test func lastStreamIDIsNeverRaised() {
         // Whatever the order of events, GOAWAY ids sent never increase.
-        var sm = SM(policy: policy(keepalive: .seconds(1)), now: t(0))
+        var sm = SM(policy(keepalive: .seconds(1)), started: false)
         var sent: [StreamID] = []
         func record(_ actions: [SM.Action]) {
             for case .sendGoAway(let id, _, _, _) in actions { sent.append(id) }
         }
-        record(sm.streamOpened(1, now: t(0)))
-        record(sm.shutdownRequested(.shutdown, now: t(1)))
-        record(sm.streamOpened(3, now: t(1.1)))
-        record(sm.timerFired(.notice, now: t(3)))
-        record(sm.streamOpened(9, now: t(3.1)))  // refused
-        record(sm.timerFired(.keepalive, now: t(4)))  // draining: no PING after a GOAWAY
-        record(sm.timerFired(.keepaliveAck, now: t(8)))
-        record(sm.abort(.pingFlood, now: t(9)))
+        record(sm.on(.started(jitter: 0, refuse: false), 0))
+        record(sm.open(1, 0))
+        record(sm.on(.shutdownRequested(.shutdown), 0.5))
+        record(sm.open(3, 0.6))
+        record(sm.due(2.6))
+        record(sm.open(9, 3.1))  // refused
+        record(sm.due(4))  // draining: no PING after a GOAWAY
+        record(sm.due(8))
+        record(sm.on(.libraryLimit(.controlFrames), 9))
         #expect(sent == [.max, 3, 3])
         #expect(zip(sent, sent.dropFirst()).allSatisfy { $0 >= $1 })
     }
 
-    @Test func noOpenStreamsClosesRightAfterFinalGoAway() {
-        var sm = SM(policy: policy(), now: t(0))
-        _ = sm.shutdownRequested(.shutdown, now: t(1))
-        #expect(
-            sm.timerFired(.notice, now: t(1.001)) == [
-                .cancel(.notice),
-                .sendGoAway(lastStreamID: .root, code: .noError, debugData: "shutdown", reason: .shutdown),
-                .close(reason: .shutdown, drainStarted: t(1)),
-            ])
+    @Test func noOpenStreamsClosesRightAfterTheFinalGoAway() {
+        var sm = SM(policy(), started: false)
+        _ = sm.on(.shutdownRequested(.shutdown), 0)
+        _ = sm.on(.started(jitter: 0, refuse: false), 1)
+        #expect(sm.due(3) == [.sendGoAway(lastStreamID: .root, code: .noError, debugData: "shutdown", reason: .shutdown), .close])
+        #expect(sm.connectionClosed()?.drainStarted == t(1))
     }
 
     @Test func unrelatedPingAckIsIgnored() {
-        var sm = SM(policy: policy(), now: t(0))
-        _ = sm.shutdownRequested(.shutdown, now: t(1))
-        #expect(sm.pingAckReceived(payload: 42, now: t(1.1)).isEmpty)
+        var sm = SM(policy(), started: false)
+        _ = sm.on(.shutdownRequested(.shutdown), 0)
+        _ = sm.on(.started(jitter: 0, refuse: false), 1)
+        #expect(sm.on(.ping(payload: 42, ack: true), 1.1).isEmpty)
         #expect(sm.state == .notified(reason: .shutdown, since: t(1)))
     }
 
     @Test func peerGoAwayClosesOnceStreamsFinish() {
-        var sm = SM(policy: policy(), now: t(0))
-        _ = sm.streamOpened(1, now: t(0))
-        #expect(sm.peerGoAwayReceived(lastStreamID: 0, code: .noError, now: t(1)).isEmpty)
-        #expect(sm.streamClosed(1, now: t(2)) == [.close(reason: .peerGoAway, drainStarted: nil)])
+        var sm = SM(policy())
+        _ = sm.open(1, 0)
+        #expect(sm.on(.peerGoAway(lastStreamID: 0, code: .noError), 1).isEmpty)
+        #expect(sm.finish(1, 2) == [.close])
+        #expect(sm.connectionClosed()?.reason == .peerGoAway)
 
-        var idle = SM(policy: policy(), now: t(0))
-        #expect(idle.peerGoAwayReceived(lastStreamID: 0, code: .noError, now: t(1)) == [.close(reason: .peerGoAway, drainStarted: nil)])
+        var idle = SM(policy())
+        #expect(idle.on(.peerGoAway(lastStreamID: 0, code: .noError), 1) == [.close])
     }
 
-    @Test func connectionClosedCancelsEveryTimer() {
-        var sm = SM(policy: policy(), now: t(0))
-        let actions = sm.connectionClosed()
-        #expect(Set(actions.compactMap { if case .cancel(let timer) = $0 { timer } else { nil } }) == Set(ServerConnectionTimer.allCases))
+    @Test func connectionClosedDropsEveryTimerAndReportsThePeerClose() {
+        var sm = SM(policy(idle: .seconds(60), keepalive: .seconds(5)), started: false)
+        _ = sm.on(.started(jitter: 0, refuse: false), 0)
+        _ = sm.open(1, 1)
+        #expect(sm.nextDeadline != nil)
+        #expect(sm.connectionClosed() == .init(reason: nil, drainStarted: nil, requestsCompletedDuringDrain: 0, unfinishedStreams: [1]))
         #expect(sm.isClosed)
-        #expect(sm.timerFired(.idle, now: t(1)).isEmpty)
+        #expect(sm.nextDeadline == nil)
+        #expect(sm.due(100).isEmpty)
+        #expect(sm.on(.started(jitter: 0, refuse: false), 101).isEmpty, "a peer that left before we were active")
+    }
+
+    @Test func aTransportErrorClosesAtOnceWithoutAGoAway() {
+        var sm = SM(policy())
+        _ = sm.open(1, 0)
+        #expect(sm.on(.transportError, 1) == [.closeNow])
+        #expect(sm.on(.transportError, 1.1).isEmpty)
+        #expect(sm.on(.connectionError(code: .protocolError), 1.2).isEmpty, "no GOAWAY after the close")
     }
 }
 
 @Suite("Server connection: limits")
 struct ServerLimitTests {
     @Test func maxRequestsAnswersFirstThenOneGoAway() {
-        var sm = SM(policy: policy(maxRequests: 3), now: t(0))
-        #expect(sm.streamOpened(1, now: t(0)).isEmpty)
-        #expect(sm.streamOpened(3, now: t(0)).isEmpty)
+        var sm = SM(policy(maxRequests: 3))
+        #expect(sm.open(1, 0).isEmpty)
+        #expect(sm.open(3, 0).isEmpty)
         // Nothing is sent yet: the GOAWAY waits for the answers (at most answersFirstWait, 1 s).
-        #expect(sm.streamOpened(5, now: t(1)) == [.schedule(.notice, at: t(2))])
+        #expect(sm.open(5, 1).isEmpty)
+        #expect(sm.deadline(.notice) == t(2))
         #expect(sm.state == .answering(reason: .maxRequests, lastStreamID: 5, since: t(1)))
         // A stream opened meanwhile is held unprocessed: it falls above the GOAWAY's last id.
-        #expect(sm.streamOpened(7, now: t(1.1)) == [.holdStream(7)])
+        #expect(sm.on(.headers(7, endStream: true, valid: true), 1.1) == [.holdStream(7)])
         #expect(sm.requestCount == 3)
-        #expect(sm.streamClosed(1, now: t(1.2)).isEmpty)
-        #expect(sm.streamClosed(3, now: t(1.2)).isEmpty)
+        #expect(sm.finish(1, 1.2).isEmpty)
+        #expect(sm.finish(3, 1.2).isEmpty)
         // The last answer; one notice wait later (no round trip measured: the 2 s cap) one
         // GOAWAY(5), then close.
-        #expect(sm.streamClosed(5, now: t(1.3)) == [.schedule(.notice, at: t(3.3))])
-        #expect(
-            sm.timerFired(.notice, now: t(3.3)) == [
-                .cancel(.notice),
-                .sendGoAway(lastStreamID: 5, code: .noError, debugData: "max_requests", reason: .maxRequests),
-                .close(reason: .maxRequests, drainStarted: t(1)),
-            ])
+        #expect(sm.finish(5, 1.3).isEmpty)
+        #expect(sm.deadline(.notice) == t(3.3))
+        #expect(sm.due(3.3) == [.sendGoAway(lastStreamID: 5, code: .noError, debugData: "max_requests", reason: .maxRequests), .close])
+        #expect(sm.connectionClosed() == .init(reason: .maxRequests, drainStarted: t(1), requestsCompletedDuringDrain: 3, unfinishedStreams: []))
     }
 
     @Test func maxRequestsAnswersFirstIsBounded() {
-        var sm = SM(policy: policy(maxRequests: 1), now: t(0))
-        #expect(sm.streamOpened(1, now: t(0)) == [.schedule(.notice, at: t(1))])
+        var sm = SM(policy(maxRequests: 1))
+        #expect(sm.open(1, 0).isEmpty)
+        #expect(sm.deadline(.notice) == t(1))
         // The answer takes longer than answersFirstWait: the GOAWAY goes out, the grace follows.
-        #expect(
-            sm.timerFired(.notice, now: t(1)) == [
-                .cancel(.notice),
-                .sendGoAway(lastStreamID: 1, code: .noError, debugData: "max_requests", reason: .maxRequests),
-                .schedule(.grace, at: t(11)),
-            ])
-        #expect(sm.streamOpened(3, now: t(1.5)) == [.refuseStream(3)])
+        #expect(sm.due(1) == [.sendGoAway(lastStreamID: 1, code: .noError, debugData: "max_requests", reason: .maxRequests)])
+        #expect(sm.deadline(.grace) == t(11))
+        #expect(sm.on(.headers(3, endStream: true, valid: true), 1.5) == [.refuseStream(3)])
     }
 
     @Test func maxRequestsTwoPhaseWhenConfigured() {
         var p = policy(maxRequests: 3)
         p.maxRequestsDrain = .twoPhase
-        var sm = SM(policy: p, now: t(0))
-        _ = sm.streamOpened(1, now: t(0))
-        _ = sm.streamOpened(3, now: t(0))
+        var sm = SM(p)
+        _ = sm.open(1, 0)
+        _ = sm.open(3, 0)
+        // The notice goes out before the request that reached the limit is handed over.
         #expect(
-            sm.streamOpened(5, now: t(1)) == [
+            sm.on(.headers(5, endStream: true, valid: true), 1) == [
                 .sendGoAway(lastStreamID: .max, code: .noError, debugData: "max_requests", reason: .maxRequests),
-                .schedule(.notice, at: t(3)),
+                .deliverRequest(5, endStream: true),
             ])
+        #expect(sm.deadline(.notice) == t(3))
         // Streams racing the notice are served, not counted as a second trigger.
-        #expect(sm.streamOpened(7, now: t(1.1)) == [.schedule(.notice, at: t(3))])
+        #expect(sm.open(7, 1.1).isEmpty)
+        #expect(sm.deadline(.notice) == t(3))
         #expect(sm.requestCount == 4)
     }
 
     @Test func racingStreamsPushTheFinalGoAwayBackUpToTheCap() {
-        var sm = SM(policy: policy(), now: t(0))
-        _ = sm.started(now: t(0), jitter: 0)
-        sm.settingsAckReceived(now: t(0.1))  // 100 ms round trip: notice wait 200 ms
-        _ = sm.shutdownRequested(.shutdown, now: t(10))
-        #expect(sm.streamOpened(1, now: t(10.1)) == [.schedule(.notice, at: t(10.3))])
-        #expect(sm.streamOpened(3, now: t(11.9)) == [.schedule(.notice, at: t(12))], "capped at pingAckTimeout (2 s)")
+        var sm = SM(policy(), started: false)
+        _ = sm.on(.started(jitter: 0, refuse: false), 0)
+        _ = sm.on(.settings(ack: true), 0.1)  // 100 ms round trip: notice wait 200 ms
+        _ = sm.on(.shutdownRequested(.shutdown), 10)
+        _ = sm.open(1, 10.1)
+        #expect(sm.deadline(.notice) == t(10.3))
+        _ = sm.open(3, 11.9)
+        #expect(sm.deadline(.notice) == t(12), "capped at pingAckTimeout (2 s)")
     }
 
     @Test(arguments: [
@@ -218,68 +273,63 @@ struct ServerLimitTests {
         (1, 50), (20, 50), (25, 50), (40, 80), (600, 1200), (1000, 2000), (5000, 2000),
     ])
     func noticePhaseIsTwoRoundTripsWithinFloorAndCap(rttMs: Int, waitMs: Int) {
-        var sm = SM(policy: policy(), now: t(0))
-        _ = sm.started(now: t(0), jitter: 0)
-        sm.settingsAckReceived(now: t(Double(rttMs) / 1000))
+        var sm = SM(policy(), started: false)
+        _ = sm.on(.started(jitter: 0, refuse: false), 0)
+        _ = sm.on(.settings(ack: true), Double(rttMs) / 1000)
         #expect(sm.roundTrip == .milliseconds(rttMs))
-        #expect(sm.shutdownRequested(.shutdown, now: t(10)) == [notice, .schedule(.notice, at: t(10) + .milliseconds(waitMs))])
+        #expect(sm.on(.shutdownRequested(.shutdown), 10) == [notice])
+        #expect(sm.deadline(.notice) == t(10) + .milliseconds(waitMs))
     }
 
     @Test func keepaliveAckUpdatesTheRoundTripAndNoPingFollowsTheNotice() {
-        var sm = SM(policy: policy(keepalive: .seconds(30)), now: t(0))
-        _ = sm.started(now: t(0), jitter: 0)
-        sm.settingsAckReceived(now: t(0.5))
-        _ = sm.timerFired(.keepalive, now: t(30))
-        _ = sm.pingAckReceived(payload: SM.keepalivePingPayload, now: t(30.1))
+        var sm = SM(policy(keepalive: .seconds(30)), started: false)
+        _ = sm.on(.started(jitter: 0, refuse: false), 0)
+        _ = sm.on(.settings(ack: true), 0.5)
+        #expect(sm.due(30) == [.sendPing(payload: SM.keepalivePingPayload)])
+        _ = sm.on(.ping(payload: SM.keepalivePingPayload, ack: true), 30.1)
         #expect(sm.roundTrip == .milliseconds(100))
         // A keepalive round in flight when the notice goes out is dropped, and none follows.
-        _ = sm.timerFired(.keepalive, now: t(60))
-        let actions = sm.shutdownRequested(.shutdown, now: t(61))
-        #expect(actions == [notice, .schedule(.notice, at: t(61.2)), .cancel(.keepaliveAck)])
-        #expect(sm.timerFired(.keepalive, now: t(90)).isEmpty)
-        #expect(sm.timerFired(.keepaliveAck, now: t(91)).isEmpty)
-        #expect(!sm.timerFired(.notice, now: t(61.2)).contains { if case .sendPing = $0 { true } else { false } })
+        #expect(sm.due(60.1) == [.sendPing(payload: SM.keepalivePingPayload)])
+        #expect(sm.on(.shutdownRequested(.shutdown), 61) == [notice])
+        #expect(sm.deadline(.notice) == t(61.2))
+        #expect(sm.deadline(.keepaliveAck) == nil)
+        #expect(sm.deadline(.keepalive) == nil)
+        #expect(!sm.due(61.2).contains { if case .sendPing = $0 { true } else { false } })
     }
 
     @Test func connectionErrorSendsItsCodeWithTheRealLastStreamIDOnce() {
-        var sm = SM(policy: policy(), now: t(0))
-        _ = sm.streamOpened(1, now: t(0))
-        _ = sm.streamOpened(3, now: t(0))
-        #expect(
-            sm.connectionError(code: .flowControlError, now: t(1)) == [
-                .sendGoAway(lastStreamID: 3, code: .flowControlError, debugData: "", reason: .error),
-                .close(reason: .error, drainStarted: nil),
-            ])
-        #expect(sm.connectionError(code: .protocolError, now: t(2)).isEmpty, "no second GOAWAY")
-        var fresh = SM(policy: policy(), now: t(0))
-        #expect(fresh.connectionError(code: .compressionError, now: t(1)).first == .sendGoAway(lastStreamID: .root, code: .compressionError, debugData: "", reason: .error))
+        var sm = SM(policy())
+        _ = sm.open(1, 0)
+        _ = sm.open(3, 0)
+        #expect(sm.on(.connectionError(code: .flowControlError), 1) == [.sendGoAway(lastStreamID: 3, code: .flowControlError, debugData: "", reason: .error), .close])
+        #expect(sm.on(.connectionError(code: .protocolError), 2).isEmpty, "no second GOAWAY")
+        #expect(sm.connectionClosed()?.reason == .error)
+        var fresh = SM(policy())
+        #expect(fresh.on(.connectionError(code: .compressionError), 1).first == .sendGoAway(lastStreamID: .root, code: .compressionError, debugData: "", reason: .error))
     }
 
     @Test func idleTimeoutDrainsOnlyWhenReallyIdle() {
-        var sm = SM(policy: policy(idle: .seconds(60)), now: t(0))
-        #expect(sm.started(now: t(0), jitter: 0.5) == [.schedule(.idle, at: t(60))])
-        _ = sm.streamOpened(1, now: t(10))
+        var sm = SM(policy(idle: .seconds(60)), started: false)
+        #expect(sm.on(.started(jitter: 0.5, refuse: false), 0).isEmpty)
+        #expect(sm.deadline(.idle) == t(60))
+        _ = sm.open(1, 10)
         // Busy at the deadline: look again one timeout later.
-        #expect(sm.timerFired(.idle, now: t(60)) == [.schedule(.idle, at: t(120))])
-        _ = sm.streamClosed(1, now: t(100))
+        #expect(sm.due(60).isEmpty)
+        #expect(sm.deadline(.idle) == t(120))
+        _ = sm.finish(1, 100)
         // Idle since t=100: not yet.
-        #expect(sm.timerFired(.idle, now: t(120)) == [.schedule(.idle, at: t(160))])
-        #expect(
-            sm.timerFired(.idle, now: t(160)) == [
-                .sendGoAway(lastStreamID: .max, code: .noError, debugData: "idle_timeout", reason: .idle),
-                .schedule(.notice, at: t(162)),
-            ])
+        #expect(sm.due(120).isEmpty)
+        #expect(sm.deadline(.idle) == t(160))
+        #expect(sm.due(160) == [.sendGoAway(lastStreamID: .max, code: .noError, debugData: "idle_timeout", reason: .idle)])
+        #expect(sm.deadline(.notice) == t(162))
     }
 
     @Test(arguments: [0.0, 0.25, 0.5, 0.75, 0.999999, -3, 7])
     func maxAgeJitterStaysWithinTenPercent(jitter: Double) {
-        var sm = SM(policy: policy(maxAge: .seconds(100)), now: t(0))
-        let actions = sm.started(now: t(0), jitter: jitter)
-        guard case .schedule(.maxAge, let at)? = actions.first else {
-            Issue.record("no max-age timer: \(actions)")
-            return
-        }
-        #expect(at >= t(90) && at < t(110))
+        var sm = SM(policy(maxAge: .seconds(100)), started: false)
+        _ = sm.on(.started(jitter: jitter, refuse: false), 0)
+        let at = sm.deadline(.maxAge)
+        #expect(at != nil && at! >= t(90) && at! < t(110))
     }
 
     @Test func maxAgeJitterSpreadsAcrossTheRange() {
@@ -290,58 +340,56 @@ struct ServerLimitTests {
     }
 
     @Test func maxAgeUsesItsOwnGrace() {
-        var sm = SM(policy: policy(maxAge: .seconds(100)), now: t(0))
-        _ = sm.streamOpened(1, now: t(1))
-        let notice = sm.timerFired(.maxAge, now: t(100))
-        #expect(notice.first == .sendGoAway(lastStreamID: .max, code: .noError, debugData: "max_age", reason: .maxAge))
-        #expect(sm.timerFired(.notice, now: t(100.5)).last == .schedule(.grace, at: t(107.5)))
+        var sm = SM(policy(maxAge: .seconds(100)), started: false)
+        _ = sm.on(.started(jitter: 0.5, refuse: false), 0)
+        _ = sm.open(1, 1)
+        #expect(sm.due(100) == [.sendGoAway(lastStreamID: .max, code: .noError, debugData: "max_age", reason: .maxAge)])
+        _ = sm.due(102)
+        #expect(sm.deadline(.grace) == t(109))
     }
 
     @Test func keepalivePingsAfterSilenceAndClosesWithoutAck() {
-        var sm = SM(policy: policy(keepalive: .seconds(30)), now: t(0))
-        #expect(sm.started(now: t(0), jitter: 0) == [.schedule(.keepalive, at: t(30))])
-        sm.readActivity(now: t(20))
-        #expect(sm.timerFired(.keepalive, now: t(30)) == [.schedule(.keepalive, at: t(50))])
-        #expect(
-            sm.timerFired(.keepalive, now: t(50)) == [
-                .sendPing(payload: SM.keepalivePingPayload), .schedule(.keepaliveAck, at: t(53)),
-            ])
-        #expect(
-            sm.timerFired(.keepaliveAck, now: t(53)) == [
-                .sendGoAway(lastStreamID: .root, code: .noError, debugData: "keepalive_timeout", reason: .keepaliveTimeout),
-                .close(reason: .keepaliveTimeout, drainStarted: nil),
-            ])
+        var sm = SM(policy(keepalive: .seconds(30)), started: false)
+        _ = sm.on(.started(jitter: 0, refuse: false), 0)
+        #expect(sm.deadline(.keepalive) == t(30))
+        _ = sm.on(.readBatchEnded(waitingForFrame: false, framesCompleted: 1), 20)
+        #expect(sm.due(30).isEmpty)
+        #expect(sm.deadline(.keepalive) == t(50))
+        #expect(sm.due(50) == [.sendPing(payload: SM.keepalivePingPayload)])
+        #expect(sm.deadline(.keepaliveAck) == t(53))
+        #expect(sm.due(53) == [.sendGoAway(lastStreamID: .root, code: .noError, debugData: "keepalive_timeout", reason: .keepaliveTimeout), .close])
+        #expect(sm.connectionClosed()?.reason == .keepaliveTimeout)
     }
 
     @Test func keepaliveAckRearmsTheTimer() {
-        var sm = SM(policy: policy(keepalive: .seconds(30)), now: t(0))
-        _ = sm.timerFired(.keepalive, now: t(30))
-        #expect(
-            sm.pingAckReceived(payload: SM.keepalivePingPayload, now: t(30.1)) == [
-                .cancel(.keepaliveAck), .schedule(.keepalive, at: t(60.1)),
-            ])
-        #expect(sm.timerFired(.keepaliveAck, now: t(33)).isEmpty)
+        var sm = SM(policy(keepalive: .seconds(30)), started: false)
+        _ = sm.on(.started(jitter: 0, refuse: false), 0)
+        _ = sm.due(30)
+        #expect(sm.on(.ping(payload: SM.keepalivePingPayload, ack: true), 30.1).isEmpty)
+        #expect(sm.deadline(.keepaliveAck) == nil)
+        #expect(sm.deadline(.keepalive) == t(60.1))
     }
 
     @Test func tooManyPingsWhileIdleEndWithEnhanceYourCalm() {
-        var sm = SM(policy: policy(), now: t(0))
-        #expect(sm.pingReceived(now: t(0)).isEmpty)
-        #expect(sm.pingReceived(now: t(1)).isEmpty)  // strike 1
-        #expect(sm.pingReceived(now: t(2)).isEmpty)  // strike 2
+        var sm = SM(policy())
+        #expect(sm.on(.ping(payload: 1, ack: false), 0).isEmpty)
+        #expect(sm.on(.ping(payload: 1, ack: false), 1).isEmpty)  // strike 1
+        #expect(sm.on(.ping(payload: 1, ack: false), 2).isEmpty)  // strike 2
         #expect(
-            sm.pingReceived(now: t(3)) == [
-                .sendGoAway(lastStreamID: .root, code: .enhanceYourCalm, debugData: "too_many_pings", reason: .tooManyPings),
-                .close(reason: .tooManyPings, drainStarted: t(3)),
+            sm.on(.ping(payload: 1, ack: false), 3) == [
+                .sendGoAway(lastStreamID: .root, code: .enhanceYourCalm, debugData: "too_many_pings", reason: .tooManyPings), .close,
             ])
+        #expect(sm.connectionClosed()?.drainStarted == t(3))
     }
 
     @Test func pingsWithStreamsOpenOrSpacedOutAreFine() {
-        var sm = SM(policy: policy(), now: t(0))
-        _ = sm.streamOpened(1, now: t(0))
-        for i in 0..<10 { #expect(sm.pingReceived(now: t(Double(i) * 0.1)).isEmpty) }
-        _ = sm.streamClosed(1, now: t(1))
-        for i in 0..<10 { #expect(sm.pingReceived(now: t(100 + Double(i) * 11)).isEmpty) }
+        var sm = SM(policy())
+        _ = sm.open(1, 0)
+        for i in 0..<10 { #expect(sm.on(.ping(payload: 1, ack: false), Double(i) * 0.1).isEmpty) }
+        _ = sm.finish(1, 1)
+        for i in 0..<10 { #expect(sm.on(.ping(payload: 1, ack: false), 100 + Double(i) * 11).isEmpty) }
         #expect(sm.state == .active)
+        #expect(sm.frameCounts.pings == 20)
     }
 }
 
