@@ -21,14 +21,17 @@ struct ServerProtectionTests {
         private var output: [UInt8] = []
         var encoder = HPACKEncoder(allocator: .init())
 
-        init(protection: ServerProtectionPolicy = .defaults) async throws {
+        static let holdOrOK: HTTP2Server.Handler = { request, _, _ in
+            if request.path == "/hold" { try await Task.sleep(for: .seconds(3600)) }
+            return ServerResponse(status: .ok, text: "ok")
+        }
+
+        init(protection: ServerProtectionPolicy = .defaults, initialWindowSize: Int = 1 << 20, handler: @escaping HTTP2Server.Handler = RawPeer.holdOrOK) async throws {
             var configuration = HTTP2Server.Configuration()
             configuration.protection = protection
+            configuration.initialWindowSize = initialWindowSize
             configuration.metricsFactory = metrics
-            let runtime = ServerRuntime(configuration: configuration, handler: { request, _, _ in
-                if request.path == "/hold" { try await Task.sleep(for: .seconds(3600)) }
-                return ServerResponse(status: .ok, text: "ok")
-            })
+            let runtime = ServerRuntime(configuration: configuration, handler: handler)
             self.runtime = runtime
             let channel = NIOAsyncTestingChannel(loop: loop)
             self.channel = channel
@@ -66,25 +69,31 @@ struct ServerProtectionTests {
             try await send(Self.preface + Self.frame(0x4) + Self.frame(0x4, flags: 0x1))
         }
 
-        /// GOAWAYs the server wrote so far: (last-stream-id, code, debug data).
-        func goAways() async throws -> [(last: Int, code: Int, debug: String)] {
+        /// Every frame the server wrote so far: (type, flags, stream, payload).
+        func frames() async throws -> [(type: UInt8, flags: UInt8, stream: Int, payload: [UInt8])] {
             while let data = try await channel.readOutbound(as: IOData.self) {
                 if case .byteBuffer(let b) = data { output += b.readableBytesView }
             }
-            var result: [(Int, Int, String)] = []
+            var result: [(UInt8, UInt8, Int, [UInt8])] = []
             var i = 0
             while output.count - i >= 9 {
                 let length = Int(output[i]) << 16 | Int(output[i + 1]) << 8 | Int(output[i + 2])
                 guard output.count - i >= 9 + length else { break }
-                if output[i + 3] == 0x7 {
-                    let p = Array(output[(i + 9)..<(i + 9 + length)])
-                    let last = Int(p[0] & 0x7f) << 24 | Int(p[1]) << 16 | Int(p[2]) << 8 | Int(p[3])
-                    let code = Int(p[4]) << 24 | Int(p[5]) << 16 | Int(p[6]) << 8 | Int(p[7])
-                    result.append((last, code, String(decoding: p[8...], as: UTF8.self)))
-                }
+                result.append((output[i + 3], output[i + 4], Self.uint31(output, at: i + 5), Array(output[(i + 9)..<(i + 9 + length)])))
                 i += 9 + length
             }
             return result
+        }
+
+        static func uint31(_ bytes: [UInt8], at i: Int) -> Int {
+            Int(bytes[i] & 0x7f) << 24 | Int(bytes[i + 1]) << 16 | Int(bytes[i + 2]) << 8 | Int(bytes[i + 3])
+        }
+
+        /// GOAWAYs the server wrote so far: (last-stream-id, code, debug data).
+        func goAways() async throws -> [(last: Int, code: Int, debug: String)] {
+            try await frames().filter { $0.type == 0x7 }.map { f in
+                (Self.uint31(f.payload, at: 0), Self.uint31(f.payload, at: 4) | Int(f.payload[4] & 0x80) << 24, String(decoding: f.payload[8...], as: UTF8.self))
+            }
         }
     }
 
