@@ -36,8 +36,8 @@ extension ServerConnectionHandler {
             case .holdStream:
                 break  // unprocessed: the GOAWAY that follows puts it above its last-stream-id
             case .sendGoAway(let lastStreamID, let code, let debugData, let reason):
-                // What NIOHTTP2Handler holds for the wire goes first: the GOAWAY bypasses it.
-                context.flush()
+                // The GOAWAY bypasses NIOHTTP2Handler: what it holds goes first, except ahead of a notice.
+                if lastStreamID != .max { context.flush() }
                 goAwayWriter.writeGoAway(lastStreamID: lastStreamID.rawValue, errorCode: code.rawValue, debugData: Array(debugData.utf8))
                 runtime.goAwaySent(connectionID: connectionID, lastStreamID: Int(lastStreamID.rawValue), code: code, reason: reason, debugData: debugData)
                 logger.debug("sent GOAWAY", metadata: ["goaway.last_stream_id": "\(lastStreamID)", "goaway.code": "\(code)", "goaway.reason": "\(reason.rawValue)"])
