@@ -36,8 +36,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Drain a connection this old (±10% jitter).") var maxAge = DurationArgument(argument: "off")!
     @Option(help: "Grace after a max-age drain's final GOAWAY.") var maxAgeGrace = DurationArgument(argument: "30s")!
     @Option(help: "Drain a connection after this many requests (0 = no limit).") var maxRequests = 0
-    @Option(help: "How a max-requests drain runs: answers-first (one GOAWAY after the answers) or two-phase.")
-    var maxRequestsDrain: DrainStyleArgument = .answersFirst
+    @Option(help: "How a max-requests drain runs: by-peer (answers-first for Python h2, else two-phase), answers-first (one GOAWAY after the answers) or two-phase.")
+    var maxRequestsDrain: DrainStyleArgument = .byPeer
     @Option(help: "The longest first phase of a two-phase drain (2 round trips, at least 50 ms).") var pingAckTimeout = DurationArgument(argument: "5s")!
     @Option(help: "Grace for in-flight streams after the final GOAWAY.") var drainGrace = DurationArgument(argument: "30s")!
     @Option(help: "Keepalive PING after this long without reads.") var keepaliveInterval = DurationArgument(argument: "off")!
@@ -179,15 +179,17 @@ extension ServeCommand {
     }
 }
 
-/// `--max-requests-drain answers-first|two-phase`.
+/// `--max-requests-drain by-peer|answers-first|two-phase`.
 enum DrainStyleArgument: String, ExpressibleByArgument, CaseIterable {
     case answersFirst = "answers-first"
     case twoPhase = "two-phase"
+    case byPeer = "by-peer"
 
     var style: DrainStyle {
         switch self {
         case .answersFirst: .answersFirst
         case .twoPhase: .twoPhase
+        case .byPeer: .byPeer
         }
     }
 }

@@ -100,8 +100,10 @@ public struct ServerConnectionStateMachine: Sendable {
         case streamClosed(StreamID, code: HTTP2ErrorCode?)
         /// PING, or its ack (swift-nio-http2 answers PINGs itself).
         case ping(payload: UInt64, ack: Bool)
-        /// SETTINGS, or the ack of ours.
-        case settings(ack: Bool)
+        /// SETTINGS from the peer (its parameters, in order).
+        case settings([PeerSetting])
+        /// The peer acked our SETTINGS.
+        case settingsAck
         /// WINDOW_UPDATE (swift-nio-http2 applies it; the protections count it).
         case windowUpdate
         /// PRIORITY, ALTSVC or ORIGIN (counted together by the protections).
@@ -246,6 +248,8 @@ public struct ServerConnectionStateMachine: Sendable {
     var pingStrikes = 0
     var peerSentGoAway = false
     private var pendingShutdown: ShutdownReason?
+    /// The peer's first SETTINGS was Python `h2`'s (`DrainStyle.byPeer`).
+    public private(set) var peerIsPythonH2 = false
     /// The last read batch ended inside the preface, a frame or a header block (true until a
     /// frame completes: the preface is awaited).
     private var waitingForFrame = true
@@ -308,8 +312,10 @@ public struct ServerConnectionStateMachine: Sendable {
         case .streamClosed(let id, let code): streamClosed(id, code: code, now: now, into: &actions)
         case .ping(let payload, let ack):
             if ack { pingAckReceived(payload: payload, now: now) } else { pingReceived(now: now, into: &actions) }
-        case .settings(ack: true): settingsAckReceived(now: now)
-        case .settings(ack: false): frameCounts.settings += 1
+        case .settingsAck: settingsAckReceived(now: now)
+        case .settings(let parameters):
+            if frameCounts.settings == 0 { peerIsPythonH2 = PeerSetting.isPythonH2(parameters) }
+            frameCounts.settings += 1
         case .windowUpdate: frameCounts.windowUpdates += 1
         case .priority: frameCounts.priorities += 1
         case .peerGoAway: peerGoAwayReceived(into: &actions)
@@ -386,7 +392,7 @@ public struct ServerConnectionStateMachine: Sendable {
     }
 
     mutating func beginShutdown(_ reason: ShutdownReason, now: Instant, into actions: inout [Action]) {
-        if reason == .maxRequests, policy.maxRequestsDrain == .answersFirst {
+        if reason == .maxRequests, maxRequestsAnswersFirst {
             state = .answering(reason: reason, lastStreamID: highestPeerStreamID, since: now)
             if streams.isEmpty { return sendFinalGoAway(now: now, into: &actions) }
             deadlines[.notice] = now + policy.answersFirstWait
@@ -398,6 +404,15 @@ public struct ServerConnectionStateMachine: Sendable {
         // No PING after a GOAWAY: a keepalive round in flight is no longer waited for.
         keepaliveAckPending = false
         deadlines[.keepaliveAck] = nil
+    }
+
+    /// Whether a max-requests drain answers first (`policy.maxRequestsDrain`, by peer if so).
+    private var maxRequestsAnswersFirst: Bool {
+        switch policy.maxRequestsDrain {
+        case .answersFirst: true
+        case .twoPhase: false
+        case .byPeer: peerIsPythonH2
+        }
     }
 
     /// Phase two: the final GOAWAY with the real last-stream-id.

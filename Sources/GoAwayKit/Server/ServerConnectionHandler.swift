@@ -159,8 +159,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         case .rstStream(let code): handle(.streamReset(id, code: CoreErrorCode(nio: code)))
         case .ping(let data, let ack): handle(.ping(payload: data.integer, ack: ack))
         case .goAway(let last, let code, _): handle(.peerGoAway(lastStreamID: StreamID(Int32(last)), code: CoreErrorCode(nio: code)))
-        case .settings(.ack): handle(.settings(ack: true))
-        case .settings: handle(.settings(ack: false))
+        case .settings(.ack): handle(.settingsAck)
+        case .settings(.settings(let settings)): handle(.settings(settings.map { PeerSetting(id: Self.settingID($0.parameter), value: UInt32(clamping: $0.value)) }))
         case .windowUpdate: handle(.windowUpdate)
         case .priority, .alternativeService, .origin: handle(.priority)
         case .pushPromise: break
@@ -227,6 +227,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         }
         logger.debug("connection failed", metadata: ["goaway.error": "\(error)"])
         handle(.transportError)
+    }
+
+    /// A SETTINGS parameter's number (swift-nio-http2 keeps it internal).
+    static func settingID(_ parameter: HTTP2SettingsParameter) -> UInt16 {
+        let known: [HTTP2SettingsParameter] = [.headerTableSize, .enablePush, .maxConcurrentStreams, .initialWindowSize, .maxFrameSize, .maxHeaderListSize]
+        return known.firstIndex(of: parameter).map { UInt16($0 + 1) } ?? (parameter == .enableConnectProtocol ? 8 : 0)
     }
 
     static func libraryLimit(for error: any Error) -> LibraryLimit? {

@@ -272,7 +272,7 @@ struct ServerAbortTests {
 
     @Test func theFloodIsNamedAfterTheFramesCounted() {
         var sm = SM(policy: .init(), now: t(0))
-        for _ in 0..<3 { _ = sm.handle(.settings(ack: false), now: t(0)) }
+        for _ in 0..<3 { _ = sm.handle(.settings([]), now: t(0)) }
         _ = sm.handle(.ping(payload: 0, ack: false), now: t(0))
         #expect(sm.handle(.libraryLimit(.controlFrames), now: t(1)).first == .protectionTriggered(.settingsFlood))
     }

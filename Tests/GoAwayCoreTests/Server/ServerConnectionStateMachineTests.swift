@@ -15,7 +15,8 @@ private func policy(
     idle: Duration? = nil,
     maxAge: Duration? = nil,
     maxRequests: Int? = nil,
-    keepalive: Duration? = nil
+    keepalive: Duration? = nil,
+    drain: DrainStyle = .answersFirst
 ) -> ServerConnectionPolicy {
     ServerConnectionPolicy(
         idleTimeout: idle,
@@ -27,7 +28,8 @@ private func policy(
         keepaliveInterval: keepalive,
         keepaliveTimeout: .seconds(3),
         minimumPeerPingInterval: .seconds(10),
-        maxPingStrikes: 2
+        maxPingStrikes: 2,
+        maxRequestsDrain: drain
     )
 }
 
@@ -257,10 +259,43 @@ struct ServerLimitTests {
         #expect(sm.requestCount == 4)
     }
 
+    @Test func byPeerAnswersFirstForPythonH2AndRunsTwoPhaseForTheRest() {
+        let h2 = [PeerSetting(id: 1, value: 4096), .init(id: 2, value: 0), .init(id: 4, value: 65_535), .init(id: 5, value: 16_384), .init(id: 3, value: 100), .init(id: 6, value: 65_536)]
+        var python = SM(policy(maxRequests: 1, drain: .byPeer))
+        _ = python.on(.settings(h2), 0)
+        #expect(python.peerIsPythonH2)
+        #expect(python.open(1, 0).isEmpty, "answers first: nothing sent yet")
+        #expect(python.state == .answering(reason: .maxRequests, lastStreamID: 1, since: t(0)))
+
+        var node = SM(policy(maxRequests: 1, drain: .byPeer))
+        _ = node.on(.settings([]), 0)  // Node's http2 client sends an empty SETTINGS
+        #expect(!node.peerIsPythonH2)
+        #expect(node.open(1, 0) == [.sendGoAway(lastStreamID: .max, code: .noError, debugData: "max_requests", reason: .maxRequests)])
+        // Only the first SETTINGS says who the peer is.
+        _ = node.on(.settings(h2), 0.1)
+        #expect(!node.peerIsPythonH2)
+    }
+
+    static let settingsTable: [([(Int, Int)], Bool)] = [
+        // httpx 0.28 / h2 4.4 (captured)
+        ([(1, 4096), (2, 0), (4, 65_535), (5, 16_384), (3, 100), (6, 65_536)], true),
+        // h2 with its defaults only
+        ([(1, 4096), (2, 1), (4, 65_535), (5, 16_384)], true),
+        // Node (empty), Go, curl / nghttp, Chrome: other stacks send what differs
+        ([], false), ([(2, 0), (4, 4_194_304), (6, 10_485_760)], false),
+        ([(3, 100), (4, 65_535), (2, 0)], false), ([(1, 65_536), (2, 0), (4, 6_291_456), (6, 262_144)], false),
+        ([(1, 4096), (2, 0), (4, 65_535)], false),
+    ]
+
+    @Test(arguments: settingsTable)
+    func pythonH2IsRecognisedByItsFirstSettings(settings: [(Int, Int)], isH2: Bool) {
+        #expect(PeerSetting.isPythonH2(settings.map { PeerSetting(id: UInt16($0.0), value: UInt32($0.1)) }) == isH2)
+    }
+
     @Test func racingStreamsPushTheFinalGoAwayBackUpToTheCap() {
         var sm = SM(policy(), started: false)
         _ = sm.on(.started(jitter: 0, refuse: false), 0)
-        _ = sm.on(.settings(ack: true), 0.1)  // 100 ms round trip: notice wait 200 ms
+        _ = sm.on(.settingsAck, 0.1)  // 100 ms round trip: notice wait 200 ms
         _ = sm.on(.shutdownRequested(.shutdown), 10)
         _ = sm.open(1, 10.1)
         #expect(sm.deadline(.notice) == t(10.3))
@@ -275,7 +310,7 @@ struct ServerLimitTests {
     func noticePhaseIsTwoRoundTripsWithinFloorAndCap(rttMs: Int, waitMs: Int) {
         var sm = SM(policy(), started: false)
         _ = sm.on(.started(jitter: 0, refuse: false), 0)
-        _ = sm.on(.settings(ack: true), Double(rttMs) / 1000)
+        _ = sm.on(.settingsAck, Double(rttMs) / 1000)
         #expect(sm.roundTrip == .milliseconds(rttMs))
         #expect(sm.on(.shutdownRequested(.shutdown), 10) == [notice])
         #expect(sm.deadline(.notice) == t(10) + .milliseconds(waitMs))
@@ -284,7 +319,7 @@ struct ServerLimitTests {
     @Test func keepaliveAckUpdatesTheRoundTripAndNoPingFollowsTheNotice() {
         var sm = SM(policy(keepalive: .seconds(30)), started: false)
         _ = sm.on(.started(jitter: 0, refuse: false), 0)
-        _ = sm.on(.settings(ack: true), 0.5)
+        _ = sm.on(.settingsAck, 0.5)
         #expect(sm.due(30) == [.sendPing(payload: SM.keepalivePingPayload)])
         _ = sm.on(.ping(payload: SM.keepalivePingPayload, ack: true), 30.1)
         #expect(sm.roundTrip == .milliseconds(100))
