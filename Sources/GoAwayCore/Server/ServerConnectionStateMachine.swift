@@ -30,6 +30,27 @@
 /// | the answers, then at once one GOAWAY | 70–102 (1.4–2.0%) |
 /// | the answers, one notice wait, then one GOAWAY (`.answersFirst`) | 0, 0 |
 ///
+/// The answers-first drain leaves the streams the client opens meanwhile unprocessed above the
+/// GOAWAY's last-stream-id: Go, ours and httpx re-send them, Node's http2 client does not. The
+/// same load, by client and drain (debug build, 2 shared cores; `scripts/bench-peers/node-h2-load.js`,
+/// `scripts/peers/httpx_load.py`, Go's x/net/http2 `Benchmarks/go-h2`, `goaway load`):
+///
+/// | client | answers first | two-phase | two-phase, notice ahead of the batch | `.byPeer` (default) |
+/// |---|---|---|---|---|
+/// | Node 20 http2 | 688, 688 (13.8%) | 51, 67 | 0, 0 | 0, 0 |
+/// | httpx 0.28 / h2 4.4 | 41, 32 (0.6–0.8%) | 419, 406 (8.1–8.4%) | — | 28, 12 (0.2–0.6%) |
+/// | Go x/net/http2 | 0 | 0 | — | 0 |
+/// | GoAwayKit | 0 | 0 | — | 0 |
+///
+/// Node's two-phase losses were its own: it opens its next request while reading an answer, and
+/// one opened while reading answers that precede the notice in the same read is failed locally
+/// (nghttp2 REFUSED_STREAM, never sent; the server refused none). The notice now goes ahead of
+/// the read batch's unflushed answers, and Node lost 0. No single style serves both Node and
+/// httpx, so max requests drains by peer (`DrainStyle.byPeer`): answers first for Python's `h2`,
+/// recognised by its first SETTINGS (`PeerSetting.isPythonH2`), two-phase for the rest.
+/// (h2load does not reconnect after a GOAWAY, so it cannot be measured this way; nghttp sends one
+/// request per connection.)
+///
 /// So: no PING ever follows a GOAWAY; the two-phase drain (shutdown, max age, idle, max
 /// connections) times its first phase by the round trip instead, measured before the notice —
 /// our SETTINGS to its ack, and keepalive PING acks. Streams the peer sent before it read the
@@ -37,7 +58,7 @@
 /// follows two round trips (at least `noticeMinimumWait`, 50 ms) without a new stream, never later
 /// than `pingAckTimeout` (also the wait when nothing was measured). A stream that still arrives
 /// after it is refused with REFUSED_STREAM: never processed, safe to retry. Max requests — the
-/// busy case, where the server picks the moment — answers first (`DrainStyle.answersFirst`,
+/// busy case, where the server picks the moment — answers first for `h2` (`DrainStyle.byPeer`,
 /// `policy.maxRequestsDrain`): streams up to the decision are answered, later ones held
 /// unprocessed, and one GOAWAY follows a notice wait after the last answer (so the client is
 /// waiting on its held requests, not halfway through sending one): `h2` never sees a frame after a
