@@ -196,10 +196,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     var pendingRequest: HTTPRequest?
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let closed = event as? StreamClosedEvent {
+        // A metatype compare before any cast: swift-nio-http2 sends three events per stream, and
+        // each failing `as?` from `Any` is a runtime cast.
+        let type = ObjectIdentifier(Swift.type(of: event))
+        if type == ObjectIdentifier(StreamClosedEvent.self), let closed = event as? StreamClosedEvent {
             handle(.streamClosed(StreamID(Int32(closed.streamID)), code: closed.reason.map { CoreErrorCode(nio: $0) }))
             streams.removeValue(forKey: closed.streamID)
-        } else if event is ChannelShouldQuiesceEvent {
+        } else if type == ObjectIdentifier(ChannelShouldQuiesceEvent.self) {
             shutdown(reason: .shutdown)
         }
         context.fireUserInboundEventTriggered(event)
