@@ -13,7 +13,8 @@ import ServiceLifecycle
 /// Every connection ends by a drain (see `ServerConnectionStateMachine`): two-phase — GOAWAY(2^31-1),
 /// then two round trips later (at least 50 ms, at most `pingAckTimeout`) GOAWAY with the real
 /// last-stream-id, then a bounded grace, then close — for max age (±10% jitter), idle timeout and
-/// SIGTERM; answers first — one GOAWAY once the streams it covers are answered — for max requests.
+/// SIGTERM; for max requests, answers first — one GOAWAY once the streams it covers are answered —
+/// to Python `h2` clients, two-phase to the others (`DrainStyle.byPeer`).
 ///
 /// ```swift
 /// let server = HTTP2Server(configuration: .init(port: 8080)) { request, body, context in
