@@ -195,7 +195,8 @@ public enum ShutdownReason: String, Sendable, Hashable, CaseIterable {
     }
 }
 
-/// The timers a server connection runs. The shell keeps at most one of each kind.
+/// The timers a server connection runs: `ServerConnectionStateMachine` keeps one deadline per kind
+/// (`deadline(_:)`), the shell one loop timer at the earliest (`nextDeadline`).
 public enum ServerConnectionTimer: Sendable, Hashable, CaseIterable {
     case idle
     case maxAge

@@ -350,7 +350,8 @@ public struct ServerConnectionStateMachine: Sendable {
         case .connectionError(let code): endNow(code: code, debugData: "", reason: .error, into: &actions)
         case .transportError:
             guard !isClosed else { return }
-            close(reason: closedBy?.reason, drainStarted: drainStart)
+            // A drain under way keeps its reason (the summary reports it as the closed event).
+            close(reason: drainReason, drainStarted: drainStart)
             actions.append(.closeNow)
         case .shutdownRequested(let reason):
             guard hasStarted else {
@@ -452,6 +453,14 @@ public struct ServerConnectionStateMachine: Sendable {
         } else {
             state = .draining(reason: reason, lastStreamID: last, since: since)
             deadlines[.grace] = now + (reason == .maxAge ? policy.maxAgeGrace : policy.drainGrace)
+        }
+    }
+
+    /// Why the drain under way began, if one is.
+    private var drainReason: ShutdownReason? {
+        switch state {
+        case .notified(let reason, _), .draining(let reason, _, _), .answering(let reason, _, _): reason
+        case .active, .closed: nil
         }
     }
 

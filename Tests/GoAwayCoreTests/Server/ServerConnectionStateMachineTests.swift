@@ -204,6 +204,13 @@ struct ServerDrainTests {
         #expect(sm.on(.transportError, 1) == [.closeNow])
         #expect(sm.on(.transportError, 1.1).isEmpty)
         #expect(sm.on(.connectionError(code: .protocolError), 1.2).isEmpty, "no GOAWAY after the close")
+        #expect(sm.connectionClosed()?.reason == nil)
+
+        var draining = SM(policy())
+        _ = draining.open(1, 0)
+        _ = draining.on(.shutdownRequested(.shutdown), 1)
+        #expect(draining.on(.transportError, 1.5) == [.closeNow])
+        #expect(draining.connectionClosed()?.reason == .shutdown, "the drain's reason is kept")
     }
 }
 
