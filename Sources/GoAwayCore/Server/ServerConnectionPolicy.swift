@@ -105,8 +105,11 @@ public enum DrainStyle: Sendable, Hashable {
 
 /// One SETTINGS parameter the peer sent (RFC 9113 §6.5.1), as numbers.
 public struct PeerSetting: Sendable, Hashable {
+    /// The parameter's identifier (0x1 HEADER_TABLE_SIZE … 0x6 MAX_HEADER_LIST_SIZE, 0x8 …).
     public var id: UInt16
+    /// Its value.
     public var value: UInt32
+    /// The parameter `id` with `value`.
     public init(id: UInt16, value: UInt32) {
         self.id = id
         self.value = value

@@ -209,6 +209,7 @@ public struct ServerConnectionStateMachine: Sendable {
         /// Streams whose response had not ended: fail their bodies, cancel their handlers.
         public var unfinishedStreams: [StreamID]
 
+        /// A summary with these values (the machine makes them; tests compare against them).
         public init(reason: ShutdownReason?, drainStarted: Instant?, requestsCompletedDuringDrain: Int, unfinishedStreams: [StreamID]) {
             self.reason = reason
             self.drainStarted = drainStarted
@@ -282,8 +283,11 @@ public struct ServerConnectionStateMachine: Sendable {
     private var summaryReported = false
 
     /// - Parameters:
+    ///   - policy: when and how the connection drains.
+    ///   - protection: the limits against hostile peers (`AbuseDetector`'s policy).
     ///   - initialWindowSize: our SETTINGS_INITIAL_WINDOW_SIZE, also the connection window we
     ///     grant (clamped to 1...2^31-1); the connection starts at the protocol's 65,535.
+    ///   - now: when the connection was accepted (the preface wait counts from here).
     public init(policy: ServerConnectionPolicy, protection: ServerProtectionPolicy = .defaults, initialWindowSize: Int = InboundWindow.protocolDefault, now: Instant) {
         self.policy = policy
         self.protection = AbuseDetector(policy: protection, now: now)
