@@ -33,7 +33,11 @@ extension HTTP2Server {
         public var logger: Logger
         /// Show GOAWAY debug data verbatim in events and logs. Default `false` (redacted).
         public var showDebugData: Bool
-        /// TCP listen backlog. Default 256.
+        /// TCP listen backlog: connections the kernel holds completed for `accept`. Default 4096
+        /// (Linux caps it at `net.core.somaxconn`, 4096 by default). A burst of connects larger than
+        /// the backlog is not refused: the kernel drops the overflow's handshakes and the clients
+        /// retry after 1 s, 3 s, 7 s... — 4,000 clients connecting at once against a backlog of 256
+        /// waited up to 19 s to connect (`scripts/bench-server` `CURVE=1`).
         public var backlog: Int32
         /// Where counters go; `nil` (default) uses the process-wide `MetricsSystem.factory`.
         public var metricsFactory: (any MetricsFactory)?
@@ -57,7 +61,7 @@ extension HTTP2Server {
             protection: ServerProtectionPolicy = .defaults,
             logger: Logger = Logger(label: "goaway.server", factory: { _ in SwiftLogNoOpLogHandler() }),
             showDebugData: Bool = false,
-            backlog: Int32 = 256,
+            backlog: Int32 = 4096,
             metricsFactory: (any MetricsFactory)? = nil,
             frameTrace: FrameTrace? = nil
         ) {

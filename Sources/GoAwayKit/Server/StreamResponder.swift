@@ -1,6 +1,5 @@
 import HTTPTypes
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP2
 
@@ -32,26 +31,26 @@ struct StreamResponder: Sendable {
     /// connection when it is done: the connection reports itself closed only after every
     /// responder of its streams has returned.
     func respond(handler: HTTP2Server.Handler, request: HTTPRequest, body: RequestBody, context: RequestContext) async {
-        let headSent = NIOLockedValueBox(false)
+        var headSent = false  // one task's state: no box, no lock
         do {
-            try await send(try await handler(request, body, context), headSent: headSent)
+            try await send(try await handler(request, body, context), headSent: &headSent)
         } catch {
             let level: Logger.Level = error is StreamResetError ? .debug : .error
             logger.log(level: level, "request handler failed", metadata: [
                 "goaway.stream": "\(Int(streamID))", "goaway.path": "\(request.path ?? "")", "goaway.error": "\(error)",
             ])
-            if headSent.withLockedValue({ $0 }) {
+            if headSent {
                 let streamID = self.streamID
                 await onLoop { $0.resetAfterHandlerError(streamID: streamID) }
             } else {
-                try? await send(errorResponse(error, request, context), headSent: headSent)
+                try? await send(errorResponse(error, request, context), headSent: &headSent)
             }
         }
         let streamID = self.streamID
         await onLoop { $0.responderFinished(streamID: streamID) }
     }
 
-    private func send(_ response: ServerResponse, headSent: NIOLockedValueBox<Bool>) async throws {
+    private func send(_ response: ServerResponse, headSent: inout Bool) async throws {
         let streamID = self.streamID
         switch response.body {
         case .empty where response.trailers == nil:
@@ -63,7 +62,7 @@ struct StreamResponder: Sendable {
             }
         case .empty, .buffer, .stream:
             guard await onLoop(orElse: false, { $0.writeHead(response.head, streamID: streamID, contentLength: nil, endStream: false) }) else { return }
-            headSent.withLockedValue { $0 = true }
+            headSent = true
             switch response.body {
             case .buffer(let buffer): try await write(buffer)
             case .stream(let produce): try await produce(ResponseBodyWriter(writeChunk: { try await self.write($0) }))

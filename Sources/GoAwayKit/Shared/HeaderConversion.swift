@@ -52,7 +52,7 @@ enum HeaderConversion {
         for field in response.headerFields {
             headers.add(name: field.name.canonicalName, value: field.value, indexing: field.indexingStrategy == .disallow ? .neverIndexed : .indexable)
         }
-        if let contentLength, response.headerFields[.contentLength] == nil {
+        if let contentLength, !response.headerFields.contains(.contentLength) {  // not the subscript: it joins values
             headers.add(name: "content-length", value: String(contentLength))
         }
         return headers
