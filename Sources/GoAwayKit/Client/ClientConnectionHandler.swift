@@ -29,7 +29,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// The I/O side of a stream (the machine has the rest).
     struct StreamIO {
         let request: PendingRequest
-        var body: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
+        var body: ResponseBodyStorage?
         var responded = false
         var uploadTask: Task<Void, Never>?
     }
@@ -45,6 +45,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     var needsFlush = false
     var flushScheduled = false
     private var timer: Scheduled<Void>?
+    /// The callbacks every response body of this connection reports to (`makeBody`).
+    var bodyEventsCache: BodyEvents?
     private var timerAt: Instant?
     /// The stream of the frame `channelRead` is handling, and whether its `StreamClosedEvent` came
     /// while it did. NIOHTTP2Handler queues that event before it passes the frame on, and delivers
@@ -95,6 +97,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
         timer?.cancel()
+        bodyEventsCache = nil  // it holds this handler: bodies still out keep it only while they live
         core.channelInactive()
         let pending = streams
         streams.removeAll()

@@ -228,9 +228,9 @@ struct ClientConnectionHandlerTests {
     }
 
     @Test func responseBodyReportsWhatTheReaderTakes() async throws {
-        let (stream, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, throwing: (any Error).self)
         let taken = Mutex<[Int]>([])
-        let body = HTTP2ResponseBody(stream: stream, consumed: { n in taken.withLock { $0.append(n) } })
+        let continuation = ResponseBodyStorage(streamID: 1, events: BodyEvents(reportEvery: 1, consumed: { _, n in taken.withLock { $0.append(n) } }, abandoned: { _ in }))
+        let body = HTTP2ResponseBody(continuation)
         continuation.yield(ByteBuffer(repeating: 1, count: 10))
         continuation.yield(ByteBuffer(repeating: 1, count: 5))
         continuation.finish()
@@ -240,9 +240,9 @@ struct ClientConnectionHandlerTests {
 
     /// The reader reports in batches (one event-loop hop per quarter window, not per frame).
     @Test func responseBodyReportsInBatches() async throws {
-        let (stream, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, throwing: (any Error).self)
         let taken = Mutex<[Int]>([])
-        let body = HTTP2ResponseBody(stream: stream, consumed: { n in taken.withLock { $0.append(n) } }, reportEvery: 8)
+        let continuation = ResponseBodyStorage(streamID: 1, events: BodyEvents(reportEvery: 8, consumed: { _, n in taken.withLock { $0.append(n) } }, abandoned: { _ in }))
+        let body = HTTP2ResponseBody(continuation)
         for _ in 0..<5 { continuation.yield(ByteBuffer(repeating: 1, count: 5)) }
         continuation.finish()
         #expect(try await body.collect(upTo: 100).readableBytes == 25)
