@@ -8,13 +8,19 @@ import NIOHTTP2
 extension ClientConnectionHandler {
     func receivedHeaders(_ headers: HTTP2Frame.FramePayload.Headers, streamID: HTTP2StreamID) {
         guard let st = streams[streamID] else { return }
-        if st.responded {
-            if headers.endStream { complete(streamID) }  // trailers
+        if st.responded {  // trailers (swift-nio-http2 checked END_STREAM on them)
+            if let malformed = ResponseHeaders.checkTrailers(headers.headers) {
+                malformedHeaders(streamID, malformed)
+            } else if headers.endStream {
+                complete(streamID)
+            }
             return
         }
-        guard let head = HTTPResponse(hpack: headers.headers) else {
-            if let st = remove(streamID) { finish(st, streamID: streamID, resetCode: .protocolError, cutOffDetail: "bad response head") }
-            resetStreamOnly(streamID, code: .protocolError)
+        let head: HTTPResponse
+        switch ResponseHeaders.head(headers.headers) {
+        case .success(let parsed): head = parsed
+        case .failure(let malformed):
+            malformedHeaders(streamID, malformed)
             return
         }
         if head.status.kind == .informational { return }
@@ -54,6 +60,16 @@ extension ClientConnectionHandler {
         // The stream first, the connection window after: no write before the frame is handled.
         if let increment = result.streamWindowUpdate, streams[streamID] != nil { write(streamID, .windowUpdate(windowSizeIncrement: increment)) }
         if let increment = result.connectionWindowUpdate { write(.rootStream, .windowUpdate(windowSizeIncrement: increment)) }
+    }
+
+    /// A malformed header block is a stream error (RFC 9113 §8.1.1): RST_STREAM(PROTOCOL_ERROR);
+    /// before the head the pool decides, after it the body fails `streamReset`.
+    func malformedHeaders(_ streamID: HTTP2StreamID, _ malformed: ResponseHeaders.Malformed) {
+        logger.debug("malformed headers", metadata: ["goaway.connection": "\(id)", "goaway.stream": "\(streamID)", "goaway.error": "\(malformed.reason)"])
+        if let st = remove(streamID) {
+            finish(st, streamID: streamID, resetCode: .protocolError, cutOffDetail: "protocol error: malformed headers: \(malformed.reason)")
+        }
+        resetStreamOnly(streamID, code: .protocolError)
     }
 
     /// The caller took `bytes` of the body: maybe give the stream's window back.

@@ -482,7 +482,8 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
                         let sync = channel.pipeline.syncOperations
                         try ClientPipeline.addHTTP2Handlers(
                             to: sync, tls: ssl, endpoint: endpoint, trace: self.configuration.frameTrace,
-                            traceConnection: id.rawValue + 1, settings: ClientConnectionHandler.initialSettings(self.configuration))
+                            traceConnection: id.rawValue + 1, settings: ClientConnectionHandler.initialSettings(self.configuration),
+                            validatesHeaders: false)
                         let sniffer = ConnectSniffer(target: endpoint.target, host: endpoint.host) { [self] failure in
                             state.withLock { s in if s.closeCauses[id] == nil { s.closeCauses[id] = failure } }
                         }
