@@ -16,19 +16,21 @@ extension ClientConnectionHandler {
             }
             return
         }
-        let head: HTTPResponse
+        let parsed: ResponseHeaders.Head
         switch ResponseHeaders.head(headers.headers) {
-        case .success(let parsed): head = parsed
+        case .success(let head): parsed = head
         case .failure(let malformed):
             malformedHeaders(streamID, malformed)
             return
         }
+        let head = parsed.response
         if head.status.kind == .informational { return }
-        let length = head.headerFields[.contentLength].flatMap { Int($0) }
-        let verdict = core.responseHead(StreamID(Int32(streamID)), contentLength: length, now: now)
+        let verdict = core.responseHead(StreamID(Int32(streamID)), contentLength: parsed.contentLength, now: now)
         let (body, continuation) = makeBody(streamID)
-        streams[streamID]!.responded = true
-        streams[streamID]!.body = continuation
+        if let i = streams.index(forKey: streamID) {  // one lookup for both
+            streams.values[i].responded = true
+            streams.values[i].body = continuation
+        }
         guard delegate.responseHead(st.request.id, HTTP2ClientResponse(head: head, body: body)) else {
             _ = remove(streamID)
             continuation.finish()
@@ -115,10 +117,9 @@ extension ClientConnectionHandler {
         delegate.streamDone(st.request.id)
     }
 
-    /// The one place a stream leaves both tables and the machine.
+    /// The one place a stream leaves the table and the machine.
     func remove(_ sid: HTTP2StreamID) -> StreamIO? {
         guard let st = streams.removeValue(forKey: sid) else { return nil }
-        byRequest[st.request.id] = nil
         core.streamClosed(StreamID(Int32(sid)))
         return st
     }

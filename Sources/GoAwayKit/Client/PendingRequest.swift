@@ -62,10 +62,19 @@ enum ResponseHeaders {
         var reason: String
     }
 
+    /// A parsed head, with its `content-length` read in the same pass (`nil`: none, not a
+    /// number, or more than one: swift-nio-http2's content-length check judges those).
+    struct Head {
+        var response: HTTPResponse
+        var contentLength: Int?
+    }
+
     /// A response head (`:status` and regular fields), or why it is malformed.
-    static func head(_ hpack: HPACKHeaders) -> Result<HTTPResponse, Malformed> {
+    static func head(_ hpack: HPACKHeaders) -> Result<Head, Malformed> {
         var status: Int?
         var regular = false
+        var contentLength: Int?
+        var contentLengths = 0
         var fields = HTTPFields()
         for (name, value, _) in hpack {
             if name.utf8.first == UInt8(ascii: ":") {
@@ -77,13 +86,18 @@ enum ResponseHeaders {
             } else {
                 regular = true
                 switch regularField(name, value) {
-                case .success(let field): fields.append(field)
+                case .success(let field):
+                    if name.utf8.count == 14, name == "content-length" {
+                        contentLengths += 1
+                        contentLength = contentLengths == 1 ? Int(value) : nil
+                    }
+                    fields.append(field)
                 case .failure(let malformed): return .failure(malformed)
                 }
             }
         }
         guard let status else { return .failure(Malformed(reason: "no :status")) }
-        return .success(HTTPResponse(status: HTTPResponse.Status(code: status), headerFields: fields))
+        return .success(Head(response: HTTPResponse(status: HTTPResponse.Status(code: status), headerFields: fields), contentLength: contentLength))
     }
 
     /// Trailers: regular fields only.

@@ -35,13 +35,24 @@ struct ClientHeaderValidationTests {
     ] as [([(String, String)], String?)])
     func responseHead(_ fields: [(String, String)], _ malformed: String?) {
         switch ResponseHeaders.head(Self.block(fields)) {
-        case .success(let head):
+        case .success(let parsed):
             #expect(malformed == nil)
-            #expect(head.status.code == Int(fields[0].1))
-            #expect(head.headerFields.count == fields.count - 1)
+            #expect(parsed.response.status.code == Int(fields[0].1))
+            #expect(parsed.response.headerFields.count == fields.count - 1)
         case .failure(let m):
             #expect(m.reason == malformed)
         }
+    }
+
+    @Test func contentLengthIsReadInThePass() {
+        func length(_ fields: [(String, String)]) -> Int?? {
+            guard case .success(let parsed) = ResponseHeaders.head(Self.block([(":status", "200")] + fields)) else { return .none }
+            return .some(parsed.contentLength)
+        }
+        #expect(length([("content-length", "42")]) == .some(42))
+        #expect(length([("server", "x")]) == .some(nil))
+        #expect(length([("content-length", "x")]) == .some(nil))
+        #expect(length([("content-length", "1"), ("content-length", "1")]) == .some(nil))
     }
 
     @Test func trailers() {
