@@ -22,7 +22,7 @@
 ///
 /// A failure after the response began (`responseIncomplete`, `streamReset`) is reported, not lost:
 /// the caller already holds the response, so no client can re-send it transparently.
-public enum DrillFate: String, Sendable, Hashable, CaseIterable, Codable {
+package enum DrillFate: String, Sendable, Hashable, CaseIterable, Codable {
     case ok
     /// Failed with an error saying the server may have acted on it, and the method is not
     /// idempotent (or the response had begun): only the application can decide. Reported, not lost.
@@ -42,14 +42,14 @@ public enum DrillFate: String, Sendable, Hashable, CaseIterable, Codable {
 
     /// Counts toward "lost": the application did not get an answer it could have had, or got a
     /// wrong one.
-    public var isLost: Bool {
+    package var isLost: Bool {
         switch self {
         case .ok, .failedReported: false
         case .failedIdempotent, .failedUnprocessed, .lostSilently, .duplicated, .falseClaim: true
         }
     }
 
-    public var isFailure: Bool {
+    package var isFailure: Bool {
         switch self {
         case .failedReported, .failedIdempotent, .failedUnprocessed, .falseClaim: true
         case .ok, .lostSilently, .duplicated: false
@@ -57,7 +57,7 @@ public enum DrillFate: String, Sendable, Hashable, CaseIterable, Codable {
     }
 
     /// The single pure decision (see the table above).
-    public static func decide(_ outcome: DrillClientOutcome, timesProcessed: Int, idempotent: Bool) -> DrillFate {
+    package static func decide(_ outcome: DrillClientOutcome, timesProcessed: Int, idempotent: Bool) -> DrillFate {
         switch outcome {
         case .hung:
             return .lostSilently
@@ -76,7 +76,7 @@ public enum DrillFate: String, Sendable, Hashable, CaseIterable, Codable {
 }
 
 /// What the client reported for one request.
-public enum DrillClientOutcome: Sendable, Hashable, Codable {
+package enum DrillClientOutcome: Sendable, Hashable, Codable {
     /// A response; `matched` when it carried the request's own id (and body, for echoes).
     case response(matched: Bool)
     case failed(DrillFailure)
@@ -85,14 +85,14 @@ public enum DrillClientOutcome: Sendable, Hashable, Codable {
 }
 
 /// A typed client error, reduced to what the accounting needs.
-public struct DrillFailure: Sendable, Hashable, Codable {
+package struct DrillFailure: Sendable, Hashable, Codable {
     /// The error code's name (`not_processed`, `possibly_processed`, `request_timeout`...).
-    public var code: String
+    package var code: String
     /// The client said the request never reached a server's application.
-    public var provablyUnprocessed: Bool
+    package var provablyUnprocessed: Bool
     /// The response head had reached the caller when the request failed.
-    public var afterResponseBegan: Bool
-    public init(code: String, provablyUnprocessed: Bool, afterResponseBegan: Bool = false) {
+    package var afterResponseBegan: Bool
+    package init(code: String, provablyUnprocessed: Bool, afterResponseBegan: Bool = false) {
         self.code = code
         self.provablyUnprocessed = provablyUnprocessed
         self.afterResponseBegan = afterResponseBegan
@@ -101,7 +101,7 @@ public struct DrillFailure: Sendable, Hashable, Codable {
 
 /// Collects one phase's requests (as the client reported them) and turns them into a tally once
 /// the servers' processing counts are known.
-public struct DrillLedger: Sendable, Codable {
+package struct DrillLedger: Sendable, Codable {
     struct Entry: Sendable, Codable {
         var idempotent: Bool
         var outcome: DrillClientOutcome
@@ -111,21 +111,21 @@ public struct DrillLedger: Sendable, Codable {
     }
     private var entries: [Int: Entry] = [:]
 
-    public init() {}
+    package init() {}
 
-    public var count: Int { entries.count }
-    public func contains(_ id: Int) -> Bool { entries[id] != nil }
+    package var count: Int { entries.count }
+    package func contains(_ id: Int) -> Bool { entries[id] != nil }
 
     /// Records request `id`'s outcome. `latency` only for responses (failures do not skew it).
-    public mutating func record(id: Int, idempotent: Bool, outcome: DrillClientOutcome, latencyNanoseconds: Int64? = nil, endedMs: Double? = nil) {
+    package mutating func record(id: Int, idempotent: Bool, outcome: DrillClientOutcome, latencyNanoseconds: Int64? = nil, endedMs: Double? = nil) {
         entries[id] = Entry(idempotent: idempotent, outcome: outcome, latencyNanoseconds: latencyNanoseconds, endedMs: endedMs)
     }
 
     /// When each request ended (for the throughput curve).
-    public var endsMs: [Double] { entries.values.compactMap(\.endedMs) }
+    package var endsMs: [Double] { entries.values.compactMap(\.endedMs) }
 
     /// Every lost request (`DrillFate.isLost`) at the time it ended, labelled with its fate.
-    public func lossMarks(processed: [Int: Int]) -> [DrillTimeline.Mark] {
+    package func lossMarks(processed: [Int: Int]) -> [DrillTimeline.Mark] {
         entries.compactMap { id, entry -> DrillTimeline.Mark? in
             let fate = DrillFate.decide(entry.outcome, timesProcessed: processed[id] ?? 0, idempotent: entry.idempotent)
             guard fate.isLost else { return nil }
@@ -135,7 +135,7 @@ public struct DrillLedger: Sendable, Codable {
 
     /// Ids the client saw no answer for (hung or failed without a response), to check against
     /// what a partitioned server had taken.
-    public func unanswered() -> Set<Int> {
+    package func unanswered() -> Set<Int> {
         Set(entries.compactMap { id, entry in
             if case .response = entry.outcome { return nil }
             return id
@@ -146,7 +146,7 @@ public struct DrillLedger: Sendable, Codable {
     ///   - processed: how often each request id reached a server's handler (missing: never).
     ///   - resent: the client's own re-send count for the phase.
     ///   - elapsed: load time, for the rate.
-    public func tally(processed: [Int: Int], resent: Int, elapsed: Duration) -> DrillTally {
+    package func tally(processed: [Int: Int], resent: Int, elapsed: Duration) -> DrillTally {
         var t = DrillTally()
         var latencies: [Int64] = []
         latencies.reserveCapacity(entries.count)
@@ -174,42 +174,42 @@ public struct DrillLedger: Sendable, Codable {
     }
 
     /// Nearest-rank percentile in milliseconds (0 for no samples).
-    public static func percentile(_ sorted: [Int64], _ p: Double) -> Double {
+    package static func percentile(_ sorted: [Int64], _ p: Double) -> Double {
         Latency.percentileMs(sorted, p)
     }
 }
 
 /// One phase's (or one mode's) counts. `ok + failed + silent == requests` always.
-public struct DrillTally: Sendable, Hashable, Codable {
-    public var requests = 0
-    public var ok = 0
+package struct DrillTally: Sendable, Hashable, Codable {
+    package var requests = 0
+    package var ok = 0
     /// Re-sends the client made (a request can be re-sent more than once).
-    public var resent = 0
+    package var resent = 0
     /// Ended with a typed error.
-    public var failed = 0
+    package var failed = 0
     /// Of `failed`: provably unprocessed (what a GOAWAY cost).
-    public var unprocessed = 0
+    package var unprocessed = 0
     /// Lost silently: no answer, a wrong answer, a duplicated POST.
-    public var silent = 0
+    package var silent = 0
     /// See `DrillFate.isLost`: failed although re-sending was safe, plus `silent`.
-    public var lost = 0
-    public var rps = 0.0
-    public var p50Ms = 0.0
-    public var p99Ms = 0.0
+    package var lost = 0
+    package var rps = 0.0
+    package var p50Ms = 0.0
+    package var p99Ms = 0.0
     /// Typed errors by code.
-    public var errors: [String: Int] = [:]
+    package var errors: [String: Int] = [:]
     /// Requests by `DrillFate`.
-    public var fates: [String: Int] = [:]
+    package var fates: [String: Int] = [:]
 
-    public init() {}
+    package init() {}
 
     /// Every request is exactly one of ok / failed / silent.
-    public var addsUp: Bool {
+    package var addsUp: Bool {
         ok + failed + silent == requests && fates.values.reduce(0, +) == requests
     }
 
     /// Sums counts (rates add; latencies are the worst of the parts, as a conservative summary).
-    public static func + (a: DrillTally, b: DrillTally) -> DrillTally {
+    package static func + (a: DrillTally, b: DrillTally) -> DrillTally {
         var t = a
         t.requests += b.requests
         t.ok += b.ok

@@ -14,34 +14,34 @@
 /// switch namespace, enslaved to the bridge. A partition sets that end down. A server host that is
 /// replaced gets the next serial, so the next address: `fleet.test` is served by dnsmasq in the DNS
 /// host, and the client namespace's `/etc/netns/<ns>/resolv.conf` points at it.
-public struct DrillNetwork: Sendable, Hashable {
+package struct DrillNetwork: Sendable, Hashable {
     /// Prefix of every namespace of this run: `gd<pid>`. Stale runs are found by it.
-    public var tag: String
+    package var tag: String
     /// The service name the client uses.
-    public var serviceName = "fleet.test"
+    package var serviceName = "fleet.test"
     /// Port of every server and of HAProxy's frontend.
-    public var port = 8080
+    package var port = 8080
     /// First three octets of the bridge's /24.
-    public var subnetPrefix = "10.77.0"
+    package var subnetPrefix = "10.77.0"
 
-    public init(tag: String) {
+    package init(tag: String) {
         self.tag = tag
     }
 
     /// `gd<pid>`: the tag of the run with process id `pid`.
-    public init(pid: Int32) {
+    package init(pid: Int32) {
         self.init(tag: "gd\(pid)")
     }
 
-    public enum Role: Sendable, Hashable, Codable {
+    package enum Role: Sendable, Hashable, Codable {
         case client, balancer, dns
         /// A server host; serials count up as hosts are replaced.
         case server(serial: Int)
     }
 
-    public var switchNamespace: String { "\(tag)-sw" }
+    package var switchNamespace: String { "\(tag)-sw" }
 
-    public func namespace(_ role: Role) -> String {
+    package func namespace(_ role: Role) -> String {
         switch role {
         case .client: "\(tag)-client"
         case .balancer: "\(tag)-lb"
@@ -50,7 +50,7 @@ public struct DrillNetwork: Sendable, Hashable {
         }
     }
 
-    public func address(_ role: Role) -> String {
+    package func address(_ role: Role) -> String {
         switch role {
         case .client: "\(subnetPrefix).3"
         case .balancer: "\(subnetPrefix).2"
@@ -61,7 +61,7 @@ public struct DrillNetwork: Sendable, Hashable {
     }
 
     /// The bridge-side end of a host's veth, in the switch namespace (at most 15 bytes).
-    public func switchPort(_ role: Role) -> String {
+    package func switchPort(_ role: Role) -> String {
         switch role {
         case .client: "vclient"
         case .balancer: "vlb"
@@ -71,7 +71,7 @@ public struct DrillNetwork: Sendable, Hashable {
     }
 
     /// The switch namespace with its bridge. Run first.
-    public func setupCommands() -> [[String]] {
+    package func setupCommands() -> [[String]] {
         [
             ["ip", "netns", "add", switchNamespace],
             ["ip", "-n", switchNamespace, "link", "add", "br0", "type", "bridge"],
@@ -81,7 +81,7 @@ public struct DrillNetwork: Sendable, Hashable {
     }
 
     /// A host namespace joined to the bridge with its address.
-    public func addHostCommands(_ role: Role) -> [[String]] {
+    package func addHostCommands(_ role: Role) -> [[String]] {
         let ns = namespace(role)
         let port = switchPort(role)
         return [
@@ -95,18 +95,18 @@ public struct DrillNetwork: Sendable, Hashable {
     }
 
     /// Removes a host (its veth goes with the namespace). Kill its processes first.
-    public func removeHostCommands(_ role: Role) -> [[String]] {
+    package func removeHostCommands(_ role: Role) -> [[String]] {
         [["ip", "netns", "del", namespace(role)]]
     }
 
     /// The partition: the host's link goes down at the bridge. Nothing is sent to either side.
-    public func linkDownCommand(_ role: Role) -> [String] {
+    package func linkDownCommand(_ role: Role) -> [String] {
         ["ip", "-n", switchNamespace, "link", "set", switchPort(role), "down"]
     }
 
     /// The namespaces of runs whose process is gone, from `ip netns list` output (first word per
     /// line): `gd<pid>-…` where `pid` is not alive. A live run's namespaces are left alone.
-    public static func staleNamespaces(_ listOutput: String, isAlive: (Int32) -> Bool) -> [String] {
+    package static func staleNamespaces(_ listOutput: String, isAlive: (Int32) -> Bool) -> [String] {
         var stale: [String] = []
         for line in listOutput.split(separator: "\n") {
             guard let name = line.split(separator: " ").first.map(String.init) else { continue }
@@ -120,12 +120,12 @@ public struct DrillNetwork: Sendable, Hashable {
     }
 
     /// `/etc/netns/<client ns>/resolv.conf`: only our dnsmasq.
-    public var clientResolvConf: String {
+    package var clientResolvConf: String {
         "nameserver \(address(.dns))\noptions timeout:1 attempts:2\n"
     }
 
     /// dnsmasq's configuration: authoritative for the service name from `hostsFile`, never forwards.
-    public func dnsmasqConfig(hostsFile: String) -> String {
+    package func dnsmasqConfig(hostsFile: String) -> String {
         """
         # goaway drill: answers only from the hosts file, forwards nothing
         no-resolv
@@ -143,12 +143,12 @@ public struct DrillNetwork: Sendable, Hashable {
     }
 
     /// The hosts file dnsmasq serves: one A record per live address.
-    public func hostsFile(addresses: [String]) -> String {
+    package func hostsFile(addresses: [String]) -> String {
         addresses.map { "\($0) \(serviceName)\n" }.joined()
     }
 
     /// HAProxy 2.6: an h2 (prior knowledge) frontend, h2 backends, an admin socket for drains.
-    public func haproxyConfig(backends: [String], adminSocket: String) -> String {
+    package func haproxyConfig(backends: [String], adminSocket: String) -> String {
         var lines = [
             "# goaway drill: client -> HAProxy (h2) -> servers (h2)",
             "global",
@@ -173,17 +173,17 @@ public struct DrillNetwork: Sendable, Hashable {
     }
 
     /// Runtime API commands for a backend drain (`set server servers/sN state …`).
-    public static func backendStateCommand(server: Int, state: String) -> String {
+    package static func backendStateCommand(server: Int, state: String) -> String {
         "set server servers/s\(server) state \(state)\n"
     }
 }
 
 /// One change of the DNS record: what the client's resolver answered before and after.
-public struct DrillDNSChange: Sendable, Hashable, Codable {
-    public var atMs: Double
-    public var removed: [String]
-    public var added: [String]
-    public init(atMs: Double, removed: [String], added: [String]) {
+package struct DrillDNSChange: Sendable, Hashable, Codable {
+    package var atMs: Double
+    package var removed: [String]
+    package var added: [String]
+    package init(atMs: Double, removed: [String], added: [String]) {
         self.atMs = atMs
         self.removed = removed
         self.added = added
@@ -191,29 +191,29 @@ public struct DrillDNSChange: Sendable, Hashable, Codable {
 }
 
 /// What the network side of a netns phase measured.
-public struct DrillNetworkPhase: Sendable, Hashable, Codable {
-    public var dnsChanges: [DrillDNSChange] = []
+package struct DrillNetworkPhase: Sendable, Hashable, Codable {
+    package var dnsChanges: [DrillDNSChange] = []
     /// Per new host of an address change: milliseconds from its DNS record to its first request
     /// (nil: it never got one in the phase).
-    public var newHosts: [NewHost] = []
+    package var newHosts: [NewHost] = []
     /// TCP connections that reached an address after its server drained (counted by a tombstone
     /// listener left on the retired address).
-    public var retiredAddressConnections = 0
-    public var balancerReloads = 0
-    public var backendDrains = 0
+    package var retiredAddressConnections = 0
+    package var balancerReloads = 0
+    package var backendDrains = 0
     /// GOAWAYs the client received (in the haproxy phase: from HAProxy), by error code.
-    public var goawaysReceivedByCode: [String: Int] = [:]
+    package var goawaysReceivedByCode: [String: Int] = [:]
     /// What the client did about them: its re-sends by reason.
-    public var resentByReason: [String: Int] = [:]
-    public var partition: Partition?
+    package var resentByReason: [String: Int] = [:]
+    package var partition: Partition?
 
-    public struct NewHost: Sendable, Hashable, Codable {
-        public var address: String
-        public var replaced: String
-        public var firstTrafficMs: Double?
+    package struct NewHost: Sendable, Hashable, Codable {
+        package var address: String
+        package var replaced: String
+        package var firstTrafficMs: Double?
         /// When its DNS record was first served (ms from the phase start).
-        public var dnsAtMs: Double
-        public init(address: String, replaced: String, firstTrafficMs: Double?, dnsAtMs: Double = 0) {
+        package var dnsAtMs: Double
+        package init(address: String, replaced: String, firstTrafficMs: Double?, dnsAtMs: Double = 0) {
             self.address = address
             self.replaced = replaced
             self.firstTrafficMs = firstTrafficMs
@@ -221,14 +221,14 @@ public struct DrillNetworkPhase: Sendable, Hashable, Codable {
         }
     }
 
-    public struct Partition: Sendable, Hashable, Codable {
-        public var address: String
-        public var linkDownMs: Double
+    package struct Partition: Sendable, Hashable, Codable {
+        package var address: String
+        package var linkDownMs: Double
         /// Link down to the client closing its connection to that address (nil: never in the phase).
-        public var detectionMs: Double?
+        package var detectionMs: Double?
         /// Requests the partitioned server had taken but whose response never arrived.
-        public var strandedRequests: Int
-        public init(address: String, linkDownMs: Double, detectionMs: Double?, strandedRequests: Int) {
+        package var strandedRequests: Int
+        package init(address: String, linkDownMs: Double, detectionMs: Double?, strandedRequests: Int) {
             self.address = address
             self.linkDownMs = linkDownMs
             self.detectionMs = detectionMs
@@ -236,17 +236,17 @@ public struct DrillNetworkPhase: Sendable, Hashable, Codable {
         }
     }
 
-    public init() {}
+    package init() {}
 
     /// Milliseconds from a new host's DNS record (`dnsAtMs`) to the first request it processed
     /// (`processedAtMs`, any order), nil when none came after the record.
-    public static func firstTraffic(dnsAtMs: Double, processedAtMs: [Double]) -> Double? {
+    package static func firstTraffic(dnsAtMs: Double, processedAtMs: [Double]) -> Double? {
         processedAtMs.filter { $0 >= dnsAtMs }.min().map { $0 - dnsAtMs }
     }
 
     /// Link down to the first close, after it, of a client connection whose endpoint names
     /// `address` (lanes of the client's timeline).
-    public static func detection(linkDownMs: Double, address: String, lanes: [DrillTimeline.Lane]) -> Double? {
+    package static func detection(linkDownMs: Double, address: String, lanes: [DrillTimeline.Lane]) -> Double? {
         lanes.filter { $0.endpoint.contains(address) }
             .compactMap(\.closedMs)
             .filter { $0 >= linkDownMs }
@@ -256,27 +256,27 @@ public struct DrillNetworkPhase: Sendable, Hashable, Codable {
 }
 
 /// The hosts of a netns run, for the report.
-public struct DrillTopologyInfo: Sendable, Hashable, Codable {
-    public var serviceName: String
-    public var port: Int
-    public var hosts: [Host] = []
+package struct DrillTopologyInfo: Sendable, Hashable, Codable {
+    package var serviceName: String
+    package var port: Int
+    package var hosts: [Host] = []
     /// `haproxy -v`'s first line.
-    public var haproxyVersion: String
+    package var haproxyVersion: String
     /// `dnsmasq -v`'s first line.
-    public var dnsmasqVersion: String
+    package var dnsmasqVersion: String
 
-    public struct Host: Sendable, Hashable, Codable {
-        public var namespace: String
-        public var role: String
-        public var address: String
-        public init(namespace: String, role: String, address: String) {
+    package struct Host: Sendable, Hashable, Codable {
+        package var namespace: String
+        package var role: String
+        package var address: String
+        package init(namespace: String, role: String, address: String) {
             self.namespace = namespace
             self.role = role
             self.address = address
         }
     }
 
-    public init(serviceName: String, port: Int, haproxyVersion: String, dnsmasqVersion: String) {
+    package init(serviceName: String, port: Int, haproxyVersion: String, dnsmasqVersion: String) {
         self.serviceName = serviceName
         self.port = port
         self.haproxyVersion = haproxyVersion

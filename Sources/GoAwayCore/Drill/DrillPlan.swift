@@ -12,23 +12,23 @@
 /// hard-kill          └── kill s0 (no GOAWAY) ──────── start s0 ───┘
 ///                    0          0.25        0.5        0.75       1  × phaseDuration
 /// ```
-public struct DrillPlan: Sendable, Hashable {
+package struct DrillPlan: Sendable, Hashable {
     /// Load time per client mode, split evenly over the phases. Default 20 s.
-    public var duration: Duration
+    package var duration: Duration
     /// Requests in flight at once. Default 32.
-    public var concurrency: Int
+    package var concurrency: Int
     /// Servers in the fleet (loopback, ephemeral ports). Default 3.
-    public var servers: Int
+    package var servers: Int
     /// Phases, in the order they run. Default: all.
-    public var phases: [DrillPhase]
+    package var phases: [DrillPhase]
     /// Client modes, in the order they run. Default: GoAwayKit, then naive.
-    public var modes: [DrillClientMode]
+    package var modes: [DrillClientMode]
     /// `maxRequestsPerConnection` of the storm phase. Default 100.
-    public var stormMaxRequests: Int
+    package var stormMaxRequests: Int
     /// Where the fleet runs: one loopback (default) or hosts in network namespaces.
-    public var topology: DrillTopology
+    package var topology: DrillTopology
 
-    public init(
+    package init(
         duration: Duration = .seconds(20),
         concurrency: Int = 32,
         servers: Int = 3,
@@ -47,13 +47,13 @@ public struct DrillPlan: Sendable, Hashable {
         self.stormMaxRequests = stormMaxRequests
     }
 
-    public static var defaults: DrillPlan { DrillPlan() }
+    package static var defaults: DrillPlan { DrillPlan() }
 
-    public enum Invalid: Error, Equatable, CustomStringConvertible {
+    package enum Invalid: Error, Equatable, CustomStringConvertible {
         case duration, concurrency, servers, noPhase, noMode, stormMaxRequests
         /// A phase the topology cannot run (HAProxy, DNS and partitions need `netns`).
         case unsupportedPhase(DrillPhase, DrillTopology)
-        public var description: String {
+        package var description: String {
             switch self {
             case .unsupportedPhase(let phase, let topology):
                 "phase \(phase.rawValue) does not run on --topology \(topology.rawValue) (it runs: \(topology.supportedPhases.map(\.rawValue).joined(separator: ", ")))"
@@ -67,7 +67,7 @@ public struct DrillPlan: Sendable, Hashable {
         }
     }
 
-    public func validate() throws(Invalid) {
+    package func validate() throws(Invalid) {
         guard duration >= .seconds(1) else { throw .duration }
         guard (1...10_000).contains(concurrency) else { throw .concurrency }
         guard (2...16).contains(servers) else { throw .servers }
@@ -80,12 +80,12 @@ public struct DrillPlan: Sendable, Hashable {
     }
 
     /// Load time of one phase.
-    public var phaseDuration: Duration { duration / phases.count }
+    package var phaseDuration: Duration { duration / phases.count }
 
     /// The connection policy every server of the phase's fleet runs with. Drains are bounded
     /// tightly (1 s PING-ack wait, 5 s grace) so a restart never outlasts the phase; drill
     /// requests take milliseconds.
-    public func connectionPolicy(for phase: DrillPhase) -> ServerConnectionPolicy {
+    package func connectionPolicy(for phase: DrillPhase) -> ServerConnectionPolicy {
         var policy = ServerConnectionPolicy(pingAckTimeout: .seconds(1), drainGrace: .seconds(5))
         switch phase {
         case .rollingRestart, .hardKill, .newAddresses, .balancer, .partition:
@@ -103,7 +103,7 @@ public struct DrillPlan: Sendable, Hashable {
     /// The phase's steps, at offsets from the phase start, in order. The shell runs them one after
     /// another: a step whose time has come waits for the previous one to finish (a restart is
     /// drain, stop, start), so restarts never overlap and the fleet is never all down.
-    public func steps(for phase: DrillPhase) -> [DrillStep] {
+    package func steps(for phase: DrillPhase) -> [DrillStep] {
         let d = phaseDuration
         switch phase {
         case .rollingRestart:
@@ -141,21 +141,21 @@ public struct DrillPlan: Sendable, Hashable {
 }
 
 /// Where `goaway drill` runs its fleet.
-public enum DrillTopology: String, Sendable, Hashable, CaseIterable, Codable {
+package enum DrillTopology: String, Sendable, Hashable, CaseIterable, Codable {
     /// Servers on 127.0.0.1 in this process (default).
     case loopback
     /// Hosts in network namespaces on a bridge of their own: 3 servers, a client, HAProxy, dnsmasq
     /// serving `fleet.test` (root only).
     case netns
 
-    public var supportedPhases: [DrillPhase] {
+    package var supportedPhases: [DrillPhase] {
         switch self {
         case .loopback: [.rollingRestart, .goAwayStorm, .maxAgeRotation, .hardKill]
         case .netns: [.newAddresses, .balancer, .partition, .hardKill, .rollingRestart, .goAwayStorm, .maxAgeRotation]
         }
     }
 
-    public var defaultPhases: [DrillPhase] {
+    package var defaultPhases: [DrillPhase] {
         switch self {
         case .loopback: supportedPhases
         case .netns: [.newAddresses, .balancer, .partition, .hardKill]
@@ -164,8 +164,8 @@ public enum DrillTopology: String, Sendable, Hashable, CaseIterable, Codable {
 }
 
 /// One thing that happens to the fleet.
-public struct DrillStep: Sendable, Hashable {
-    public enum Action: Sendable, Hashable {
+package struct DrillStep: Sendable, Hashable {
+    package enum Action: Sendable, Hashable {
         /// Graceful: drain every connection (two GOAWAYs), stop, start a new server on the same port.
         case restart(server: Int)
         /// Close the listener and every connection at once, without GOAWAY (a crash).
@@ -182,16 +182,16 @@ public struct DrillStep: Sendable, Hashable {
         /// netns: take the server host's link down (no FIN, no RST): a partition.
         case partition(server: Int)
     }
-    public var at: Duration
-    public var action: Action
-    public init(at: Duration, action: Action) {
+    package var at: Duration
+    package var action: Action
+    package init(at: Duration, action: Action) {
         self.at = at
         self.action = action
     }
 }
 
 /// The ways a drill makes servers send GOAWAY (or, for `hardKill`, not).
-public enum DrillPhase: String, Sendable, Hashable, CaseIterable, Codable {
+package enum DrillPhase: String, Sendable, Hashable, CaseIterable, Codable {
     case rollingRestart = "rolling-restart"
     case goAwayStorm = "goaway-storm"
     case maxAgeRotation = "max-age"
@@ -204,10 +204,10 @@ public enum DrillPhase: String, Sendable, Hashable, CaseIterable, Codable {
     case partition
 
     /// Every disruption in the phase is announced by GOAWAY (all but the hard kill and the partition).
-    public var onlyGoAway: Bool { self != .hardKill && self != .partition }
+    package var onlyGoAway: Bool { self != .hardKill && self != .partition }
 
     /// Accepts the raw value and short forms (`restart`, `storm`, `kill`).
-    public init?(flag: String) {
+    package init?(flag: String) {
         switch flag.lowercased() {
         case "rolling-restart", "restart", "restarts": self = .rollingRestart
         case "goaway-storm", "storm": self = .goAwayStorm
@@ -222,7 +222,7 @@ public enum DrillPhase: String, Sendable, Hashable, CaseIterable, Codable {
 }
 
 /// The client under test.
-public enum DrillClientMode: String, Sendable, Hashable, CaseIterable, Codable {
+package enum DrillClientMode: String, Sendable, Hashable, CaseIterable, Codable {
     /// `HTTP2Client` as shipped: re-sends what a GOAWAY or REFUSED_STREAM proved unprocessed,
     /// and idempotent requests once after a connection loss.
     case goAwayKit = "goawaykit"
@@ -230,27 +230,27 @@ public enum DrillClientMode: String, Sendable, Hashable, CaseIterable, Codable {
     case naive
 
     /// Whether the drill holds this mode to "lose nothing".
-    public var mustNotLose: Bool { self == .goAwayKit }
+    package var mustNotLose: Bool { self == .goAwayKit }
 }
 
 /// The request mix: a fixed cycle of 20, so every phase sees the same proportions. Slow routes
 /// keep requests in flight when a server drains or dies; POSTs carry bodies so the non-idempotent
 /// path (re-sent only when provably unprocessed) is exercised.
-public struct DrillRequestKind: Sendable, Hashable {
-    public var method: String
-    public var path: String
+package struct DrillRequestKind: Sendable, Hashable {
+    package var method: String
+    package var path: String
     /// Request body bytes (0: none).
-    public var bodySize: Int
-    public var idempotent: Bool { isIdempotentMethod(method) }
+    package var bodySize: Int
+    package var idempotent: Bool { isIdempotentMethod(method) }
 
-    public init(method: String, path: String, bodySize: Int) {
+    package init(method: String, path: String, bodySize: Int) {
         self.method = method
         self.path = path
         self.bodySize = bodySize
     }
 
     /// 7 × GET /, 3 × GET /delay/10, 7 × POST /echo (1 KiB), 3 × POST /delay/10 (256 B).
-    public static func forRequest(_ index: Int) -> DrillRequestKind {
+    package static func forRequest(_ index: Int) -> DrillRequestKind {
         switch index % 20 {
         case 0, 3, 6, 9, 12, 15, 18: DrillRequestKind(method: "GET", path: "/", bodySize: 0)
         case 1, 8, 14: DrillRequestKind(method: "GET", path: "/delay/10", bodySize: 0)
@@ -262,7 +262,7 @@ public struct DrillRequestKind: Sendable, Hashable {
 
 extension DrillStep.Action {
     /// `restart s0`, `reload haproxy`...: a step's mark on the timeline.
-    public var label: String {
+    package var label: String {
         switch self {
         case .restart(let i): "restart s\(i)"
         case .kill(let i): "kill s\(i)"

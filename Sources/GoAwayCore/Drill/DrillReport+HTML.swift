@@ -8,7 +8,7 @@
 /// lost requests. Dashed verticals are the fleet's steps. Then the throughput of both clients on
 /// one chart, and the summary table.
 extension DrillReport {
-    public func renderHTML() -> String {
+    package func renderHTML() -> String {
         var h = HTML()
         let passed = verdict?.passed ?? false
         h.raw("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>goaway drill: \(passed ? "PASS" : "FAIL")</title>")
@@ -300,16 +300,16 @@ extension DrillReport {
 
 /// One `<svg class="timeline">` of a rendered report, read back (tests and tools check the picture
 /// against the numbers).
-public struct DrillHTMLTimeline: Sendable, Hashable {
-    public var mode: String
-    public var phase: String
+package struct DrillHTMLTimeline: Sendable, Hashable {
+    package var mode: String
+    package var phase: String
     /// The `data-connections` attribute.
-    public var declaredConnections: Int
+    package var declaredConnections: Int
     /// `<g class="lane">` elements drawn.
-    public var lanes: Int
+    package var lanes: Int
 
     /// Every timeline of `html`, in order. Plain string scanning (the page is ours).
-    public static func all(in html: String) -> [DrillHTMLTimeline] {
+    package static func all(in html: String) -> [DrillHTMLTimeline] {
         html.splitting(by: "<svg class=\"timeline\"").dropFirst().map { chunk in
             let svg = chunk.splitting(by: "</svg>")[0]
             func attr(_ name: String) -> String {

@@ -1,7 +1,7 @@
 /// Text output of `goaway drill`: the live status line and the final tables. Pure formatting
 /// (no Foundation), so the CLI only prints.
 extension DrillReport {
-    public func renderText() -> String {
+    package func renderText() -> String {
         var out: [String] = []
         let s = settings
         let place = s.topology == .netns ? "in network namespaces" : "on loopback"
@@ -110,14 +110,14 @@ extension DrillReport {
 }
 
 /// A snapshot for the live status line.
-public struct DrillProgress: Sendable, Hashable {
-    public var mode: DrillClientMode
-    public var phase: DrillPhase
-    public var elapsed: Duration
-    public var ok: Int
-    public var failed: Int
-    public var resent: Int
-    public init(mode: DrillClientMode, phase: DrillPhase, elapsed: Duration, ok: Int, failed: Int, resent: Int) {
+package struct DrillProgress: Sendable, Hashable {
+    package var mode: DrillClientMode
+    package var phase: DrillPhase
+    package var elapsed: Duration
+    package var ok: Int
+    package var failed: Int
+    package var resent: Int
+    package init(mode: DrillClientMode, phase: DrillPhase, elapsed: Duration, ok: Int, failed: Int, resent: Int) {
         self.mode = mode
         self.phase = phase
         self.elapsed = elapsed
@@ -127,7 +127,7 @@ public struct DrillProgress: Sendable, Hashable {
     }
 
     /// `goawaykit rolling-restart 2.5s  8120 req/s  ok 20300  re-sent 12  failed 0`
-    public var statusLine: String {
+    package var statusLine: String {
         let seconds = elapsed.drillSeconds
         let rate = seconds > 0 ? Double(ok + failed) / seconds : 0
         return "\(mode.rawValue) \(phase.rawValue) \(Fmt.num(seconds, 1))s  \(Fmt.num(rate, 0)) req/s  ok \(ok)  re-sent \(resent)  failed \(failed)"

@@ -1,23 +1,23 @@
 /// The outcome of `goaway drill`: a row per (mode, phase), totals per mode, the verdict.
 /// Encoded as-is by `--json` (schema 1; keys in snake_case).
-public struct DrillReport: Sendable, Hashable, Codable {
-    public var schema = 1
-    public var settings: Settings
-    public var phases: [PhaseResult] = []
+package struct DrillReport: Sendable, Hashable, Codable {
+    package var schema = 1
+    package var settings: Settings
+    package var phases: [PhaseResult] = []
     /// netns only: the hosts, their addresses and the peers' versions.
-    public var topology: DrillTopologyInfo?
+    package var topology: DrillTopologyInfo?
     /// Set by `conclude()` once every phase has run.
-    public var verdict: DrillVerdict?
+    package var verdict: DrillVerdict?
 
-    public struct Settings: Sendable, Hashable, Codable {
-        public var durationSeconds: Double
-        public var concurrency: Int
-        public var servers: Int
-        public var phases: [DrillPhase]
-        public var modes: [DrillClientMode]
-        public var stormMaxRequests: Int
-        public var topology: DrillTopology?
-        public init(_ plan: DrillPlan) {
+    package struct Settings: Sendable, Hashable, Codable {
+        package var durationSeconds: Double
+        package var concurrency: Int
+        package var servers: Int
+        package var phases: [DrillPhase]
+        package var modes: [DrillClientMode]
+        package var stormMaxRequests: Int
+        package var topology: DrillTopology?
+        package init(_ plan: DrillPlan) {
             topology = plan.topology
             durationSeconds = plan.duration.drillSeconds
             concurrency = plan.concurrency
@@ -29,34 +29,34 @@ public struct DrillReport: Sendable, Hashable, Codable {
     }
 
     /// One phase run with one client mode.
-    public struct PhaseResult: Sendable, Hashable, Codable {
-        public var mode: DrillClientMode
-        public var phase: DrillPhase
-        public var tally: DrillTally
-        public var elapsedSeconds: Double
+    package struct PhaseResult: Sendable, Hashable, Codable {
+        package var mode: DrillClientMode
+        package var phase: DrillPhase
+        package var tally: DrillTally
+        package var elapsedSeconds: Double
         /// GOAWAYs the fleet sent, by error code name (`NO_ERROR`...).
-        public var goawaysByCode: [String: Int] = [:]
+        package var goawaysByCode: [String: Int] = [:]
         /// GOAWAYs the fleet sent, by reason (`shutdown`, `max_requests`, `max_age`...).
-        public var goawaysByReason: [String: Int] = [:]
-        public var goawaysReceived = 0
+        package var goawaysByReason: [String: Int] = [:]
+        package var goawaysReceived = 0
         /// Connections the client opened, up to the end of its shutdown.
-        public var connectionsOpened = 0
+        package var connectionsOpened = 0
         /// Of those, opened by the end of the load (the rest while the client shut down).
-        public var connectionsOpenedAtLoadEnd: Int?
+        package var connectionsOpenedAtLoadEnd: Int?
         /// Connection drains (first GOAWAY to close), in milliseconds.
-        public var drainMs = Summary()
+        package var drainMs = Summary()
         /// Restarts: drain begun to new server listening, in milliseconds.
-        public var restartMs = Summary()
-        public var hardKills = 0
+        package var restartMs = Summary()
+        package var hardKills = 0
         /// Parts of the phase that never finished (a restart, the client's shutdown...): a hang
         /// in the stack under test. Any entry fails the drill.
-        public var stuck: [String] = []
+        package var stuck: [String] = []
         /// The connections, re-sends, losses and throughput on a time axis (for `--report`).
-        public var timeline: DrillTimeline?
+        package var timeline: DrillTimeline?
         /// netns only: DNS changes, new hosts' first traffic, HAProxy, the partition.
-        public var network: DrillNetworkPhase?
+        package var network: DrillNetworkPhase?
 
-        public init(mode: DrillClientMode, phase: DrillPhase, tally: DrillTally, elapsedSeconds: Double) {
+        package init(mode: DrillClientMode, phase: DrillPhase, tally: DrillTally, elapsedSeconds: Double) {
             self.mode = mode
             self.phase = phase
             self.tally = tally
@@ -64,12 +64,12 @@ public struct DrillReport: Sendable, Hashable, Codable {
         }
     }
 
-    public struct Summary: Sendable, Hashable, Codable {
-        public var count = 0
-        public var p50 = 0.0
-        public var max = 0.0
-        public init() {}
-        public init(milliseconds values: [Double]) {
+    package struct Summary: Sendable, Hashable, Codable {
+        package var count = 0
+        package var p50 = 0.0
+        package var max = 0.0
+        package init() {}
+        package init(milliseconds values: [Double]) {
             let sorted = values.sorted()
             count = sorted.count
             p50 = sorted.isEmpty ? 0 : sorted[(sorted.count - 1) / 2]
@@ -77,12 +77,12 @@ public struct DrillReport: Sendable, Hashable, Codable {
         }
     }
 
-    public init(settings: Settings) {
+    package init(settings: Settings) {
         self.settings = settings
     }
 
     /// All phases of one mode added up; the rate is requests over the summed load time.
-    public func total(for mode: DrillClientMode) -> DrillTally {
+    package func total(for mode: DrillClientMode) -> DrillTally {
         let rows = phases.filter { $0.mode == mode }
         var t = rows.reduce(DrillTally()) { $0 + $1.tally }
         let seconds = rows.reduce(0) { $0 + $1.elapsedSeconds }
@@ -91,7 +91,7 @@ public struct DrillReport: Sendable, Hashable, Codable {
     }
 
     /// Decides the verdict from the rows.
-    public mutating func conclude() {
+    package mutating func conclude() {
         verdict = DrillVerdict(self)
     }
 }
@@ -104,12 +104,12 @@ public struct DrillReport: Sendable, Hashable, Codable {
 /// Warnings do not fail the drill: a request that failed in a phase whose only disruption is
 /// GOAWAY (restart, storm, max age) was reported with a typed error, yet a GOAWAY should cost
 /// nothing at all — worth a bug report.
-public struct DrillVerdict: Sendable, Hashable, Codable {
-    public var passed: Bool
-    public var reasons: [String]
-    public var warnings: [String] = []
+package struct DrillVerdict: Sendable, Hashable, Codable {
+    package var passed: Bool
+    package var reasons: [String]
+    package var warnings: [String] = []
 
-    public init(_ report: DrillReport) {
+    package init(_ report: DrillReport) {
         var reasons: [String] = []
         var warnings: [String] = []
         for row in report.phases {
@@ -149,7 +149,7 @@ public struct DrillVerdict: Sendable, Hashable, Codable {
     }
 
     /// 0 when passed, 1 otherwise.
-    public var exitCode: Int32 { passed ? 0 : 1 }
+    package var exitCode: Int32 { passed ? 0 : 1 }
 }
 
 extension String {
@@ -158,7 +158,7 @@ extension String {
 
 extension Duration {
     /// Seconds as a `Double`.
-    public var drillSeconds: Double {
+    package var drillSeconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

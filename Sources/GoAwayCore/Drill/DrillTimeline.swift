@@ -1,46 +1,46 @@
 /// What happened during one phase, on a time axis (milliseconds from the phase start): one lane per
 /// client connection (open, GOAWAYs, close), the re-sends, the losses, the fleet's steps and the
 /// throughput. Built from the client's events by `apply(_:atMs:)`; drawn by `renderHTML()`.
-public struct DrillTimeline: Sendable, Hashable, Codable {
-    public struct Lane: Sendable, Hashable, Codable {
-        public var connection: Int
-        public var endpoint: String
-        public var openedMs: Double
+package struct DrillTimeline: Sendable, Hashable, Codable {
+    package struct Lane: Sendable, Hashable, Codable {
+        package var connection: Int
+        package var endpoint: String
+        package var openedMs: Double
         /// Every GOAWAY the connection received, in order: the first is the notice (last id
         /// 2^31-1 in a two-phase drain), the last the final one.
-        public var goAways: [GoAwayMark] = []
-        public var closedMs: Double?
-        public init(connection: Int, endpoint: String, openedMs: Double) {
+        package var goAways: [GoAwayMark] = []
+        package var closedMs: Double?
+        package init(connection: Int, endpoint: String, openedMs: Double) {
             self.connection = connection
             self.endpoint = endpoint
             self.openedMs = openedMs
         }
     }
 
-    public struct GoAwayMark: Sendable, Hashable, Codable {
-        public var atMs: Double
-        public var code: String
-        public var lastStreamID: Int32
-        public init(atMs: Double, code: String, lastStreamID: Int32) {
+    package struct GoAwayMark: Sendable, Hashable, Codable {
+        package var atMs: Double
+        package var code: String
+        package var lastStreamID: Int32
+        package init(atMs: Double, code: String, lastStreamID: Int32) {
             self.atMs = atMs
             self.code = code
             self.lastStreamID = lastStreamID
         }
         /// `lastStreamID == 2^31-1`: a drain's first notice, not the final word.
-        public var isNotice: Bool { lastStreamID == Int32.max }
+        package var isNotice: Bool { lastStreamID == Int32.max }
     }
 
     /// A point in time with a label (a re-send's reason, a lost request's fate, a fleet step).
-    public struct Mark: Sendable, Hashable, Codable {
-        public var atMs: Double
-        public var label: String
-        public init(atMs: Double, label: String) {
+    package struct Mark: Sendable, Hashable, Codable {
+        package var atMs: Double
+        package var label: String
+        package init(atMs: Double, label: String) {
             self.atMs = atMs
             self.label = label
         }
     }
 
-    public enum Event: Sendable, Hashable {
+    package enum Event: Sendable, Hashable {
         case opened(connection: Int, endpoint: String)
         case goAway(connection: Int, code: String, lastStreamID: Int32)
         case closed(connection: Int)
@@ -48,18 +48,18 @@ public struct DrillTimeline: Sendable, Hashable, Codable {
         case step(String)
     }
 
-    public var lanes: [Lane] = []
-    public var resends: [Mark] = []
-    public var losses: [Mark] = []
-    public var steps: [Mark] = []
+    package var lanes: [Lane] = []
+    package var resends: [Mark] = []
+    package var losses: [Mark] = []
+    package var steps: [Mark] = []
     /// Requests that ended (answered or failed) per `bucketMs`, from the phase start.
-    public var throughput: [Int] = []
-    public var bucketMs: Double = 100
-    public var durationMs: Double = 0
+    package var throughput: [Int] = []
+    package var bucketMs: Double = 100
+    package var durationMs: Double = 0
 
-    public init() {}
+    package init() {}
 
-    public mutating func apply(_ event: Event, atMs: Double) {
+    package mutating func apply(_ event: Event, atMs: Double) {
         switch event {
         case .opened(let id, let endpoint):
             lanes.append(Lane(connection: id, endpoint: endpoint, openedMs: atMs))
@@ -80,7 +80,7 @@ public struct DrillTimeline: Sendable, Hashable, Codable {
     }
 
     /// Counts `endsMs` (when each request ended) into buckets of `bucketMs`.
-    public mutating func setThroughput(endsMs: [Double], bucketMs: Double = 100) {
+    package mutating func setThroughput(endsMs: [Double], bucketMs: Double = 100) {
         self.bucketMs = bucketMs
         let last = endsMs.max() ?? 0
         durationMs = max(durationMs, last)
@@ -90,5 +90,5 @@ public struct DrillTimeline: Sendable, Hashable, Codable {
     }
 
     /// Requests per second of each bucket.
-    public var ratePerSecond: [Double] { throughput.map { Double($0) * 1000 / bucketMs } }
+    package var ratePerSecond: [Double] { throughput.map { Double($0) * 1000 / bucketMs } }
 }

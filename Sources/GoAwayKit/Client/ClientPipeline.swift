@@ -3,8 +3,8 @@ import NIOHTTP2
 import NIOSSL
 
 /// The handlers every client-side HTTP/2 connection of ours starts with — [TLS] → [frame trace] →
-/// NIOHTTP2Handler → stream-error classifier — for `HTTP2Client`, `goaway probe` and the fuzz
-/// harness; the caller adds its own connection handler after them.
+/// GOAWAY last-stream-id rewriter → NIOHTTP2Handler → stream-error classifier — for `HTTP2Client`,
+/// `goaway probe` and the fuzz harness; the caller adds its own connection handler after them.
 package enum ClientPipeline {
     /// Empty inbound DATA frames in a row (no END_STREAM or HEADERS between) before the client
     /// calls the server abusive: one for each stream of a connection at the usual 100-stream limit.
@@ -25,6 +25,8 @@ package enum ClientPipeline {
             try sync.addHandler(FrameTraceHandler(connection: traceConnection, trace: trace, role: .client))
         }
         let classifier = StreamErrorClassifier()
+        // Below NIOHTTP2Handler: the bytes it writes pass here.
+        try sync.addHandler(ClientGoAwayLastStreamRewriter(watch: classifier.watch))
         // Inbound RST_STREAMs on a client are only for streams it opened (the retry budget bounds
         // those), so swift-nio-http2's rapid-reset limit (200 per 30 s, a server protection) would
         // only cut off a server that legitimately refuses streams (REFUSED_STREAM under load).
@@ -73,8 +75,11 @@ final class StreamErrorClassifier: ChannelDuplexHandler {
     final class Watch: NIOHTTP2FrameDelegate {
         var ours = false
         var lastOwnReset: (HTTP2StreamID, NIOHTTP2.HTTP2ErrorCode)?
+        /// NIOHTTP2Handler encoded a GOAWAY of its own (a connection error): its next write is it.
+        var libraryGoAwayNext = false
         func wroteFrame(_ frame: HTTP2Frame) {
             guard !ours else { return }
+            if case .goAway = frame.payload { libraryGoAwayNext = true }
             if case .rstStream(let code) = frame.payload, frame.streamID != .rootStream {
                 lastOwnReset = (frame.streamID, code)
             } else {
@@ -103,5 +108,35 @@ final class StreamErrorClassifier: ChannelDuplexHandler {
         } else {
             context.fireErrorCaught(error)
         }
+    }
+}
+
+/// Makes swift-nio-http2's own GOAWAY truthful on a client. On a connection error NIOHTTP2Handler
+/// (1.46) writes GOAWAY with last-stream-id 2^31-1, "every stream you opened may have been
+/// processed"; but the last-stream-id of a client's GOAWAY names the server-initiated streams it
+/// processed (RFC 9113 §6.8), and a client of ours accepts none (push is off), so the truth is 0.
+/// The frame delegate tells us the next bytes NIOHTTP2Handler writes are that GOAWAY; we set their
+/// last-stream-id field (octets 9–12 of the frame) to 0 in place. Our own GOAWAYs already say 0.
+final class ClientGoAwayLastStreamRewriter: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = IOData
+    typealias OutboundOut = IOData
+    private let watch: StreamErrorClassifier.Watch
+
+    init(watch: StreamErrorClassifier.Watch) { self.watch = watch }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard watch.libraryGoAwayNext else {
+            context.write(data, promise: promise)
+            return
+        }
+        watch.libraryGoAwayNext = false
+        guard case .byteBuffer(var frame) = unwrapOutboundIn(data), frame.readableBytes >= 17,
+            frame.getInteger(at: frame.readerIndex + 3, as: UInt8.self) == 0x7
+        else {
+            context.write(data, promise: promise)
+            return
+        }
+        frame.setInteger(UInt32(0), at: frame.readerIndex + 9)
+        context.write(wrapOutboundOut(.byteBuffer(frame)), promise: promise)
     }
 }

@@ -23,7 +23,7 @@ import Glibc
 /// | `S <ns>`        | client | the load started at monotonic time `ns`                         |
 /// | `p <ok> <failed> <resent>` | client | progress                                             |
 /// | `J <json>`      | client | the result (`DrillLoad.Result`), last                           |
-public enum DrillNode {
+package enum DrillNode {
     /// One write(2) per line (short lines to a pipe are atomic), so a SIGKILL loses no whole line
     /// and a request id is out before its response is.
     static func emit(_ line: String) {
@@ -39,7 +39,7 @@ public enum DrillNode {
     /// A server host: `HTTP2Server` with the drill's handler on `address:port`, the phase's
     /// connection policy. SIGTERM drains it; with `tombstone`, a plain TCP listener then stays on
     /// the retired address and reports every connection it gets (until SIGTERM again).
-    public static func runServer(address: String, port: Int, phase: DrillPhase, stormMaxRequests: Int, phaseSeconds: Double, tombstone: Bool) async -> Int32 {
+    package static func runServer(address: String, port: Int, phase: DrillPhase, stormMaxRequests: Int, phaseSeconds: Double, tombstone: Bool) async -> Int32 {
         let plan = DrillPlan(duration: .milliseconds(Int64(phaseSeconds * 1000)), phases: [phase], stormMaxRequests: stormMaxRequests, topology: .netns)
         var configuration = HTTP2Server.Configuration(host: address, port: port, connection: plan.connectionPolicy(for: phase))
         configuration.backlog = 1024
@@ -82,17 +82,17 @@ public enum DrillNode {
     }
 
     /// What the orchestrator tells the client host (JSON in `--spec`).
-    public struct ClientSpec: Sendable, Codable {
-        public var url: String
-        public var mode: DrillClientMode
-        public var phase: DrillPhase
-        public var concurrency: Int
-        public var durationMs: Int64
-        public var watchdogMs: Int64
+    package struct ClientSpec: Sendable, Codable {
+        package var url: String
+        package var mode: DrillClientMode
+        package var phase: DrillPhase
+        package var concurrency: Int
+        package var durationMs: Int64
+        package var watchdogMs: Int64
     }
 
     /// The client host: `HTTP2Client` on the spec's URL at steady load, then one result line.
-    public static func runClient(spec json: String) async -> Int32 {
+    package static func runClient(spec json: String) async -> Int32 {
         guard let spec = try? JSONDecoder().decode(ClientSpec.self, from: Data(json.utf8)) else {
             FileHandle.standardError.write(Data("goaway drill-node: bad --spec\n".utf8))
             return 2

@@ -16,19 +16,19 @@ import Synchronization
 /// print(report.renderText())
 /// exit(report.verdict!.exitCode)
 /// ```
-public struct DrillRunner: Sendable {
-    public var plan: DrillPlan
+package struct DrillRunner: Sendable {
+    package var plan: DrillPlan
     /// No answer this long after the phase's load ended: the request counts as lost silently.
-    public var watchdog: Duration = .seconds(20)
-    public var logger: Logger
+    package var watchdog: Duration = .seconds(20)
+    package var logger: Logger
 
-    public init(plan: DrillPlan = .defaults, logger: Logger = Logger(label: "goaway.drill", factory: { _ in SwiftLogNoOpLogHandler() })) {
+    package init(plan: DrillPlan = .defaults, logger: Logger = Logger(label: "goaway.drill", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.plan = plan
         self.logger = logger
     }
 
     /// Runs every (mode, phase); `progress` gets a snapshot about four times a second.
-    public func run(progress: (@Sendable (DrillProgress) -> Void)? = nil) async throws -> DrillReport {
+    package func run(progress: (@Sendable (DrillProgress) -> Void)? = nil) async throws -> DrillReport {
         try plan.validate()
         var report = DrillReport(settings: .init(plan))
         for mode in plan.modes {
@@ -151,7 +151,7 @@ extension DrillFailure {
 
 extension DrillReport {
     /// One JSON document (`goaway drill --json`): snake_case keys, sorted.
-    public func json() -> String {
+    package func json() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.keyEncodingStrategy = .convertToSnakeCase

@@ -14,23 +14,23 @@ import Glibc
 /// (`goaway drill-node client`, `HTTP2Client` on `http://fleet.test:8080`). The phase's steps
 /// (`DrillPlan.steps`) run here; the fates are decided by `DrillFate` from the client's ledger and
 /// the ids the servers reported, as on loopback.
-public struct NetnsDrillRunner: Sendable {
-    public var plan: DrillPlan
+package struct NetnsDrillRunner: Sendable {
+    package var plan: DrillPlan
     /// The `goaway` executable the namespaces run (this one, by default).
-    public var binary: String
-    public var watchdog: Duration = .seconds(20)
+    package var binary: String
+    package var watchdog: Duration = .seconds(20)
 
-    public init(plan: DrillPlan, binary: String = NetnsDrillRunner.currentExecutable) {
+    package init(plan: DrillPlan, binary: String = NetnsDrillRunner.currentExecutable) {
         self.plan = plan
         self.binary = binary
     }
 
-    public static var currentExecutable: String {
+    package static var currentExecutable: String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
     /// The one-line reason this machine cannot run it (not root, a missing package), or nil.
-    public static func preflight() -> String? { NetnsTopology.preflight() }
+    package static func preflight() -> String? { NetnsTopology.preflight() }
 
     /// The client of the netns drill: as on loopback, except that the partition phase tightens the
     /// dead-peer health check (a PING after 1 s without a frame while streams are open, 1 s for its
@@ -44,7 +44,7 @@ public struct NetnsDrillRunner: Sendable {
         return config
     }
 
-    public func run(progress: (@Sendable (String) -> Void)? = nil) async throws -> DrillReport {
+    package func run(progress: (@Sendable (String) -> Void)? = nil) async throws -> DrillReport {
         try plan.validate()
         await NetnsTopology.removeStale()
         let network = DrillNetwork(pid: getpid())
