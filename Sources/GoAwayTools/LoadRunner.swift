@@ -104,7 +104,8 @@ public struct LoadRunner: Sendable {
         var latenciesNs: [Int64] = []
         var errors: [String: Int] = [:]
         var messages: [String: String] = [:]
-        var status: [String: Int] = [:]
+        /// Responses by status code (100...999), counted per request without a String or a hash.
+        var statusCounts = [Int](repeating: 0, count: 1000)
     }
 
     public func run(
@@ -171,7 +172,7 @@ public struct LoadRunner: Sendable {
             r.connections_opened = stats.connectionsOpened
             r.errors = t.errors
             r.error_messages = t.messages
-            r.status = t.status
+            for (code, n) in t.statusCounts.enumerated() where n > 0 { r.status[String(code)] = n }
             r.elapsed_s = elapsed.seconds
             r.rps = elapsed.seconds > 0 ? Double(t.done) / elapsed.seconds : 0
             let sorted = t.latenciesNs.sorted()
@@ -210,11 +211,11 @@ extension LoadRunner {
                 let response = try await client.execute(request, body: body)
                 _ = try await response.body.collect(upTo: maxBytes)
                 let ns = (ContinuousClock.now - began).nanosecondsClamped
-                let code = String(response.status.code)
+                let code = response.status.code
                 tally.m.withLock { t in
                     t.done += 1
                     t.latenciesNs.append(ns)
-                    t.status[code, default: 0] += 1
+                    t.statusCounts[code] += 1
                 }
             } catch {
                 let kind = (error as? HTTP2ClientError)?.code.description ?? "other"

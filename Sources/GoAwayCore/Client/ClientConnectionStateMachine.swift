@@ -412,16 +412,24 @@ public struct ClientConnectionStateMachine: Sendable {
     }
 
     /// The earliest instant something is due, `nil` when nothing is.
+    /// Asked on every re-arm (each batch of requests, each read): no arrays built (two per call
+    /// were ~1,900 instructions of a request under callgrind).
     public var nextDeadline: Instant? {
         guard let l = live, !l.closeInitiated else { return nil }
-        return [l.settingsAckDeadline, pingDeadline(l), l.nextSweep].compactMap { $0 }.min()
+        return Self.earliest(Self.earliest(l.settingsAckDeadline, pingDeadline(l)), l.nextSweep)
     }
 
     private func pingDeadline(_ l: Live) -> Instant? {
         if let ping = l.ping { return ping.sentAt + configuration.pingTimeout }
         let health = l.streams.isEmpty ? nil : configuration.readIdleTimeout
-        guard let interval = [configuration.keepaliveInterval, health].compactMap({ $0 }).min() else { return nil }
+        guard let interval = Self.earliest(configuration.keepaliveInterval, health) else { return nil }
         return max(l.lastRead, l.streamsOpenSince) + interval
+    }
+
+    private static func earliest<T: Comparable>(_ a: T?, _ b: T?) -> T? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return min(a, b)
     }
 
     /// Everything due at `now`, one result per call: call again until `.none`.

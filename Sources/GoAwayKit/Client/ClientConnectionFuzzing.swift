@@ -31,7 +31,8 @@ import NIOHTTP2
         self.handler = handler
         let sync = channel.pipeline.syncOperations
         try ClientPipeline.addHTTP2Handlers(
-            to: sync, tls: nil, endpoint: nil, trace: nil, traceConnection: 1, settings: ClientConnectionHandler.initialSettings(configuration))
+            to: sync, tls: nil, endpoint: nil, trace: nil, traceConnection: 1, settings: ClientConnectionHandler.initialSettings(configuration),
+            validatesHeaders: false)
         try sync.addHandler(handler)
     }
 

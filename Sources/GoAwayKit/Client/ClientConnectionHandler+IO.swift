@@ -77,26 +77,36 @@ extension ClientConnectionHandler {
         return promise.futureResult
     }
 
-    /// A response body whose reader reports every chunk it takes (`bodyConsumed`: the stream's
+    /// A response body whose reader reports the chunks it takes (`bodyConsumed`: the stream's
     /// window goes back as it reads) and whose abandonment resets the stream (`bodyAbandoned`).
-    func makeBody(_ streamID: HTTP2StreamID) -> (HTTP2ResponseBody, AsyncThrowingStream<ByteBuffer, any Error>.Continuation) {
-        let (stream, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, throwing: (any Error).self)
-        guard let loop = context?.eventLoop else { return (HTTP2ResponseBody(stream: stream), continuation) }
+    func makeBody(_ streamID: HTTP2StreamID) -> (HTTP2ResponseBody, ResponseBodyStorage) {
+        let storage = ResponseBodyStorage(streamID: streamID, events: bodyEvents())
+        return (HTTP2ResponseBody(storage), storage)
+    }
+
+    /// One per connection, made at the first response.
+    private func bodyEvents() -> BodyEvents? {
+        if let bodyEventsCache { return bodyEventsCache }
+        guard let loop = context?.eventLoop else { return nil }
         let box = NIOLoopBound(self, eventLoop: loop)
-        // The caller stopped reading (task cancelled, body dropped): reset the stream so it does not
-        // hold its slot, and the connection, forever.
-        continuation.onTermination = { termination in
-            guard case .cancelled = termination else { return }
-            loop.execute { box.value.bodyAbandoned(streamID) }
-        }
-        let consumed: @Sendable (Int) -> Void = { bytes in
-            if loop.inEventLoop {
-                box.value.bodyConsumed(streamID, bytes: bytes)
-            } else {
-                loop.execute { box.value.bodyConsumed(streamID, bytes: bytes) }
-            }
-        }
-        return (HTTP2ResponseBody(stream: stream, consumed: consumed, reportEvery: core.configuration.readerReportSize), continuation)
+        let events = BodyEvents(
+            reportEvery: core.configuration.readerReportSize,
+            consumed: { streamID, bytes in
+                if loop.inEventLoop {
+                    box.value.bodyConsumed(streamID, bytes: bytes)
+                } else {
+                    loop.execute { box.value.bodyConsumed(streamID, bytes: bytes) }
+                }
+            },
+            abandoned: { streamID in
+                if loop.inEventLoop {
+                    box.value.bodyAbandoned(streamID)
+                } else {
+                    loop.execute { box.value.bodyAbandoned(streamID) }
+                }
+            })
+        bodyEventsCache = events
+        return events
     }
 }
 

@@ -8,21 +8,29 @@ import NIOHTTP2
 extension ClientConnectionHandler {
     func receivedHeaders(_ headers: HTTP2Frame.FramePayload.Headers, streamID: HTTP2StreamID) {
         guard let st = streams[streamID] else { return }
-        if st.responded {
-            if headers.endStream { complete(streamID) }  // trailers
+        if st.responded {  // trailers (swift-nio-http2 checked END_STREAM on them)
+            if let malformed = ResponseHeaders.checkTrailers(headers.headers) {
+                malformedHeaders(streamID, malformed)
+            } else if headers.endStream {
+                complete(streamID)
+            }
             return
         }
-        guard let head = HTTPResponse(hpack: headers.headers) else {
-            if let st = remove(streamID) { finish(st, streamID: streamID, resetCode: .protocolError, cutOffDetail: "bad response head") }
-            resetStreamOnly(streamID, code: .protocolError)
+        let parsed: ResponseHeaders.Head
+        switch ResponseHeaders.head(headers.headers) {
+        case .success(let head): parsed = head
+        case .failure(let malformed):
+            malformedHeaders(streamID, malformed)
             return
         }
+        let head = parsed.response
         if head.status.kind == .informational { return }
-        let length = head.headerFields[.contentLength].flatMap { Int($0) }
-        let verdict = core.responseHead(StreamID(Int32(streamID)), contentLength: length, now: now)
+        let verdict = core.responseHead(StreamID(Int32(streamID)), contentLength: parsed.contentLength, now: now)
         let (body, continuation) = makeBody(streamID)
-        streams[streamID]!.responded = true
-        streams[streamID]!.body = continuation
+        if let i = streams.index(forKey: streamID) {  // one lookup for both
+            streams.values[i].responded = true
+            streams.values[i].body = continuation
+        }
         guard delegate.responseHead(st.request.id, HTTP2ClientResponse(head: head, body: body)) else {
             _ = remove(streamID)
             continuation.finish()
@@ -54,6 +62,16 @@ extension ClientConnectionHandler {
         // The stream first, the connection window after: no write before the frame is handled.
         if let increment = result.streamWindowUpdate, streams[streamID] != nil { write(streamID, .windowUpdate(windowSizeIncrement: increment)) }
         if let increment = result.connectionWindowUpdate { write(.rootStream, .windowUpdate(windowSizeIncrement: increment)) }
+    }
+
+    /// A malformed header block is a stream error (RFC 9113 §8.1.1): RST_STREAM(PROTOCOL_ERROR);
+    /// before the head the pool decides, after it the body fails `streamReset`.
+    func malformedHeaders(_ streamID: HTTP2StreamID, _ malformed: ResponseHeaders.Malformed) {
+        logger.debug("malformed headers", metadata: ["goaway.connection": "\(id)", "goaway.stream": "\(streamID)", "goaway.error": "\(malformed.reason)"])
+        if let st = remove(streamID) {
+            finish(st, streamID: streamID, resetCode: .protocolError, cutOffDetail: "protocol error: malformed headers: \(malformed.reason)")
+        }
+        resetStreamOnly(streamID, code: .protocolError)
     }
 
     /// The caller took `bytes` of the body: maybe give the stream's window back.
@@ -99,10 +117,9 @@ extension ClientConnectionHandler {
         delegate.streamDone(st.request.id)
     }
 
-    /// The one place a stream leaves both tables and the machine.
+    /// The one place a stream leaves the table and the machine.
     func remove(_ sid: HTTP2StreamID) -> StreamIO? {
         guard let st = streams.removeValue(forKey: sid) else { return nil }
-        byRequest[st.request.id] = nil
         core.streamClosed(StreamID(Int32(sid)))
         return st
     }

@@ -29,7 +29,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// The I/O side of a stream (the machine has the rest).
     struct StreamIO {
         let request: PendingRequest
-        var body: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
+        var body: ResponseBodyStorage?
         var responded = false
         var uploadTask: Task<Void, Never>?
     }
@@ -40,11 +40,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     var core: ClientConnectionStateMachine
     var context: ChannelHandlerContext?
     var streams: [HTTP2StreamID: StreamIO] = [:]
-    var byRequest: [RequestID: HTTP2StreamID] = [:]
     private(set) var closed = false
     var needsFlush = false
     var flushScheduled = false
     private var timer: Scheduled<Void>?
+    /// The callbacks every response body of this connection reports to (`makeBody`).
+    var bodyEventsCache: BodyEvents?
     private var timerAt: Instant?
     /// The stream of the frame `channelRead` is handling, and whether its `StreamClosedEvent` came
     /// while it did. NIOHTTP2Handler queues that event before it passes the frame on, and delivers
@@ -95,10 +96,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
         timer?.cancel()
+        bodyEventsCache = nil  // it holds this handler: bodies still out keep it only while they live
         core.channelInactive()
         let pending = streams
         streams.removeAll()
-        byRequest.removeAll()
         // The pool learns first that this connection is gone, so the re-sends below go elsewhere.
         delegate.connectionClosed(id, cause: core.failure)
         for (sid, st) in pending.sorted(by: { $0.key < $1.key }) {
@@ -187,7 +188,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         }
         let sid = HTTP2StreamID(Int(streamID.rawValue))
         var state = StreamIO(request: request)
-        byRequest[request.id] = sid
         let headersPromise = context.eventLoop.makePromise(of: Void.self)
         context.write(wrapOutboundOut(HTTP2Frame(streamID: sid, payload: .headers(.init(headers: request.headers, endStream: request.body.isEmpty)))), promise: headersPromise)
         let box = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -214,7 +214,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     /// The caller gave up (cancelled, timed out): RST_STREAM(CANCEL) this stream only.
     func cancel(_ request: RequestID, error: HTTP2ClientError) {
-        guard let sid = byRequest[request], let st = remove(sid) else { return }
+        // A search, not a second table kept per request: cancelling is rare, requests are not.
+        guard let sid = streams.first(where: { $0.value.request.id == request })?.key, let st = remove(sid) else { return }
         st.uploadTask?.cancel()
         st.body?.finish(throwing: error)
         resetStreamOnly(sid, code: .cancel)
@@ -285,13 +286,17 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let closedEvent = event as? StreamClosedEvent, closedEvent.streamID == readingStream {
-            // The frame being read closed its stream, and something we wrote while handling it made
-            // NIOHTTP2Handler deliver the event early: judge the stream after the frame.
-            closedWhileReading = true
-        } else if let closedEvent = event as? StreamClosedEvent, let st = remove(closedEvent.streamID) {
-            // Streams above a GOAWAY's last-id arrive here with reason CANCEL; never trust that code.
-            finish(st, streamID: closedEvent.streamID, resetCode: nil, cutOffDetail: "the stream closed before the response ended")
+        // A metatype compare first: a failing `as?` from `Any` is a full dynamic cast, and most
+        // events (stream created, window updated: several per request) are not this one.
+        if type(of: event) == StreamClosedEvent.self, let closedEvent = event as? StreamClosedEvent {
+            if closedEvent.streamID == readingStream {
+                // The frame being read closed its stream, and something we wrote while handling it made
+                // NIOHTTP2Handler deliver the event early: judge the stream after the frame.
+                closedWhileReading = true
+            } else if let st = remove(closedEvent.streamID) {
+                // Streams above a GOAWAY's last-id arrive here with reason CANCEL; never trust that code.
+                finish(st, streamID: closedEvent.streamID, resetCode: nil, cutOffDetail: "the stream closed before the response ended")
+            }
         }
         context.fireUserInboundEventTriggered(event)
     }

@@ -10,10 +10,11 @@ package enum ClientPipeline {
     /// calls the server abusive: one for each stream of a connection at the usual 100-stream limit.
     static let maximumSequentialEmptyDataFrames = 100
 
-    /// `traceConnection`: the number the trace shows (from 1, for people).
+    /// `traceConnection`: the number the trace shows (from 1, for people). `validatesHeaders: false`
+    /// only under a `ClientConnectionHandler`, which checks header blocks itself.
     package static func addHTTP2Handlers(
         to sync: ChannelPipeline.SynchronousOperations, tls: NIOSSLContext?, endpoint: HTTP2Endpoint?,
-        trace: FrameTrace?, traceConnection: Int, settings: HTTP2Settings
+        trace: FrameTrace?, traceConnection: Int, settings: HTTP2Settings, validatesHeaders: Bool = true
     ) throws {
         if let tls {
             let hostname = endpoint.flatMap { $0.isLiteral ? nil : $0.host }
@@ -37,6 +38,10 @@ package enum ClientPipeline {
         // flushing an empty write, e.g. an echo of a body's empty end), one after another. The
         // client chose its server and bounds its streams; allow one per stream of a full connection.
         configuration.maximumSequentialEmptyDataFrames = Self.maximumSequentialEmptyDataFrames
+        // `ClientConnectionHandler` checks response header blocks itself, in the pass that turns
+        // them into an `HTTPResponse`, and builds request blocks valid (`ResponseHeaders`): the
+        // handler's check walked each block again, both ways. `goaway probe` keeps it.
+        if !validatesHeaders { configuration.headerBlockValidation = .disabled }
         var stream = NIOHTTP2Handler.StreamConfiguration()
         stream.streamResetFrameRateLimit.maximumCount = Int(Int32.max)
         try sync.addHandler(

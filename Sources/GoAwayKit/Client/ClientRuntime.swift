@@ -20,7 +20,6 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
         let request: PendingRequest
         var continuation: Continuation?
         var connection: ConnectionID?
-        var timeout: Scheduled<Void>?
         /// Why the last connection it was on failed, if it did: named in its error.
         var cause: String?
     }
@@ -38,6 +37,9 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
         /// ALPN, TLS), by connection.
         var closeCauses: [ConnectionID: ConnectFailure] = [:]
         var stats = HTTP2ClientStats()
+        /// `requestTimeout`s, one timer for all (`DeadlineQueue`), armed at `timerAt`.
+        var deadlines = DeadlineQueue()
+        var timerAt: Instant?
     }
 
     enum Effect {
@@ -52,7 +54,6 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
         case shutdownComplete(CheckedContinuation<Void, Never>?)
         case keepalive([HandlerBox], Duration)
         case event(HTTP2ClientEvent)
-        case cancelTimer(Scheduled<Void>)
         case failedMetric(String)
     }
 
@@ -149,21 +150,40 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 s.stats.failed += 1
                 return [.resume(continuation, .failure(HTTP2ClientError(.cancelled, detail: "the calling task was cancelled"))), .failedMetric("cancelled")]
             }
-            var entry = Entry(request: request, continuation: continuation)
             let now = Self.now()
             if let timeout = configuration.requestTimeout {
-                let id = request.id
-                entry.timeout = group.any().scheduleTask(in: .nanoseconds(timeout.nanosecondsClamped)) { [self] in
-                    deadlinePassed(id, timeout: timeout)
-                }
+                let requests = s.requests
+                s.deadlines.trim(liveCount: requests.count) { requests[$0]?.continuation != nil }
+                s.deadlines.append(request.id, deadline: now + timeout)
+                armDeadlineTimer(&s, timeout: timeout)
             }
-            s.requests[request.id] = entry
+            s.requests[request.id] = Entry(request: request, continuation: continuation)
             let actions = s.pool.requestArrived(
                 request.id, idempotent: request.idempotent, replayable: request.body.isReplayableUpFront,
                 deadline: configuration.requestTimeout.map { now + $0 }, now: now)
             return resolve(actions, &s)
         }
         run(effects)
+    }
+
+    /// One timer at the earliest waiting deadline (under the lock; it is re-armed when it fires).
+    private func armDeadlineTimer(_ s: inout State, timeout: Duration) {
+        guard s.timerAt == nil, let next = s.deadlines.next else { return }
+        s.timerAt = next
+        group.any().scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, next.nanoseconds)))) { [self] in
+            deadlinesDue(timeout: timeout)
+        }
+    }
+
+    private func deadlinesDue(timeout: Duration) {
+        let due: [RequestID] = state.withLock { s in
+            s.timerAt = nil
+            let requests = s.requests
+            let due = s.deadlines.due(now: Self.now()) { requests[$0]?.continuation != nil }
+            armDeadlineTimer(&s, timeout: timeout)
+            return due
+        }
+        for id in due { deadlinePassed(id, timeout: timeout) }
     }
 
     /// The request's timeout: work the server provably never processed and that waits for a
@@ -199,7 +219,6 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
             s.requests[id] = nil
             s.stats.failed += 1
             var effects: [Effect] = [.resume(continuation, .failure(error)), .failedMetric(error.code.description)]
-            if let t = entry.timeout, error.code != .requestTimeout { effects.append(.cancelTimer(t)) }
             effects += resolve(s.pool.requestCancelled(id), &s)
             return effects
         }
@@ -271,14 +290,14 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
     }
 
     func responseHead(_ request: RequestID, _ response: HTTP2ClientResponse) -> Bool {
-        let taken: (Continuation, Scheduled<Void>?)? = state.withLock { s in
-            guard let c = s.requests[request]?.continuation else { return nil }
-            s.requests[request]!.continuation = nil
+        let taken: Continuation? = state.withLock { s in
+            // One lookup: the entry is modified in place.
+            guard let i = s.requests.index(forKey: request), let c = s.requests.values[i].continuation else { return nil }
+            s.requests.values[i].continuation = nil
             s.stats.succeeded += 1
-            return (c, s.requests[request]!.timeout)
+            return c
         }
-        guard let (continuation, timer) = taken else { return false }
-        timer?.cancel()
+        guard let continuation = taken else { return false }
         metrics.succeeded.increment()
         continuation.resume(returning: response)
         return true
@@ -286,8 +305,8 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
 
     func streamDone(_ request: RequestID) {
         let effects: [Effect] = state.withLock { s in
-            guard let entry = s.requests[request], entry.continuation == nil else { return [] }
-            s.requests[request] = nil
+            guard let i = s.requests.index(forKey: request), s.requests.values[i].continuation == nil else { return [] }
+            s.requests.remove(at: i)
             return resolve(s.pool.requestFinished(request), &s)
         }
         run(effects)
@@ -357,7 +376,6 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
                     error.detail += " (last connection: \(ConnectFailure.sanitize(cause)))"
                 }
                 s.stats.failed += 1
-                if let t = entry.timeout { effects.append(.cancelTimer(t)) }
                 effects.append(.failedMetric(error.code.description))
                 if let c = entry.continuation { effects.append(.resume(c, .failure(error))) }
             case .requeued(let rid, let reason):
@@ -428,8 +446,6 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
                     logger.debug("request re-sent", metadata: ["goaway.reason": "\(reason.rawValue)"])
                 }
                 eventSink.yield(event)
-            case .cancelTimer(let t):
-                t.cancel()
             case .failedMetric(let code):
                 metrics.failed(code).increment()
             }
@@ -482,7 +498,8 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
                         let sync = channel.pipeline.syncOperations
                         try ClientPipeline.addHTTP2Handlers(
                             to: sync, tls: ssl, endpoint: endpoint, trace: self.configuration.frameTrace,
-                            traceConnection: id.rawValue + 1, settings: ClientConnectionHandler.initialSettings(self.configuration))
+                            traceConnection: id.rawValue + 1, settings: ClientConnectionHandler.initialSettings(self.configuration),
+                            validatesHeaders: false)
                         let sniffer = ConnectSniffer(target: endpoint.target, host: endpoint.host) { [self] failure in
                             state.withLock { s in if s.closeCauses[id] == nil { s.closeCauses[id] = failure } }
                         }

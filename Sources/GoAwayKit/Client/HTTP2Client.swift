@@ -81,9 +81,22 @@ public final class HTTP2Client: Sendable {
         var head = request
         if head.scheme == nil { head.scheme = defaultScheme }
         if head.authority == nil { head.authority = defaultAuthority }
+        if let problem = Self.malformed(request) { throw HTTP2ClientError(.invalidRequest, detail: problem) }
         let replayable = try await body.preparedForReplay(limit: runtime.configuration.maxReplayBufferSize)
         let pending = runtime.makeRequest(head, body: replayable)
         return try await response(to: pending, isolation: #isolation)
+    }
+
+    /// What makes the request's header block malformed (RFC 9113 §8.3.1), checked here because
+    /// swift-nio-http2's own check is off on our connections (`ResponseHeaders`); `nil`: nothing.
+    /// (`HTTPFields` holds no pseudo-header fields: it traps on one.)
+    static func malformed(_ request: HTTPRequest) -> String? {
+        func isPseudoValue(_ value: String) -> Bool { !value.utf8.contains { $0 <= 0x20 || $0 == 0x7F } }
+        if request.method == .connect { return "CONNECT is not supported" }
+        if let scheme = request.scheme, scheme.isEmpty || !isPseudoValue(scheme) { return "bad scheme \(scheme.debugDescription)" }
+        if let authority = request.authority, !isPseudoValue(authority) { return "bad authority \(authority.debugDescription)" }
+        if let path = request.path, path.isEmpty || !isPseudoValue(path) { return "bad path \(path.debugDescription)" }
+        return nil
     }
 
     /// Waits on the caller's executor: the closures capture `isolation`, so they are isolated to it

@@ -57,34 +57,34 @@ public struct HTTP2ClientResponse: Sendable {
 ///
 /// Reading is flow control: the stream's receive window goes back to the server as chunks are
 /// taken, so a reader that stops holds at most one window (`receiveWindow`, default 1 MiB) of
-/// this response in memory, and the server waits.
+/// this response in memory, and the server waits. One reader at a time; cancelling its task, or
+/// dropping the body before its end, resets the stream.
 ///
 /// Errors thrown mid-body are `HTTP2ClientError` (`streamReset`, `responseIncomplete`); a body cut off
 /// after its head arrived is never re-sent automatically, because the caller has seen the response.
 public struct HTTP2ResponseBody: AsyncSequence, Sendable {
     public typealias Element = ByteBuffer
-    let stream: AsyncThrowingStream<ByteBuffer, any Error>
-    let consumed: (@Sendable (Int) -> Void)?
-    /// Taken bytes are reported once at least this many have gathered.
-    let reportEvery: Int
+    let reader: ResponseBodyReader
 
-    init(stream: AsyncThrowingStream<ByteBuffer, any Error>, consumed: (@Sendable (Int) -> Void)? = nil, reportEvery: Int = 1) {
-        self.stream = stream
-        self.consumed = consumed
-        self.reportEvery = Swift.max(1, reportEvery)
+    init(_ storage: ResponseBodyStorage) {
+        self.reader = ResponseBodyReader(storage)
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator
-        let consumed: (@Sendable (Int) -> Void)?
-        let reportEvery: Int
+        let reader: ResponseBodyReader
         var taken = 0
+
         public mutating func next() async throws -> ByteBuffer? {
-            let chunk = try await base.next()
-            if let chunk, let consumed {
+            try await take()
+        }
+
+        nonisolated(nonsending) mutating func take() async throws -> ByteBuffer? {
+            let storage = reader.storage
+            let chunk = try await storage.next()
+            if let chunk, let events = storage.events {
                 taken += chunk.readableBytes
-                if taken >= reportEvery {
-                    consumed(taken)
+                if taken >= events.reportEvery {
+                    events.consumed(storage.streamID, taken)
                     taken = 0
                 }
             }
@@ -93,20 +93,24 @@ public struct HTTP2ResponseBody: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: stream.makeAsyncIterator(), consumed: consumed, reportEvery: reportEvery)
+        AsyncIterator(reader: reader)
     }
 
     /// All of it, up to `maxBytes` (then `responseTooLarge`).
     nonisolated(nonsending) public func collect(upTo maxBytes: Int) async throws -> ByteBuffer {
-        var out = ByteBuffer()
         var iterator = makeAsyncIterator()
-        while var chunk = try await iterator.next() {
-            guard out.readableBytes + chunk.readableBytes <= maxBytes else {
-                throw HTTP2ClientError(.responseTooLarge, detail: "response body exceeds \(maxBytes) bytes")
-            }
+        // The first chunk is the result as it is (a small body: no copy, no allocation).
+        guard var out = try await iterator.take() else { return ByteBuffer() }
+        guard out.readableBytes <= maxBytes else { throw Self.tooLarge(maxBytes) }
+        while var chunk = try await iterator.take() {
+            guard out.readableBytes + chunk.readableBytes <= maxBytes else { throw Self.tooLarge(maxBytes) }
             out.writeBuffer(&chunk)
         }
         return out
+    }
+
+    static func tooLarge(_ maxBytes: Int) -> HTTP2ClientError {
+        HTTP2ClientError(.responseTooLarge, detail: "response body exceeds \(maxBytes) bytes")
     }
 }
 

@@ -71,7 +71,7 @@ struct ClientConnectionHandlerTests {
                 configuration: config, keepaliveInterval: nil)
             try ClientPipeline.addHTTP2Handlers(
                 to: channel.pipeline.syncOperations, tls: nil, endpoint: nil, trace: nil, traceConnection: 1,
-                settings: ClientConnectionHandler.initialSettings(config))
+                settings: ClientConnectionHandler.initialSettings(config), validatesHeaders: false)
             try channel.pipeline.syncOperations.addHandler(handler)
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
             try send(ackSettings ? [.serverSettings, .settingsAck] : [.serverSettings])
@@ -227,10 +227,40 @@ struct ClientConnectionHandlerTests {
         #expect(h.recorder.events.last == "failed r1 stream 1 reset FLOW_CONTROL_ERROR")
     }
 
+    /// HPACK: a literal field without indexing, new name (RFC 7541 §6.2.2), lengths < 127.
+    static func literal(_ name: String, _ value: String) -> [UInt8] {
+        [0x00, UInt8(name.utf8.count)] + Array(name.utf8) + [UInt8(value.utf8.count)] + Array(value.utf8)
+    }
+
+    /// A malformed response head (ours to check: swift-nio-http2's check is off) resets only its
+    /// stream with PROTOCOL_ERROR, before the head: the pool decides about the request.
+    @Test(arguments: [("connection", "close"), ("X-Upper", "1"), ("x", "a\rb")])
+    func malformedHeadResetsTheStreamOnly(_ field: (String, String)) throws {
+        let h = try Harness()
+        h.get(1)
+        _ = try h.clientFrames()
+        try h.send([Frame(type: Frame.headers, flags: 4 | 1, stream: 1, payload: [0x88] + Self.literal(field.0, field.1))])
+        #expect(try h.clientFrames() == [Frame(type: Frame.rst, stream: 1, payload: Frame.u32(1))])
+        #expect(h.channel.isActive)
+        #expect(h.recorder.events.last == "failed r1 stream 1 reset PROTOCOL_ERROR")
+    }
+
+    /// Malformed trailers after the head: the body fails `streamReset` (PROTOCOL_ERROR).
+    @Test func malformedTrailersFailTheBody() async throws {
+        let h = try Harness()
+        h.get(1)
+        _ = try h.clientFrames()
+        try h.send([Frame.ok(1), Frame(type: Frame.headers, flags: 4 | 1, stream: 1, payload: [0x88])])
+        #expect(try h.clientFrames() == [Frame(type: Frame.rst, stream: 1, payload: Frame.u32(1))])
+        #expect(h.recorder.events.suffix(2) == ["head r1", "done r1"])
+        let body = try #require(h.recorder.responses[RequestID(1)]?.body)
+        await #expect(throws: HTTP2ClientError.self) { _ = try await body.collect(upTo: 100) }
+    }
+
     @Test func responseBodyReportsWhatTheReaderTakes() async throws {
-        let (stream, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, throwing: (any Error).self)
         let taken = Mutex<[Int]>([])
-        let body = HTTP2ResponseBody(stream: stream, consumed: { n in taken.withLock { $0.append(n) } })
+        let continuation = ResponseBodyStorage(streamID: 1, events: BodyEvents(reportEvery: 1, consumed: { _, n in taken.withLock { $0.append(n) } }, abandoned: { _ in }))
+        let body = HTTP2ResponseBody(continuation)
         continuation.yield(ByteBuffer(repeating: 1, count: 10))
         continuation.yield(ByteBuffer(repeating: 1, count: 5))
         continuation.finish()
@@ -240,9 +270,9 @@ struct ClientConnectionHandlerTests {
 
     /// The reader reports in batches (one event-loop hop per quarter window, not per frame).
     @Test func responseBodyReportsInBatches() async throws {
-        let (stream, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, throwing: (any Error).self)
         let taken = Mutex<[Int]>([])
-        let body = HTTP2ResponseBody(stream: stream, consumed: { n in taken.withLock { $0.append(n) } }, reportEvery: 8)
+        let continuation = ResponseBodyStorage(streamID: 1, events: BodyEvents(reportEvery: 8, consumed: { _, n in taken.withLock { $0.append(n) } }, abandoned: { _ in }))
+        let body = HTTP2ResponseBody(continuation)
         for _ in 0..<5 { continuation.yield(ByteBuffer(repeating: 1, count: 5)) }
         continuation.finish()
         #expect(try await body.collect(upTo: 100).readableBytes == 25)
