@@ -68,9 +68,14 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
     let state: Mutex<State>
     let nextRequest = Atomic<Int>(0)
     let metrics: ClientMetrics
+    /// Where the pool's time comes from: the runtime serves every event loop of its group, so it has
+    /// no single loop's clock to read; a test passes its own.
+    let clock: @Sendable () -> Instant
 
     init(services: [HTTP2Endpoint], resolver: any HTTP2Resolver, configuration: HTTP2ClientConfiguration, group: any EventLoopGroup,
-         logger: Logger, metricsFactory: (any MetricsFactory)?, events: AsyncStream<HTTP2ClientEvent>.Continuation) throws {
+         logger: Logger, metricsFactory: (any MetricsFactory)?, events: AsyncStream<HTTP2ClientEvent>.Continuation,
+         clock: @escaping @Sendable () -> Instant = ClientRuntime.uptime) throws {
+        self.clock = clock
         self.services = services
         self.resolver = resolver
         self.configuration = configuration
@@ -124,10 +129,13 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
     /// The endpoints that take new connections now.
     var endpoints: [HTTP2Endpoint] { state.withLock { s in s.pool.liveEndpoints.map { endpoint($0, s) } } }
 
-    static func now() -> Instant { Instant(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds)) }
+    /// The system's monotonic uptime, the default clock.
+    @Sendable static func uptime() -> Instant { Instant(nanoseconds: Int64(DispatchTime.now().uptimeNanoseconds)) }
+
+    func now() -> Instant { clock() }
 
     func start() {
-        let effects = state.withLock { s in resolve(s.pool.start(now: Self.now()), &s) }
+        let effects = state.withLock { s in resolve(s.pool.start(now: now()), &s) }
         run(effects)
     }
 
@@ -150,7 +158,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 s.stats.failed += 1
                 return [.resume(continuation, .failure(HTTP2ClientError(.cancelled, detail: "the calling task was cancelled"))), .failedMetric("cancelled")]
             }
-            let now = Self.now()
+            let now = now()
             if let timeout = configuration.requestTimeout {
                 let requests = s.requests
                 s.deadlines.trim(liveCount: requests.count) { requests[$0]?.continuation != nil }
@@ -179,7 +187,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
         let due: [RequestID] = state.withLock { s in
             s.timerAt = nil
             let requests = s.requests
-            let due = s.deadlines.due(now: Self.now()) { requests[$0]?.continuation != nil }
+            let due = s.deadlines.due(now: now()) { requests[$0]?.continuation != nil }
             armDeadlineTimer(&s, timeout: timeout)
             return due
         }
@@ -191,7 +199,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
     private func deadlinePassed(_ id: RequestID, timeout: Duration) {
         let effects: [Effect] = state.withLock { s in
             guard s.requests[id]?.continuation != nil else { return [] }
-            return resolve(s.pool.deadlinePassed(id, now: Self.now()), &s)
+            return resolve(s.pool.deadlinePassed(id, now: now()), &s)
         }
         if effects.isEmpty {
             abort(id, error: HTTP2ClientError(.requestTimeout, detail: "no response within \(timeout)"))
@@ -201,7 +209,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
     }
 
     private func retryDue(_ id: RequestID) {
-        let effects = state.withLock { s in resolve(s.pool.retryDue(id, now: Self.now()), &s) }
+        let effects = state.withLock { s in resolve(s.pool.retryDue(id, now: now()), &s) }
         run(effects)
     }
 
@@ -245,7 +253,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
     }
 
     func connectionReady(_ id: ConnectionID, maxConcurrentStreams: Int?) {
-        let effects = state.withLock { s in resolve(s.pool.connectionReady(id, maxConcurrentStreams: maxConcurrentStreams, now: Self.now()), &s) }
+        let effects = state.withLock { s in resolve(s.pool.connectionReady(id, maxConcurrentStreams: maxConcurrentStreams, now: now()), &s) }
         run(effects)
     }
 
@@ -266,7 +274,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
         let effects: [Effect] = state.withLock { s in
             s.stats.goAwaysReceived += 1
             let actions = s.pool.goAwayReceived(
-                id, lastStreamID: StreamID(Int32(lastStreamID)), code: coreCode, debugData: data, now: Self.now())
+                id, lastStreamID: StreamID(Int32(lastStreamID)), code: coreCode, debugData: data, now: now())
             return [.event(.goAwayReceived(connection: id.rawValue, code: coreCode, lastStreamID: Int32(lastStreamID), debugData: shown)),
                     .event(.draining(connection: id.rawValue))] + resolve(actions, &s)
         }
@@ -283,7 +291,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 streamID: streamID.map { StreamID(Int32($0)) },
                 lastStreamID: lastStreamID.map { StreamID(Int32($0)) },
                 resetCode: resetCode.map { GoAwayCore.HTTP2ErrorCode(nio: $0) },
-                now: Self.now())
+                now: now())
             return resolve(actions, &s)
         }
         run(effects)
@@ -321,7 +329,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 s.connectFailure = decided ?? ConnectFailure(.closed, cause.map { "the connection to \(target) failed before the server's SETTINGS: \(ConnectFailure.sanitize($0))" }
                     ?? "the server closed the connection before its SETTINGS (\(target))")
             }
-            return [.event(.connectionClosed(connection: id.rawValue))] + resolve(s.pool.connectionClosed(id, now: Self.now()), &s)
+            return [.event(.connectionClosed(connection: id.rawValue))] + resolve(s.pool.connectionClosed(id, now: now()), &s)
         }
         logger.debug("connection closed", metadata: ["goaway.connection": "\(id)"])
         run(effects)
@@ -335,7 +343,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
             s.stats.connectFailures += 1
             s.connectFailure = failure
             return [.event(.connectFailed(connection: id.rawValue, endpoint: e.description, error: failure.message))]
-                + resolve(s.pool.connectFailed(id, now: Self.now()), &s)
+                + resolve(s.pool.connectFailed(id, now: now()), &s)
         }
         run(effects)
     }
@@ -350,7 +358,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 guard var entry = s.requests[rid] else { continue }
                 guard let box = s.handlers[cid] else {
                     // The pool thinks it is active but the channel is gone: never sent.
-                    effects += resolve(s.pool.requestFailed(rid, streamID: nil, lastStreamID: nil, resetCode: nil, now: Self.now()), &s)
+                    effects += resolve(s.pool.requestFailed(rid, streamID: nil, lastStreamID: nil, resetCode: nil, now: now()), &s)
                     continue
                 }
                 entry.connection = cid
@@ -428,7 +436,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 group.any().scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) { [self] in retryDue(rid) }
             case .replacementDue(let service, let delay):
                 group.any().scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) { [self] in
-                    run(state.withLock { s in resolve(s.pool.replacementDue(service: service, now: Self.now()), &s) })
+                    run(state.withLock { s in resolve(s.pool.replacementDue(service: service, now: now()), &s) })
                 }
             case .close(let box):
                 box.eventLoop.execute { box.value.close() }
@@ -460,13 +468,13 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
             do {
                 let addresses = try await resolver.resolve(host: e.host, port: e.port)
                 logger.debug("resolved", metadata: ["goaway.host": "\(e.host)", "goaway.addresses": "\(addresses)"])
-                effects = state.withLock { s in resolve(s.pool.addressesResolved(service: service, addresses: addresses, now: Self.now()), &s) }
+                effects = state.withLock { s in resolve(s.pool.addressesResolved(service: service, addresses: addresses, now: now()), &s) }
             } catch {
                 let failure = (error as? ConnectFailure) ?? ConnectFailure(.dns, "DNS failure: cannot resolve \(e.host) (\(ConnectFailure.sanitize("\(error)")))")
                 logger.debug("resolve failed", metadata: ["goaway.host": "\(e.host)", "goaway.error": "\(failure)"])
                 effects = state.withLock { s in
                     s.connectFailure = failure
-                    return resolve(s.pool.resolveFailed(service: service, now: Self.now()), &s)
+                    return resolve(s.pool.resolveFailed(service: service, now: now()), &s)
                 }
             }
             run(effects)
@@ -484,7 +492,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
             // Given up while its back-off ran (shutdown, its address left the DNS answer).
             let given = state.withLock { s -> [Effect]? in
                 guard s.pool.connections[id]?.state == .closed else { return nil }
-                return resolve(s.pool.connectionClosed(id, now: Self.now()), &s)
+                return resolve(s.pool.connectionClosed(id, now: now()), &s)
             }
             if let given {
                 run(given)

@@ -57,7 +57,10 @@ public final class FrameTraceHandler: ChannelDuplexHandler, RemovableChannelHand
         outbound = Direction(direction: .sent, splitter: FrameSplitter(prefaceLength: role == .client ? preface : 0), decoder: decoder())
     }
 
-    static func now() -> Instant { Instant(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds)) }
+    /// The loop's time, so a test's loop drives the trace's timestamps.
+    static func now(_ context: ChannelHandlerContext) -> Instant {
+        Instant(nanoseconds: Int64(context.eventLoop.now.uptimeNanoseconds))
+    }
 
     /// Reports the connection as open when added to an active channel.
     public func handlerAdded(context: ChannelHandlerContext) {
@@ -74,34 +77,33 @@ public final class FrameTraceHandler: ChannelDuplexHandler, RemovableChannelHand
         guard !announced else { return }
         announced = true
         let remote = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
-        trace.sink(FrameTraceEvent(connection: connection, time: Self.now(), kind: .connected(remote: remote)))
+        trace.sink(FrameTraceEvent(connection: connection, time: Self.now(context), kind: .connected(remote: remote)))
     }
 
     /// Reports the connection as closed.
     public func channelInactive(context: ChannelHandlerContext) {
-        trace.sink(FrameTraceEvent(connection: connection, time: Self.now(), kind: .closed))
+        trace.sink(FrameTraceEvent(connection: connection, time: Self.now(context), kind: .closed))
         context.fireChannelInactive()
     }
 
     /// Traces the frames in these bytes, then passes them on.
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
-        process(buffer, &inbound, other: &outbound)
+        process(buffer, &inbound, other: &outbound, now: Self.now(context))
         context.fireChannelRead(data)
     }
 
     /// Traces the frames in these bytes, then passes them on.
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .byteBuffer(let buffer) = unwrapOutboundIn(data) {
-            process(buffer, &outbound, other: &inbound)
+            process(buffer, &outbound, other: &inbound, now: Self.now(context))
         }
         context.write(data, promise: promise)
     }
 
-    private func process(_ buffer: ByteBuffer, _ d: inout Direction, other: inout Direction) {
+    private func process(_ buffer: ByteBuffer, _ d: inout Direction, other: inout Direction, now: Instant) {
         let frames = d.splitter.feed(buffer.readableBytesView)
         guard !frames.isEmpty else { return }
-        let now = Self.now()
         for raw in frames {
             let frame = TracedFrame(direction: d.direction, raw: raw)
             let event = FrameTraceEvent(connection: connection, time: now, kind: .frame(frame))
