@@ -50,10 +50,10 @@ struct ServerProtectionTests {
                     UInt8(stream >> 24), UInt8(stream >> 16 & 0xff), UInt8(stream >> 8 & 0xff), UInt8(stream & 0xff)] + payload
         }
 
-        func requestBlock(_ path: String = "/") -> [UInt8] {
+        func requestBlock(_ path: String = "/", extra: [(String, String)] = []) -> [UInt8] {
             var buffer = ByteBuffer()
             var headers = HPACKHeaders()
-            for (k, v) in [(":method", "GET"), (":scheme", "http"), (":authority", "t"), (":path", path)] { headers.add(name: k, value: v) }
+            for (k, v) in [(":method", "GET"), (":scheme", "http"), (":authority", "t"), (":path", path)] + extra { headers.add(name: k, value: v) }
             try! encoder.encode(headers: headers, to: &buffer)
             return Array(buffer.readableBytesView)
         }
@@ -120,6 +120,27 @@ struct ServerProtectionTests {
         try await peer.send(bytes)
         // The 201st RST_STREAM trips the limit; streams up to it were opened (and answered).
         try await Self.expectOneGoAway(peer, code: 0xb, debug: "rapid_reset", last: 401)
+    }
+
+    /// MadeYouReset by malformed requests: we check request headers ourselves (swift-nio-http2's
+    /// validation is off), and count them with swift-nio-http2's own stream errors (here
+    /// content-length mismatches) against one limit: the 201st error ends the connection, with no
+    /// RST_STREAM for it; the streams before it were reset with PROTOCOL_ERROR.
+    @Test func malformedRequestsCountWithSwiftNIOHTTP2sStreamErrors() async throws {
+        let peer = try await RawPeer()
+        try await peer.handshake()
+        var bytes: [UInt8] = []
+        for i in 0..<250 {
+            // Even i: an uppercase field name (ours); odd: content-length 5 and no body (swift-nio-http2's).
+            let extra = i.isMultiple(of: 2) ? [("X-Upper", "1")] : [("content-length", "5")]
+            bytes += RawPeer.frame(0x1, flags: 0x5, stream: UInt32(2 * i + 1), peer.requestBlock(extra: extra))
+        }
+        try await peer.send(bytes)
+        let resets = try await peer.frames().filter { $0.type == 0x3 }
+        #expect(resets.count == 200, "\(resets.map { "\($0.stream):\(RawPeer.uint31($0.payload, at: 0))" }.prefix(12))")
+        #expect(resets.allSatisfy { RawPeer.uint31($0.payload, at: 0) == 1 }, "PROTOCOL_ERROR")
+        // The 201st error is i = 200 (ours): the last stream we acted on is i = 198's.
+        try await Self.expectOneGoAway(peer, code: 0xb, debug: "rapid_reset", last: 397)
     }
 
     @Test func continuationFlood() async throws {

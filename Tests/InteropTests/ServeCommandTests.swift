@@ -13,6 +13,16 @@ struct ServeCommandTests {
         }
     }
 
+    /// Whether a TCP connection to local `port` is established (/proc/net/tcp, IPv4).
+    static func established(port: Int) -> Bool {
+        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return false }
+        let local = String(format: ":%04X", port)
+        return table.split(separator: "\n").dropFirst().contains { line in
+            let f = line.split(separator: " ")
+            return f.count > 3 && f[1].hasSuffix(local) && f[3] == "01"
+        }
+    }
+
     static func port(from line: String) -> Int? {
         line.split(separator: ":").last.flatMap { Int($0) }
     }
@@ -27,12 +37,15 @@ struct ServeCommandTests {
         let port = try #require(Self.port(from: first))
 
         // A slow request in flight when SIGTERM arrives completes.
-        let curl = try PeerProcess("curl", ["-sS", "--http2-prior-knowledge", "http://127.0.0.1:\(port)/delay/1500"])
-        // Long enough for the request to reach the server even on a loaded machine.
-        try await Task.sleep(for: .milliseconds(700))
+        let curl = try PeerProcess("curl", ["-sS", "--http2-prior-knowledge", "http://127.0.0.1:\(port)/delay/3000"])
+        // The request must have reached the server: a fixed sleep was not always enough on a
+        // loaded machine (curl not yet connected when SIGTERM closed the listener). Wait for
+        // the connection, then a moment for the request on it.
+        for _ in 0..<200 where !Self.established(port: port) { try await Task.sleep(for: .milliseconds(25)) }
+        try await Task.sleep(for: .milliseconds(500))
         serve.signal(SIGTERM)
         #expect(try await curl.wait(timeout: .seconds(20)) == 0, "\(curl.stderr)")
-        #expect(curl.stdout == "delayed 1500 ms\n")
+        #expect(curl.stdout == "delayed 3000 ms\n")
         #expect(try await serve.wait(timeout: .seconds(20)) == 0, "\(serve.stderr)")
         let summary = serve.stdout.split(separator: "\n").last.map(String.init) ?? ""
         #expect(summary.hasPrefix("shutdown: drained 1 connection, 1 in-flight request completed, 0 streams refused, in "), "\(summary)")

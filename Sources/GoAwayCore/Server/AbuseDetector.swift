@@ -45,6 +45,7 @@ public enum LibraryLimit: Sendable, Hashable, CaseIterable {
 ///   header timer ──► still waiting and no frame completed for headerTimeout? ──► abuse
 ///   stall timer ──► responses blocked at two checks in a row with no progress? ──► abuse
 ///   NIOHTTP2Handler error ──► libraryLimit ──► reason by frame counts ──► abuse
+///   stream error (ours or swift-nio-http2's) ──► over streamErrorRateLimit or the glitches? ──► abuse
 /// ```
 public struct AbuseDetector: Sendable {
     public let policy: ServerProtectionPolicy
@@ -59,6 +60,10 @@ public struct AbuseDetector: Sendable {
     /// What the last stall check saw: blocked responses and the progress counter then.
     private var stallSnapshot: (blocked: Bool, progress: Int) = (false, 0)
     private(set) var stallTimerArmed = false
+    /// When the stream errors of the last `streamErrorRateLimit.window` happened (allocated on the
+    /// first error: most connections never have one), and how many over the connection's life.
+    private var recentStreamErrors = RecentEvents()
+    public private(set) var streamErrors = 0
 
     public init(policy: ServerProtectionPolicy, now: Instant) {
         self.policy = policy
@@ -150,6 +155,36 @@ public struct AbuseDetector: Sendable {
         guard openStreams > 0 else { return .none }
         stallTimerArmed = true
         return .schedule(now + timeout)
+    }
+
+    /// A stream error the peer caused: a malformed header block we reset (the server checks
+    /// request headers itself, so swift-nio-http2 no longer counts them), or one swift-nio-http2
+    /// reset. Counted as swift-nio-http2 counts its own, with the same limits: more than
+    /// `streamErrorRateLimit.maximumCount` within its window (MadeYouReset), or more than
+    /// `maximumConnectionGlitches` over the connection's life, is `rapid_reset`. swift-nio-http2
+    /// still counts the errors it finds: those hit whichever count is reached first.
+    public mutating func streamError(now: Instant) -> ShutdownReason? {
+        streamErrors += 1
+        if streamErrors > policy.maximumConnectionGlitches { return .rapidReset }
+        let limit = policy.streamErrorRateLimit
+        return recentStreamErrors.record(now, within: limit.window) > limit.maximumCount ? .rapidReset : nil
+    }
+
+    /// Instants of recent events, oldest first: a sliding-window count.
+    struct RecentEvents: Sendable {
+        private var instants: [Instant] = []
+        private var start = 0
+
+        /// Records `now`, forgets those more than `window` before it; the count left.
+        mutating func record(_ now: Instant, within window: Duration) -> Int {
+            while start < instants.count, now - instants[start] > window { start += 1 }
+            if start > 32, start * 2 > instants.count {
+                instants.removeFirst(start)
+                start = 0
+            }
+            instants.append(now)
+            return instants.count - start
+        }
     }
 
     /// Which token a swift-nio-http2 limit becomes. Control-frame limits are named after the frame

@@ -19,6 +19,13 @@ extension ServerConnectionStateMachine {
             // Trailers end the request body.
             stream.requestEnded = true
             stream.window.close()
+            if !valid {
+                // Malformed trailers: a stream error. The close that follows the reset fails the
+                // request (with PROTOCOL_ERROR, the reset's code) unless its response ended.
+                if let reason = protection.streamError(now: now) { return abortForAbuse(reason, now: now, into: &actions) }
+                streams[id] = stream
+                return actions.append(.resetStream(id, code: .protocolError))
+            }
             if stream.bodyOpen {
                 stream.bodyOpen = false
                 actions.append(.endRequestBody(id))
@@ -36,6 +43,9 @@ extension ServerConnectionStateMachine {
         case .active, .notified, .draining, .answering:
             break
         }
+        // A malformed request over the stream-error limits ends the connection instead (as
+        // swift-nio-http2 does with its own): no RST_STREAM, the stream is not processed.
+        if !valid, let reason = protection.streamError(now: now) { return abortForAbuse(reason, now: now, into: &actions) }
         if streams.isEmpty { actions.append(.idle(false)) }
         var stream = Stream(window: InboundWindow(target: initialWindowSize), requestEnded: endStream || !valid, bodyOpen: valid && !endStream)
         if !valid {

@@ -21,7 +21,9 @@ extension ServerConnectionStateMachine {
         /// shed — the connection is refused (GOAWAY ENHANCE_YOUR_CALM `max_connections`).
         case started(jitter: Double, refuse: Bool)
         /// HEADERS: a new stream's request (`valid`: its headers make a request; if not, the
-        /// stream is reset with PROTOCOL_ERROR), or, on a stream already open, its trailers.
+        /// stream is reset with PROTOCOL_ERROR), or, on a stream already open, its trailers (if
+        /// not `valid`, the request fails and the stream is reset with PROTOCOL_ERROR). A
+        /// malformed block is a stream error the protections count (`AbuseDetector.streamError`).
         case headers(StreamID, endStream: Bool, valid: Bool)
         /// DATA: `bytes` of data, `paddingBytes` the pad length as swift-nio-http2 reports it (nil
         /// when not PADDED).
@@ -58,6 +60,9 @@ extension ServerConnectionStateMachine {
         case writeSettled(StreamID)
         /// A limit swift-nio-http2 enforces was hit (it raised the error; its GOAWAY is held).
         case libraryLimit(LibraryLimit)
+        /// swift-nio-http2 found a stream error and reset the stream (its RST_STREAM is out):
+        /// counted with ours against the stream-error limits.
+        case libraryStreamError
         /// swift-nio-http2 found a connection error (RFC 9113 §5.4.1) and chose `code`.
         case connectionError(code: HTTP2ErrorCode)
         /// The transport failed (TLS, I/O): nothing more can be said on this connection.

@@ -203,6 +203,8 @@ public struct ServerConnectionStateMachine: Sendable {
             sendProgress &+= 1
             streams[id]?.writePending = false
         case .libraryLimit(let limit): abortForAbuse(AbuseDetector.reason(for: limit, counts: frameCounts), now: now, into: &actions)
+        case .libraryStreamError:
+            if let reason = protection.streamError(now: now) { abortForAbuse(reason, now: now, into: &actions) }
         case .connectionError(let code): endNow(code: code, debugData: "", reason: .error, into: &actions)
         case .transportError:
             guard !isClosed else { return }

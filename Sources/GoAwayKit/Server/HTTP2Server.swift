@@ -266,6 +266,8 @@ public final class HTTP2Server: Service, Sendable {
     static func nioConfiguration(settings: HTTP2Settings, protection p: ServerProtectionPolicy) -> (NIOHTTP2Handler.ConnectionConfiguration, NIOHTTP2Handler.StreamConfiguration) {
         var connection = NIOHTTP2Handler.ConnectionConfiguration()
         connection.initialSettings = settings
+        // Request headers are checked once, by us (`RequestHeaders`); responses are built valid.
+        connection.headerBlockValidation = .disabled
         connection.maximumSequentialEmptyDataFrames = p.maximumSequentialEmptyDataFrames
         connection.maximumBufferedControlFrames = p.maximumBufferedControlFrames
         connection.maximumSequentialContinuationFrames = p.maximumSequentialContinuationFrames

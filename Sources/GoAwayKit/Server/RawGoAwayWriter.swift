@@ -31,7 +31,7 @@ final class RawGoAwayWriter: ChannelOutboundHandler, RemovableChannelHandler, NI
     private var announcedCode: NIOHTTP2.HTTP2ErrorCode?
     /// The code of the held library GOAWAY: set exactly when a connection error is being reported.
     var heldGoAwayCode: NIOHTTP2.HTTP2ErrorCode? { heldGoAway == nil ? nil : announcedCode }
-    /// Our last GOAWAY is out and the close is under way: later library GOAWAYs are dropped.
+    /// Our last GOAWAY is out and the close is under way: later frames are dropped.
     private var closing = false
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
@@ -48,6 +48,9 @@ final class RawGoAwayWriter: ChannelOutboundHandler, RemovableChannelHandler, NI
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         guard nextWriteIsLibraryGoAway else {
+            // Our last GOAWAY is the last frame: swift-nio-http2 goes on with the rest of a read
+            // batch after a limit inside it ended the connection, and would reset its streams.
+            if closing { return promise?.fail(ChannelError.outputClosed) ?? () }
             context.write(data, promise: promise)
             return
         }

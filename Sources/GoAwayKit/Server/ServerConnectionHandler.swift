@@ -180,11 +180,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     private func receivedHeaders(_ payload: HTTP2Frame.FramePayload.Headers, streamID: HTTP2StreamID) {
         let id = StreamID(Int32(streamID))
+        // Checked here, once (`RequestHeaders`): swift-nio-http2's header validation is off.
         guard !core.streamIsOpen(id) else {
-            return handle(.headers(id, endStream: payload.endStream, valid: true))  // trailers
+            let malformed = ResponseHeaders.checkTrailers(payload.headers)
+            if let malformed { logger.debug("malformed trailers", metadata: ["goaway.stream": "\(streamID)", "goaway.error": "\(malformed.reason)"]) }
+            return handle(.headers(id, endStream: payload.endStream, valid: malformed == nil))
         }
         do {
-            pendingRequest = try HeaderConversion.request(from: payload.headers)
+            pendingRequest = try RequestHeaders.request(payload.headers)
         } catch {
             logger.debug("malformed request headers", metadata: ["goaway.stream": "\(streamID)", "goaway.error": "\(error)"])
         }
@@ -224,9 +227,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             runtime.streamRefused()  // above our last-stream-id, or over the concurrency limit
         }
         if error is NIOHTTP2Errors.StreamError || error is any NIOHTTP2Error {
-            // RST_STREAM is out; StreamClosedEvent cleans up.
+            // RST_STREAM is out; StreamClosedEvent cleans up. Counted with ours.
             logger.debug("stream error", metadata: ["goaway.error": "\(error)"])
-            return
+            return handle(.libraryStreamError)
         }
         logger.debug("connection failed", metadata: ["goaway.error": "\(error)"])
         handle(.transportError)

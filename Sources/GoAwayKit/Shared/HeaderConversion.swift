@@ -8,48 +8,15 @@ enum HeaderConversion {
         var description: String
     }
 
-    static func request(from headers: HPACKHeaders) throws(Malformed) -> HTTPRequest {
-        var method: String?
-        var scheme: String?
-        var authority: String?
-        var path: String?
-        var protocolValue: String?
-        var fields = HTTPFields()
-        fields.reserveCapacity(headers.count)
-        for (name, value, indexable) in headers {
-            if name.utf8.first == UInt8(ascii: ":") {
-                guard fields.isEmpty else { throw Malformed(description: "pseudo-header \(name) after regular fields") }
-                switch name {
-                case ":method": method = value
-                case ":scheme": scheme = value
-                case ":authority": authority = value
-                case ":path": path = value
-                case ":protocol": protocolValue = value
-                default: throw Malformed(description: "unknown pseudo-header \(name)")
-                }
-                continue
-            }
-            guard let fieldName = HTTPField.Name(name) else { throw Malformed(description: "invalid header name") }
-            var field = HTTPField(name: fieldName, value: value)
-            if indexable == .neverIndexed { field.indexingStrategy = .disallow }
-            fields.append(field)
-        }
-        guard let method, let requestMethod = HTTPRequest.Method(method) else {
-            throw Malformed(description: "missing or invalid :method")
-        }
-        var request = HTTPRequest(method: requestMethod, scheme: scheme, authority: authority, path: path, headerFields: fields)
-        if let protocolValue { request.extendedConnectProtocol = protocolValue }
-        if requestMethod != .connect && (path == nil || scheme == nil) {
-            throw Malformed(description: "missing :path or :scheme")
-        }
-        return request
-    }
-
+    /// A response head as HPACK, valid by construction (the server's connections run without
+    /// swift-nio-http2's header validation, `RequestHeaders`): `HTTPFields` names are lowercase
+    /// tokens and its values legal; the connection-specific fields HTTP/2 forbids (RFC 9113
+    /// §8.2.2), which swift-nio-http2 refused to send, are left out.
     static func headers(from response: HTTPResponse, contentLength: Int? = nil) -> HPACKHeaders {
         var headers = HPACKHeaders()
         headers.reserveCapacity(response.headerFields.count + 2)
         headers.add(name: ":status", value: Self.statusString(response.status.code))
-        for field in response.headerFields {
+        for field in response.headerFields where !ResponseHeaders.isConnectionSpecific(field.name.canonicalName) {
             headers.add(name: field.name.canonicalName, value: field.value, indexing: field.indexingStrategy == .disallow ? .neverIndexed : .indexable)
         }
         if let contentLength, !response.headerFields.contains(.contentLength) {  // not the subscript: it joins values
@@ -97,9 +64,10 @@ enum HeaderConversion {
         return fields
     }
 
+    /// Trailers as HPACK, valid by construction like `headers(from:contentLength:)`.
     static func headers(from fields: HTTPFields) -> HPACKHeaders {
         var headers = HPACKHeaders()
-        for field in fields { headers.add(name: field.name.canonicalName, value: field.value) }
+        for field in fields where !ResponseHeaders.isConnectionSpecific(field.name.canonicalName) { headers.add(name: field.name.canonicalName, value: field.value) }
         return headers
     }
 

@@ -298,4 +298,12 @@ struct ServerAbortTests {
         #expect(actions.contains(.sendGoAway(lastStreamID: 0, code: .enhanceYourCalm, debugData: "max_connections", reason: .maxConnections)))
         #expect(actions.last == .close)
     }
+
+    @Test func streamErrorsAreASlidingWindowCount() {
+        var detector = AbuseDetector(policy: ServerProtectionPolicy(streamErrorRateLimit: .init(maximumCount: 100, window: .seconds(1)), maximumConnectionGlitches: 10_000), now: t(0))
+        // One every 10.1 ms for 10 s: never more than 100 within a second (the oldest fall out).
+        let every: Int64 = 10_100_000
+        for i in 0..<1000 { #expect(detector.streamError(now: Instant(nanoseconds: Int64(i) * every)) == nil) }
+        #expect(detector.streamError(now: Instant(nanoseconds: 999 * every + 50_000)) == .rapidReset, "the 101st within one second")
+    }
 }

@@ -39,6 +39,44 @@ struct ServerConnectionStreamsTests {
         #expect(sm.on(.streamClosed(1, code: .protocolError), 0) == [.idle(true)], "no handler to fail")
     }
 
+    @Test func malformedTrailersResetTheStreamAndTheCloseFailsTheRequest() {
+        var sm = SM(policy)
+        _ = sm.on(.headers(1, endStream: false, valid: true), 0)
+        #expect(sm.on(.headers(1, endStream: true, valid: false), 0) == [.resetStream(1, code: .protocolError)])
+        #expect(sm.protection.streamErrors == 1)
+        #expect(sm.on(.streamClosed(1, code: .protocolError), 0) == [.idle(true), .failRequest(1, code: .protocolError)])
+    }
+
+    /// Malformed blocks are stream errors (MadeYouReset): over `streamErrorRateLimit` within its
+    /// window the connection ends instead, with no RST_STREAM for the one over; swift-nio-http2's
+    /// stream errors count with ours.
+    @Test func malformedRequestsOverTheStreamErrorLimitEndTheConnection() {
+        let protection = ServerProtectionPolicy(streamErrorRateLimit: .init(maximumCount: 3, window: .seconds(10)), windowUpdateAllowance: nil, headerTimeout: nil, sendStallTimeout: nil)
+        var sm = SM(policy, protection: protection)
+        #expect(sm.on(.headers(1, endStream: true, valid: false), 0) == [.idle(false), .resetStream(1, code: .protocolError)])
+        #expect(sm.on(.libraryStreamError, 1).isEmpty)
+        #expect(sm.on(.headers(3, endStream: true, valid: false), 2) == [.resetStream(3, code: .protocolError)])
+        // At 10.5 s the first error is out of the window: three in it, still allowed; at 11 s the
+        // second is exactly 10 s old, still in: four.
+        #expect(sm.on(.headers(5, endStream: true, valid: false), 10.5) == [.resetStream(5, code: .protocolError)])
+        #expect(sm.on(.headers(7, endStream: true, valid: false), 11) == [
+            .protectionTriggered(.rapidReset),
+            .sendGoAway(lastStreamID: 5, code: .enhanceYourCalm, debugData: "rapid_reset", reason: .rapidReset), .close,
+        ])
+        #expect(sm.isClosed && sm.highestPeerStreamID == 5)
+    }
+
+    @Test func streamErrorsOverTheConnectionsGlitchesEndIt() {
+        let protection = ServerProtectionPolicy(maximumConnectionGlitches: 2, windowUpdateAllowance: nil, headerTimeout: nil, sendStallTimeout: nil)
+        var sm = SM(policy, protection: protection)
+        #expect(sm.on(.libraryStreamError, 0).isEmpty)
+        #expect(sm.on(.libraryStreamError, 100).isEmpty)
+        #expect(sm.on(.libraryStreamError, 200) == [
+            .protectionTriggered(.rapidReset),
+            .sendGoAway(lastStreamID: .root, code: .enhanceYourCalm, debugData: "rapid_reset", reason: .rapidReset), .close,
+        ])
+    }
+
     @Test func bodyBytesGoToTheHandlerAndTheWindowReturnsAsItReads() {
         var sm = SM(policy, window: 1000)
         _ = sm.on(.headers(1, endStream: false, valid: true), 0)

@@ -128,11 +128,16 @@ struct ClientShellTests {
             var config = HTTP2ClientConfiguration()
             config.tls.trustRootFiles = [certs.certificate]
             let client = try HTTP2Client(endpoints: ["https://localhost:\(port)"], configuration: config)
-            for i in 0..<20 {
-                let r = try await client.execute(HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/\(i)"), maxResponseBytes: 100)
+            // Until three GOAWAYs (at most 100 requests): on a loaded machine the pool may spread
+            // the first requests over more than one connection (a slow TLS handshake), so 20
+            // requests need not bring three connections to their 5.
+            var sent = 0
+            while client.stats.goAwaysReceived < 3 && sent < 100 {
+                let r = try await client.execute(HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/\(sent)"), maxResponseBytes: 100)
                 #expect(r.status == .ok)
+                sent += 1
             }
-            #expect(client.stats.goAwaysReceived >= 3)
+            #expect(client.stats.goAwaysReceived >= 3, "after \(sent) requests")
             await client.shutdown()
             // Untrusted: the connection fails, typed.
             var strict = HTTP2ClientConfiguration()

@@ -50,12 +50,16 @@ struct LoadDoneWhenTests {
         let (serve, port) = try await ClientPeers.goawayServe(["--max-requests", "100", "--max-requests-drain", "two-phase"])
         defer { serve.kill() }
         let report = try await Self.load("http://127.0.0.1:\(port)/")
-        // Our server drains in two phases (GOAWAY 2^31-1, then the real last-stream-id), so
-        // every stream that races the notice is served: nothing is refused or above the last id,
-        // and a re-send can only be one the pool moved before it was sent (`never_sent`) — which
-        // may be none at all now that `goaway load` submits on the connection's event loop.
+        // Our server drains in two phases (GOAWAY 2^31-1, then the real last-stream-id), so the
+        // streams that race the notice are served, and a re-send is mostly one the pool moved
+        // before it was sent (`never_sent`). Mostly: the final GOAWAY follows a bounded wait (two
+        // round trips, at least 50 ms, without a new stream), and a client stalled longer than
+        // that between choosing a stream and writing it (a loaded machine: 1–11 seen) sends it
+        // after the final GOAWAY, above its id, and re-sends it. A one-GOAWAY drain re-sends about
+        // one per connection per request in flight (~200 × 16 here): 1% tells them apart.
         Self.expectDoneWhen(report, resentRequired: false, racingServed: true)
-        #expect(report.resent_by_reason[ResendReason.aboveLastStreamID.rawValue, default: 0] == 0, "\(report.resent_by_reason)")
-        #expect(report.resent_by_reason[ResendReason.refusedStream.rawValue, default: 0] == 0, "\(report.resent_by_reason)")
+        let late = report.resent_by_reason[ResendReason.aboveLastStreamID.rawValue, default: 0]
+            + report.resent_by_reason[ResendReason.refusedStream.rawValue, default: 0]
+        #expect(late <= 200, "\(report.resent_by_reason)")
     }
 }
