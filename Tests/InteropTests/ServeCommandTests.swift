@@ -15,7 +15,18 @@ struct ServeCommandTests {
 
     /// Whether a TCP connection to local `port` is established (/proc/net/tcp, IPv4).
     static func established(port: Int) -> Bool {
-        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return false }
+        // read(2) to EOF: /proc files report a size of 0, which Foundation's readers trust.
+        let fd = open("/proc/net/tcp", O_RDONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            bytes += chunk[0..<n]
+        }
+        let table = String(decoding: bytes, as: UTF8.self)
         let local = String(format: ":%04X", port)
         return table.split(separator: "\n").dropFirst().contains { line in
             let f = line.split(separator: " ")
@@ -41,7 +52,10 @@ struct ServeCommandTests {
         // The request must have reached the server: a fixed sleep was not always enough on a
         // loaded machine (curl not yet connected when SIGTERM closed the listener). Wait for
         // the connection, then a moment for the request on it.
-        for _ in 0..<200 where !Self.established(port: port) { try await Task.sleep(for: .milliseconds(25)) }
+        for _ in 0..<200 {
+            if Self.established(port: port) { break }
+            try await Task.sleep(for: .milliseconds(25))
+        }
         try await Task.sleep(for: .milliseconds(500))
         serve.signal(SIGTERM)
         #expect(try await curl.wait(timeout: .seconds(20)) == 0, "\(curl.stderr)")

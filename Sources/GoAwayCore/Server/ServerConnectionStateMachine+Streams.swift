@@ -108,7 +108,7 @@ extension ServerConnectionStateMachine {
     }
 
     mutating func bodyConsumed(_ id: StreamID, bytes: Int, into actions: inout [Action]) {
-        guard let increment = streams[id]?.window.consumed(bytes) else { return }
+        guard let increment = streams.modify(id, { $0.window.consumed(bytes) }) ?? nil else { return }
         actions.append(.windowUpdate(id, increment: increment))
     }
 
@@ -168,7 +168,7 @@ extension ServerConnectionStateMachine {
         if endStream {
             responseEnded(id, into: &actions)
         } else if awaited {
-            streams[id]?.writePending = true
+            streams.modify(id) { $0.writePending = true }
         }
     }
 
@@ -180,7 +180,7 @@ extension ServerConnectionStateMachine {
         for id in streams.keys.sorted() {
             let stream = streams[id]!
             if stream.lingering {
-                if stream.lingerSeen { actions.append(.resetStream(id, code: .noError)) } else { streams[id]!.lingerSeen = true }
+                if stream.lingerSeen { actions.append(.resetStream(id, code: .noError)) } else { streams.modify(id) { $0.lingerSeen = true } }
             } else if stream.writePending || stream.responseEnded {
                 blocked += 1
             }

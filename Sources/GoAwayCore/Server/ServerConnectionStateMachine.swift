@@ -110,7 +110,7 @@ public struct ServerConnectionStateMachine: Sendable {
     /// Frames the protections count.
     public internal(set) var frameCounts = PeerFrameCounts()
 
-    var streams: [StreamID: Stream] = [:]
+    var streams = StreamTable<StreamID, Stream>()
     var deadlines = Deadlines()
     var lastStreamActivity: Instant
     private var lastRead: Instant
@@ -180,6 +180,7 @@ public struct ServerConnectionStateMachine: Sendable {
     /// Handles one event at `now` (the loop's time), appending what the shell must do to
     /// `actions` in order. Afterwards `nextDeadline` says when to send `.timersDue`.
     public mutating func handle(_ event: Event, now: Instant, into actions: inout [Action]) {
+        defer { nextDeadline = deadlines.earliest }
         switch event {
         case .started(let jitter, let refuse): started(now: now, jitter: jitter, refuse: refuse, into: &actions)
         case .headers(let id, let endStream, let valid): headers(id, endStream: endStream, valid: valid, now: now, into: &actions)
@@ -201,7 +202,7 @@ public struct ServerConnectionStateMachine: Sendable {
         case .dataSent(let id, let bytes, let endStream, let awaited): dataSent(id, bytes: bytes, endStream: endStream, awaited: awaited, into: &actions)
         case .writeSettled(let id):
             sendProgress &+= 1
-            streams[id]?.writePending = false
+            streams.modify(id) { $0.writePending = false }
         case .libraryLimit(let limit): abortForAbuse(AbuseDetector.reason(for: limit, counts: frameCounts), now: now, into: &actions)
         case .libraryStreamError:
             if let reason = protection.streamError(now: now) { abortForAbuse(reason, now: now, into: &actions) }
@@ -238,10 +239,11 @@ public struct ServerConnectionStateMachine: Sendable {
             case .notified(let r, let since), .draining(let r, _, let since), .answering(let r, _, let since): (r, since)
             case .active, .closed: closedBy ?? (nil, nil)
             }
-        let unfinished = streams.filter { !$0.value.responseEnded }.map(\.key).sorted()
+        let unfinished = streams.keys.filter { !streams[$0]!.responseEnded }.sorted()
         streams.removeAll()
         state = .closed
         deadlines = Deadlines()
+        nextDeadline = nil
         return CloseSummary(reason: reason, drainStarted: drainStarted, requestsCompletedDuringDrain: completedDuringDrain, unfinishedStreams: unfinished)
     }
 
@@ -424,14 +426,20 @@ public struct ServerConnectionStateMachine: Sendable {
             get { at[timer.index] }
             set { at[timer.index] = newValue }
         }
-        var earliest: Instant? { at.lazy.compactMap { $0 }.min() }
+        var earliest: Instant? {
+            var first: Instant?
+            for case let at? in at where first.map({ at < $0 }) ?? true { first = at }
+            return first
+        }
     }
 
     /// When `timer` is due (`nil`: not armed).
     public func deadline(_ timer: ServerConnectionTimer) -> Instant? { deadlines[timer] }
 
-    /// The earliest deadline: when the shell must send `.timersDue` (`nil`: nothing armed).
-    public var nextDeadline: Instant? { deadlines.earliest }
+    /// The earliest deadline: when the shell must send `.timersDue` (`nil`: nothing armed). Stored,
+    /// set after each event: the shell reads it after every event, and a computed property read
+    /// through the shell's class copied the whole machine (~750 instructions a read).
+    public private(set) var nextDeadline: Instant?
 
     private mutating func timersDue(now: Instant, into actions: inout [Action]) {
         for timer in ServerConnectionTimer.allCases where !isClosed {

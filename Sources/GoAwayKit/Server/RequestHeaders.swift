@@ -69,10 +69,9 @@ enum RequestHeaders {
 
     /// No control byte (0x00–0x1F), space or DEL: what swift-nio-http2 allows in a pseudo-header.
     static func isPseudoHeaderValue(_ value: String) -> Bool {
-        var value = value
-        return value.withUTF8 { bytes in
+        value.utf8.withContiguousStorageIfAvailable { bytes in
             for byte in bytes where byte <= 0x20 || byte == 0x7F { return false }
             return true
-        }
+        } ?? !value.utf8.contains { $0 <= 0x20 || $0 == 0x7F }
     }
 }

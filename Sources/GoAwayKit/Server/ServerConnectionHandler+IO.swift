@@ -62,8 +62,7 @@ extension ServerConnectionHandler {
     }
 
     func endBody(_ id: HTTP2StreamID, throwing error: (any Error)?) {
-        guard let body = streams[id]?.body else { return }
-        streams[id]!.body = nil
+        guard let body = streams.modify(id, { io in defer { io.body = nil }; return io.body }) ?? nil else { return }
         if let error { body.finish(throwing: error) } else { body.finish() }
     }
 
@@ -112,7 +111,7 @@ extension ServerConnectionHandler {
         let task = Task.immediate {
             await responder.respond(handler: handler, request: request, body: body, context: requestContext)
         }
-        if core.responseOpen(StreamID(Int32(streamID))) { streams[streamID]?.task = task }
+        if core.responseOpen(StreamID(Int32(streamID))) { streams.modify(streamID) { $0.task = task } }
     }
 
     func bodyConsumed(_ bytes: Int, streamID: HTTP2StreamID) {

@@ -27,7 +27,7 @@ extension ServerConnectionHandler {
         }
         let id = StreamID(Int32(streamID))
         let awaited = promise != nil && !endStream
-        if endStream { streams[streamID]?.task = nil }
+        if endStream { streams.modify(streamID) { $0.task = nil } }
         handle(.dataSent(id, bytes: buffer.readableBytes, endStream: endStream, awaited: awaited))
         if let promise, awaited {
             // Streamed writes wait on the peer; the stall check watches them settle.
@@ -56,7 +56,7 @@ extension ServerConnectionHandler {
     /// The response's last frame follows: told *before* it is written, since writing END_STREAM
     /// can close the stream synchronously and the close must see the response as complete.
     private func responseEnding(_ streamID: HTTP2StreamID) {
-        streams[streamID]?.task = nil
+        streams.modify(streamID) { $0.task = nil }
         handle(.responseEnded(StreamID(Int32(streamID))))
     }
 }

@@ -40,7 +40,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     let activity = ConnectionActivity()
     /// Over the connection limit with nothing idle to shed: refuse once started.
     var refuseOnStart = false
-    var streams: [HTTP2StreamID: StreamIO] = [:]
+    var streams = StreamTable<HTTP2StreamID, StreamIO>()
     var context: ChannelHandlerContext?
     private var eventLoop: (any EventLoop)?
     var inReadLoop = false
@@ -125,7 +125,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         for id in summary.unfinishedStreams {
             streams[HTTP2StreamID(id.rawValue)]?.task?.cancel()
         }
-        for (_, stream) in streams {
+        for stream in streams.values {
             stream.body?.finish(throwing: StreamResetError(code: Int(CoreErrorCode.cancel.rawValue)))
         }
         streams.removeAll()
