@@ -113,18 +113,25 @@ public enum ClientPeers {
 
     /// nginx (non-daemon, private prefix) speaking h2c on a free port, with `keepalive_requests`.
     public struct Nginx: Sendable {
+        /// The nginx master.
         public let process: PeerProcess
+        /// The h2c port it listens on.
         public let port: Int
+        /// Its private prefix folder (config, logs, html).
         public let prefix: String
+        /// Its nginx.conf.
         public let config: String
         /// `nginx -s reload`: the master starts new workers; old ones GOAWAY their connections.
         public func reload() throws {
             let p = try PeerProcess("nginx", ["-c", config, "-p", prefix, "-g", "daemon off;", "-s", "reload"])
             _ = p
         }
+        /// Graceful stop (SIGQUIT): workers finish their connections.
         public func stop() { process.signal(SIGQUIT) }
     }
 
+    /// Starts nginx serving `body` at `/` over h2c, with `keepalive_requests` (a GOAWAY after that
+    /// many requests per connection); retries on a port race.
     public static func nginx(keepaliveRequests: Int, body: String = "hello from nginx\n") async throws -> Nginx {
         var lastError: (any Error)?
         for _ in 0..<5 {

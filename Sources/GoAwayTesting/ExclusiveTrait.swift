@@ -6,8 +6,10 @@ import Testing
 /// makes it wait for every other `.exclusive` one to finish; the rest of the suite still runs in
 /// parallel beside it.
 public struct ExclusiveTrait: SuiteTrait, TestTrait, TestScoping {
+    /// Applies to the suite as a whole, not to each test in it.
     public var isRecursive: Bool { false }
 
+    /// Runs the test or suite once every other `.exclusive` one has finished.
     public func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         await ExclusiveGate.shared.enter()
         do {

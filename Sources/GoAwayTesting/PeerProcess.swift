@@ -51,8 +51,11 @@ public enum Peers {
     public static func script(_ name: String) -> String { packageRoot + "/scripts/peers/" + name }
 }
 
+/// A peer that is missing, failed to start, or did not exit in time; the message says which.
 public struct PeerError: Error, CustomStringConvertible {
+    /// What happened, with the command line and its output where useful.
     public var description: String
+    /// An error saying `description`.
     public init(_ description: String) { self.description = description }
 }
 
@@ -66,8 +69,11 @@ public final class PeerProcess: @unchecked Sendable {
     private var stderrData = Data()
     private let outPipe = Pipe()
     private let errPipe = Pipe()
+    /// The command as started, for messages.
     public let commandLine: String
 
+    /// Starts `executable` (looked up like `Peers.path`) with `arguments`, `environment` added to ours,
+    /// stdin empty; throws `PeerError` when it is not installed.
     public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         guard let path = Peers.path(executable) else { throw PeerError("\(executable) is not installed") }
         process.executableURL = URL(fileURLWithPath: path)
@@ -92,10 +98,15 @@ public final class PeerProcess: @unchecked Sendable {
         try process.run()
     }
 
+    /// The process id.
     public var pid: Int32 { process.processIdentifier }
+    /// Whether it still runs.
     public var isRunning: Bool { process.isRunning }
+    /// Standard output so far.
     public var stdout: String { lock.lock(); defer { lock.unlock() }; return String(decoding: stdoutData, as: UTF8.self) }
+    /// Standard error so far.
     public var stderr: String { lock.lock(); defer { lock.unlock() }; return String(decoding: stderrData, as: UTF8.self) }
+    /// The exit status once it exited, else `nil`.
     public var exitCode: Int32? { process.isRunning ? nil : process.terminationStatus }
 
     /// Waits until the process exits; on timeout kills it and throws.
@@ -130,8 +141,11 @@ public final class PeerProcess: @unchecked Sendable {
         }
     }
 
+    /// Sends `sig` if it still runs.
     public func signal(_ sig: Int32) { if process.isRunning { Foundation.kill(process.processIdentifier, sig) } }
+    /// SIGTERM.
     public func terminate() { signal(SIGTERM) }
+    /// SIGKILL.
     public func kill() { signal(SIGKILL) }
 
     deinit {
@@ -143,12 +157,17 @@ public final class PeerProcess: @unchecked Sendable {
 
 /// Self-signed certificates for TLS tests, made with the openssl CLI into a temporary folder.
 public enum TestCertificates {
+    /// Where the PEM files are.
     public struct Files: Sendable {
+        /// The self-signed certificate (PEM).
         public var certificate: String
+        /// Its private key (PEM).
         public var privateKey: String
+        /// The temporary folder holding both.
         public var directory: String
     }
 
+    /// A new key and self-signed certificate with CN `commonName` (SANs localhost, 127.0.0.1, ::1).
     public static func make(commonName: String = "localhost") throws -> Files {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("goaway-tls-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -29,6 +29,7 @@ public func withTestServer<T: Sendable>(
 /// Collects a server's events while the test runs.
 public final class EventRecorder: Sendable {
     private let task: Task<[ServerEvent], Never>
+    /// Starts collecting `server`'s events (read them with `events` once it stopped).
     public init(_ server: HTTP2Server) {
         let events = server.events
         task = Task {

@@ -79,10 +79,15 @@ struct LoadCommand: AsyncParsableCommand {
         } else {
             print("requests \(report.requests)  succeeded \(report.succeeded)  failed \(report.failed)  resent \(report.resent)")
             print("goaways received \(report.goaways_received)  connections opened \(report.connections_opened)")
-            print(String(format: "elapsed %.2fs  %.0f req/s  latency p50 %.2fms p90 %.2fms p99 %.2fms max %.2fms",
-                report.elapsed_s, report.rps, report.latency_ms.p50, report.latency_ms.p90, report.latency_ms.p99, report.latency_ms.max))
+            if report.status.isEmpty {
+                // No response at all: no rate or latency to speak of (the errors line says why).
+                print(String(format: "elapsed %.2fs  no responses", report.elapsed_s))
+            } else {
+                print(String(format: "elapsed %.2fs  %.0f req/s  latency p50 %.2fms p90 %.2fms p99 %.2fms max %.2fms",
+                    report.elapsed_s, report.rps, report.latency_ms.p50, report.latency_ms.p90, report.latency_ms.p99, report.latency_ms.max))
+                print("status \(report.status.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+            }
             if !report.errors.isEmpty { print("errors \(report.errors.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))") }
-            print("status \(report.status.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
         }
         if report.failed > 0 {
             // One line naming the cause of the most frequent failure.

@@ -19,8 +19,10 @@ import NIOHTTP2
     private var closes = 0
     private var started: [RequestID] = []
     private var handler: ClientConnectionHandler?
+    /// Broken invariants seen so far, one line each (empty: none).
     public private(set) var violations: [String] = []
 
+    /// A harness with no connection yet; `install(on:)` adds one.
     public init() {}
 
     /// Adds the client pipeline to `channel` (not yet active).

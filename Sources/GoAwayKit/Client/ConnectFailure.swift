@@ -7,6 +7,7 @@ import NIOTLS
 /// Why a connection could not be established, in its own words: a kind to switch on and one line
 /// for people (no type names, no source paths, no `file:line`).
 public struct ConnectFailure: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What kind of failure; compare with the static members. Kinds may be added.
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
         enum Base: String, Hashable, Sendable {
             case refused, dns, tls, certificateNotTrusted, notHTTP2, alpn, timeout, closed, unreachable, other
@@ -30,19 +31,24 @@ public struct ConnectFailure: Error, Hashable, Sendable, CustomStringConvertible
         public static let closed = Kind(base: .closed)
         /// No route to the host / network unreachable.
         public static let unreachable = Kind(base: .unreachable)
+        /// Anything else (the message says what).
         public static let other = Kind(base: .other)
+        /// The kind's name, e.g. `refused`.
         public var description: String { base.rawValue }
     }
 
+    /// What kind of failure; switch on it.
     public var kind: Kind
     /// One line, e.g. `connection refused (127.0.0.1:1)`.
     public var message: String
 
+    /// A failure of `kind` with its one-line `message`.
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }
 
+    /// `message`.
     public var description: String { message }
 
     /// Names the cause of a failed connect (`target`: `host:port` as the user wrote it, plus the

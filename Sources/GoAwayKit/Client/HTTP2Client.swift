@@ -133,14 +133,21 @@ public final class HTTP2Client: Sendable {
 
 /// What the client did so far.
 public struct HTTP2ClientStats: Sendable, Hashable {
+    /// Requests `execute` was called with.
     public var requests = 0
+    /// Requests that got a response head.
     public var succeeded = 0
+    /// Requests that ended in an `HTTP2ClientError`.
     public var failed = 0
     /// Re-sends, by reason.
     public var resent: [ResendReason: Int] = [:]
+    /// GOAWAY frames received, on every connection.
     public var goAwaysReceived = 0
+    /// Connections that reached HTTP/2 (the server's SETTINGS arrived).
     public var connectionsOpened = 0
+    /// Connection attempts that failed (refused, DNS, TLS, timeout, not HTTP/2).
     public var connectFailures = 0
+    /// Re-sends of every reason.
     public var resentTotal: Int { resent.values.reduce(0, +) }
 }
 

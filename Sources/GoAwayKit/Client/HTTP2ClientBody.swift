@@ -16,11 +16,15 @@ public struct HTTP2RequestBody: Sendable {
     }
     let storage: Storage
 
+    /// No body: the request's HEADERS frame ends the stream.
     public static var empty: HTTP2RequestBody { HTTP2RequestBody(storage: .empty) }
+    /// A body held in memory; always replayable. An empty buffer is `.empty`.
     public static func bytes(_ buffer: ByteBuffer) -> HTTP2RequestBody {
         buffer.readableBytes == 0 ? .empty : HTTP2RequestBody(storage: .bytes(buffer))
     }
+    /// A body held in memory, copied from `bytes`; always replayable.
     public static func bytes(_ bytes: some Sequence<UInt8>) -> HTTP2RequestBody { .bytes(ByteBuffer(bytes: Array(bytes))) }
+    /// A body of `text`'s UTF-8 bytes; always replayable.
     public static func string(_ text: String) -> HTTP2RequestBody { .bytes(ByteBuffer(string: text)) }
     /// A body produced again for every attempt.
     public static func replayable(_ makeBody: @escaping @Sendable () -> AsyncThrowingStream<ByteBuffer, any Error>) -> HTTP2RequestBody {
@@ -40,6 +44,28 @@ public struct HTTP2RequestBody: Sendable {
     var isEmpty: Bool { if case .empty = storage { true } else { false } }
 }
 
+/// A long one-shot body after its read-ahead: the chunks already read, then the producer's own
+/// iterator, pulled one chunk at a time as the upload asks for it. No task pumps it and nothing
+/// buffers it, so while the server's flow-control window is closed the producer waits: memory stays
+/// at the read-ahead limit, whatever the body's length.
+actor ReadAhead {
+    private var head: [ByteBuffer]
+    private var iterator: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator
+
+    init(_ head: [ByteBuffer], _ iterator: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator) {
+        self.head = head.reversed()
+        self.iterator = iterator
+    }
+
+    func next() async throws -> ByteBuffer? {
+        if let chunk = head.popLast() { return chunk }
+        // The iterator is a handle on the producer's stream: a copy pulls from the same one.
+        var it = iterator
+        defer { iterator = it }
+        return try await it.next(isolation: self)
+    }
+}
+
 /// A one-shot stream that may be iterated only once.
 final class OneShotBody: Sendable {
     let stream: AsyncThrowingStream<ByteBuffer, any Error>
@@ -48,8 +74,11 @@ final class OneShotBody: Sendable {
 
 /// A response head and its streaming body. Consume `body` (or call `collect`) to finish the request.
 public struct HTTP2ClientResponse: Sendable {
+    /// Status and header fields, as received.
     public var head: HTTPResponse
+    /// The body, streamed as DATA frames arrive.
     public var body: HTTP2ResponseBody
+    /// `head.status`.
     public var status: HTTPResponse.Status { head.status }
 }
 
@@ -63,6 +92,7 @@ public struct HTTP2ClientResponse: Sendable {
 /// Errors thrown mid-body are `HTTP2ClientError` (`streamReset`, `responseIncomplete`); a body cut off
 /// after its head arrived is never re-sent automatically, because the caller has seen the response.
 public struct HTTP2ResponseBody: AsyncSequence, Sendable {
+    /// Payload bytes of one or more DATA frames.
     public typealias Element = ByteBuffer
     let reader: ResponseBodyReader
 
@@ -70,10 +100,13 @@ public struct HTTP2ResponseBody: AsyncSequence, Sendable {
         self.reader = ResponseBodyReader(storage)
     }
 
+    /// Takes chunks one at a time; what it takes goes back to the flow-control window.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let reader: ResponseBodyReader
         var taken = 0
 
+        /// The next chunk, or `nil` at the body's end. Throws `HTTP2ClientError` if the stream was
+        /// reset or the connection lost before the end.
         public mutating func next() async throws -> ByteBuffer? {
             try await take()
         }
@@ -92,6 +125,7 @@ public struct HTTP2ResponseBody: AsyncSequence, Sendable {
         }
     }
 
+    /// The body's one reader.
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(reader: reader)
     }
@@ -116,8 +150,11 @@ public struct HTTP2ResponseBody: AsyncSequence, Sendable {
 
 /// A response with its whole body.
 public struct HTTP2BufferedResponse: Sendable {
+    /// Status and header fields, as received.
     public var head: HTTPResponse
+    /// The whole body.
     public var body: ByteBuffer
+    /// `head.status`.
     public var status: HTTPResponse.Status { head.status }
 }
 
@@ -135,19 +172,8 @@ extension HTTP2RequestBody {
             head.append(chunk)
             total += chunk.readableBytes
             if total > limit {
-                let (rest, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, throwing: (any Error).self)
-                let first = head
-                Task { [iterator] in
-                    var iterator = iterator
-                    for chunk in first { continuation.yield(chunk) }
-                    do {
-                        while let chunk = try await iterator.next() { continuation.yield(chunk) }
-                        continuation.finish()
-                    } catch {
-                        continuation.finish(throwing: error)
-                    }
-                }
-                return .stream(rest)
+                let rest = ReadAhead(head, iterator)
+                return .stream(AsyncThrowingStream(unfolding: { try await rest.next() }))
             }
         }
         var all = ByteBuffer()

@@ -28,6 +28,7 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
     /// go below 10 s (gRFC A8). A PING while streams wait does not count against grpc servers'
     /// ping policy. `nil`: off. `pool.keepaliveInterval` pings idle connections too.
     public var readIdleTimeout: Duration?
+    /// Trust roots, client certificate, verification (`https` endpoints only).
     public var tls: TLS
     /// GOAWAY debug data is redacted in logs and events unless this is true. Default false.
     public var revealDebugData: Bool
@@ -50,9 +51,11 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
     /// has its own).
     public var maxResponseBodySize: Int?
 
+    /// TLS for `https` endpoints: ALPN h2, TLS 1.2 or later.
     public struct TLS: Sendable, Hashable {
         /// PEM files with extra trust roots (in addition to the system's when `useSystemRoots`).
         public var trustRootFiles: [String]
+        /// Trust the system's roots too. Default true.
         public var useSystemRoots: Bool
         /// Skip certificate verification. For tests only.
         public var insecure: Bool
@@ -64,14 +67,17 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
         public var privateKey: NIOSSLPrivateKey? = nil
         /// A whole `TLSConfiguration` that replaces every field above (see `tlsConfiguration`).
         var override: TLSConfigurationBox? = nil
+        /// Trust roots from files, with or without the system's; `insecure` skips verification.
         public init(trustRootFiles: [String] = [], useSystemRoots: Bool = true, insecure: Bool = false) {
             self.trustRootFiles = trustRootFiles
             self.useSystemRoots = useSystemRoots
             self.insecure = insecure
         }
+        /// System roots, verification on.
         public static var defaults: TLS { TLS() }
     }
 
+    /// Every parameter defaults to the value its property documents.
     public init(
         pool: PoolConfiguration = .defaults,
         connectTimeout: Duration = .seconds(10),
@@ -104,17 +110,25 @@ public struct HTTP2ClientConfiguration: Sendable, Hashable {
         self.readIdleTimeout = readIdleTimeout
     }
 
+    /// Every default, as documented on each property.
     public static var defaults: HTTP2ClientConfiguration { HTTP2ClientConfiguration() }
 }
 
 /// What the client did, for dashboards and tests (`HTTP2Client.events`).
 public enum HTTP2ClientEvent: Sendable, Hashable {
+    /// A connection reached HTTP/2 (the server's SETTINGS arrived).
     case connectionOpened(connection: Int, endpoint: String)
+    /// A connection attempt failed; `error` names the cause.
     case connectFailed(connection: Int, endpoint: String, error: String)
     /// `debugData` is redacted unless `revealDebugData` is set.
     case goAwayReceived(connection: Int, code: HTTP2ErrorCode, lastStreamID: Int32, debugData: String)
+    /// A connection takes no new streams; its open ones finish (after a GOAWAY, max age, shutdown).
     case draining(connection: Int)
+    /// A request was sent again, on another stream or connection.
     case requestResent(reason: ResendReason)
+    /// A connection closed.
     case connectionClosed(connection: Int)
+    /// The pool's idle keepalive interval doubled: a GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings") answered
+    /// our PINGs (grpc's rule, gRFC A8).
     case keepaliveIntervalChanged(Duration)
 }

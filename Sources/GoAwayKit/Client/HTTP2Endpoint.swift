@@ -3,13 +3,17 @@ import Foundation
 /// One place a logical service can be reached: scheme, host, port (and, for a host with several
 /// addresses, one address of it). `http` means h2c with prior knowledge, `https` TLS with ALPN h2.
 public struct HTTP2Endpoint: Sendable, Hashable, CustomStringConvertible {
+    /// `http` (h2c, prior knowledge) or `https` (TLS, ALPN h2).
     public var scheme: String
+    /// Host name or IP literal (IPv6 without brackets); `:authority` and SNI use it.
     public var host: String
+    /// TCP port, 1–65535.
     public var port: Int
     /// The address connections use, for an endpoint the client made from a host name's DNS answer
     /// (`HTTP2Resolver`); `nil` for the URL itself. TLS still sends `host` as SNI.
     public var address: String?
 
+    /// An endpoint as given; no checks (see `init(url:)` for a checked one).
     public init(scheme: String, host: String, port: Int, address: String? = nil) {
         self.scheme = scheme
         self.host = host
@@ -32,6 +36,7 @@ public struct HTTP2Endpoint: Sendable, Hashable, CustomStringConvertible {
         self.init(scheme: scheme, host: host, port: port)
     }
 
+    /// Whether connections use TLS (`https`).
     public var isTLS: Bool { scheme == "https" }
 
     /// `host:port` as `:authority` carries it (default ports omitted, IPv6 in brackets).
@@ -48,6 +53,7 @@ public struct HTTP2Endpoint: Sendable, Hashable, CustomStringConvertible {
         return "\(h):\(port)" + (address.map { " (\($0))" } ?? "")
     }
 
+    /// `scheme://authority`, plus the address when the host name was expanded.
     public var description: String { "\(scheme)://\(authority)" + (address.map { " (\($0))" } ?? "") }
 
     /// The path and query of a URL, `/` when empty.

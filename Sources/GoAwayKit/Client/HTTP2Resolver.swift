@@ -15,8 +15,10 @@ public protocol HTTP2Resolver: Sendable {
 /// The system's resolver (`getaddrinfo`: /etc/hosts, DNS, nsswitch), run on NIO's thread pool so
 /// neither the caller nor an event loop blocks.
 public struct SystemResolver: HTTP2Resolver {
+    /// The system resolver.
     public init() {}
 
+    /// `getaddrinfo(host, port)`'s numeric addresses, in its order; `.dns` failure when it has none.
     public func resolve(host: String, port: Int) async throws -> [String] {
         try await NIOThreadPool.singleton.runIfActive { try Self.getaddrinfo(host: host, port: port) }
     }

@@ -49,6 +49,7 @@ extension HTTP2Server {
         /// `RequestBodyTooLarge` (from `RequestBody.collect(upTo:)`), else an empty 500.
         public var errorResponse: HTTP2Server.ErrorResponse = HTTP2Server.defaultErrorResponse
 
+        /// Every parameter defaults to the value its property documents.
         public init(
             host: String = "127.0.0.1",
             port: Int = 0,
@@ -81,6 +82,7 @@ extension HTTP2Server {
             self.frameTrace = frameTrace
         }
 
+        /// 127.0.0.1, an ephemeral port, h2c, every documented default.
         public static var defaults: Configuration { Configuration() }
 
         /// Checks the values before anything binds: a bad limit is a clear error, not a runtime surprise.
@@ -109,9 +111,11 @@ extension HTTP2Server {
     public struct TLS: Sendable {
         /// PEM file paths; empty for the in-memory forms, which ignore them.
         public var certificateChainPath: String
+        /// PEM file path of the leaf certificate's private key.
         public var privateKeyPath: String
         /// The in-memory form (values or a whole `TLSConfiguration`); `nil` for the file form.
         var memory: Memory? = nil
+        /// TLS from two PEM files, read when the server starts (a bad file: `invalidCertificate`).
         public init(certificateChainPath: String, privateKeyPath: String) {
             self.certificateChainPath = certificateChainPath
             self.privateKeyPath = privateKeyPath
@@ -126,12 +130,17 @@ public struct HTTP2ServerError: Error, CustomStringConvertible, Sendable {
         private enum Value: String { case invalidConfiguration, invalidCertificate, bindFailed, alreadyRunning, stoppedBeforeListening }
         private let value: Value
         private init(_ value: Value) { self.value = value }
+        /// A configuration value is out of range (`validate()` names it).
         public static let invalidConfiguration = Code(.invalidConfiguration)
+        /// The certificate chain or private key could not be loaded, or they do not match.
         public static let invalidCertificate = Code(.invalidCertificate)
+        /// The address could not be bound (in use, no permission, no such address).
         public static let bindFailed = Code(.bindFailed)
+        /// `run()` was called a second time: a server runs once.
         public static let alreadyRunning = Code(.alreadyRunning)
         /// The server was shut down (or released) before it ever listened: `listeningAddress` fails.
         public static let stoppedBeforeListening = Code(.stoppedBeforeListening)
+        /// The code's name, e.g. `bindFailed`.
         public var description: String { value.rawValue }
     }
 
@@ -144,5 +153,6 @@ public struct HTTP2ServerError: Error, CustomStringConvertible, Sendable {
         self.code = code
         self.message = message
     }
+    /// `message`.
     public var description: String { message }
 }

@@ -17,6 +17,7 @@ public struct RequestBody: AsyncSequence, Sendable {
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator?
         let consumed: (@Sendable (Int) -> Void)?
+        /// The next chunk, or `nil` at the body's end; throws if the stream was reset first.
         public mutating func next() async throws -> ByteBuffer? {
             guard base != nil else { return nil }
             let chunk = try await base!.next()
@@ -45,6 +46,7 @@ public struct RequestBody: AsyncSequence, Sendable {
 public struct RequestBodyTooLarge: Error, CustomStringConvertible {
     /// The limit that was passed.
     public var limit: Int
+    /// `request body larger than N bytes`.
     public var description: String { "request body larger than \(limit) bytes" }
 }
 
@@ -111,5 +113,6 @@ public struct RequestContext: Sendable {
 public struct StreamResetError: Error, CustomStringConvertible {
     /// The RST_STREAM error code (8 CANCEL when the connection closed).
     public var code: Int
+    /// `stream reset by peer (error code N)`.
     public var description: String { "stream reset by peer (error code \(code))" }
 }

@@ -76,6 +76,20 @@ struct ClientCommandTests {
         #expect(report.error_messages["connection_failed"] == "connection refused (127.0.0.1:1)")
     }
 
+    /// The text summary when nothing answered: counts and the errors, no rate, latency or empty
+    /// status line to misread.
+    @Test func loadTextSummaryWhenEverythingFailed() async throws {
+        let port = ClientPeers.freePort()
+        let o = try await Self.goaway(["load", "-n", "5", "-c", "2", "http://127.0.0.1:\(port)/"])
+        #expect(o.status == 1)
+        let lines = o.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "requests 5  succeeded 0  failed 5  resent 0", "\(o.stdout)")
+        #expect(lines.contains { $0.hasPrefix("elapsed ") && $0.hasSuffix("  no responses") }, "\(o.stdout)")
+        #expect(lines.last == "errors connection_failed=5", "\(o.stdout)")
+        #expect(!o.stdout.contains("req/s") && !o.stdout.contains("latency") && !o.stdout.contains("status"), "\(o.stdout)")
+        Self.expectOneCleanLine(o)
+    }
+
     @Test(.enabled(if: Peers.available("python3")))
     func http1ServerDoesNotSpeakHTTP2() async throws {
         let port = ClientPeers.freePort()
