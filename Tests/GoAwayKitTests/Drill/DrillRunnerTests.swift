@@ -8,9 +8,10 @@ import Testing
 struct DrillRunnerTests {
     /// The CI drill: every phase, both client modes, ~3 s of load per mode.
     @Test func shortDrillLosesNothingWithGoAwayKit() async throws {
-        // A debug build on a busy CI box serves a few hundred requests per phase: a storm of 20 per
-        // connection still sends many GOAWAYs.
-        let plan = DrillPlan(duration: .seconds(3), concurrency: 16, stormMaxRequests: 20)
+        // A debug build on a busy CI box serves a few hundred requests per phase, and on a loaded
+        // one fewer (a storm of 20 per connection was once seen sending no GOAWAY): 8 per
+        // connection still sends GOAWAYs when the phase gets through only a few dozen.
+        let plan = DrillPlan(duration: .seconds(3), concurrency: 16, stormMaxRequests: 8)
         let report = try await DrillRunner(plan: plan).run()
         let verdict = try #require(report.verdict)
         #expect(verdict.passed, "\(verdict.reasons)\n\(report.renderText())")
