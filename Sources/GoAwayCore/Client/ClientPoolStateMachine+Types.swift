@@ -29,6 +29,8 @@ extension ClientPoolStateMachine {
         var deadline: Instant?
         /// Why it was last sent back (its `notProcessed` reason if it runs out of time).
         var lastReason: ResendReason?
+        /// Its response head arrived: its deadline no longer applies.
+        var answered = false
     }
 
     struct Endpoint: Hashable, Sendable {

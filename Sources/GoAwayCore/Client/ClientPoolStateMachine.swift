@@ -44,6 +44,9 @@ public struct ClientPoolStateMachine: Sendable {
     public private(set) var budget: RetryBudget
     /// Requests waiting for a re-send (`.retryAfter` pending).
     var waiting: Set<RequestID> = []
+    /// The deadlines of the requests that have one, in arrival order (`DeadlineQueue`): the shell
+    /// keeps one timer at `nextDeadline` and reports it with `deadlinesDue(now:)`.
+    var deadlines = DeadlineQueue()
     /// The latest time an event brought (connections opened by events without one use it).
     var clock: Instant = .zero
     public private(set) var keepaliveInterval: Duration?
@@ -135,6 +138,11 @@ public struct ClientPoolStateMachine: Sendable {
             return actions
         }
         requests[id] = Request(idempotent: idempotent, replayable: replayable, deadline: deadline)
+        if let deadline {
+            let requests = self.requests  // a reference, not a copy: nothing mutates it meanwhile
+            deadlines.trim(liveCount: requests.count) { Self.awaitingHead($0, requests) }
+            deadlines.append(id, deadline: deadline)
+        }
         queue.append(id)
         var actions: [Action] = []
         dispatch(&actions)
@@ -465,6 +473,44 @@ public struct ClientPoolStateMachine: Sendable {
         scheduleResend(id, reason: reason, delay: .zero, &actions)
         dispatch(&actions)
         return actions
+    }
+
+    /// The request's response head arrived: its deadline no longer applies (the body has the
+    /// connection's response-idle timeout).
+    public mutating func responseHeadReceived(_ id: RequestID) {
+        if let i = requests.index(forKey: id) { requests.values[i].answered = true }
+    }
+
+    /// The earliest deadline of a request still waiting for its head, or of one that ended since
+    /// (an early wake-up costs nothing): when the shell's one timer should fire.
+    public var nextDeadline: Instant? { deadlines.next }
+
+    /// The deadlines passed by `now` end their requests: one not on the wire and sent back for a
+    /// provable reason fails `notProcessed` (`deadlinePassed`); any other fails `requestTimeout`,
+    /// its stream reset if it has one (`.cancelStream`), its slot freed.
+    public mutating func deadlinesDue(now: Instant) -> [Action] {
+        clock = max(clock, now)
+        var actions: [Action] = []
+        let due: [RequestID]
+        do {  // the table's reference ends here, before the loop changes the table (no copy)
+            let requests = self.requests
+            due = deadlines.due(now: now, isLive: { Self.awaitingHead($0, requests) })
+        }
+        for id in due {
+            let provable = deadlinePassed(id, now: now)
+            if !provable.isEmpty {
+                actions += provable
+                continue
+            }
+            if let cid = requests[id]?.connection { actions.append(.cancelStream(id, on: cid)) }
+            actions.append(.fail(id, .requestTimeout))
+            actions += requestFinished(id)
+        }
+        return actions
+    }
+
+    private static func awaitingHead(_ id: RequestID, _ requests: [RequestID: Request]) -> Bool {
+        requests[id].map { !$0.answered } ?? false
     }
 
     /// The caller's deadline passed. A request that is not on the wire (queued, or waiting for a

@@ -93,6 +93,8 @@ public enum RequestFailure: Hashable, Sendable {
     case connectionFailed
     /// The client is shutting down.
     case shutdown
+    /// No response head before the request's deadline (`requestArrived(deadline:)`).
+    case requestTimeout
 }
 
 /// How often one request has been sent.

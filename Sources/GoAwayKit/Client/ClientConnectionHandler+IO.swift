@@ -23,10 +23,17 @@ extension ClientConnectionHandler {
         context.eventLoop.execute {
             let handler = bound.value
             handler.flushScheduled = false
-            guard handler.needsFlush, let context = handler.context else { return }
-            handler.needsFlush = false
-            context.flush()
+            guard handler.needsFlush else { return }
+            handler.flushNow()
         }
+    }
+
+    /// Everything written goes out now.
+    func flushNow() {
+        guard let context else { return }
+        needsFlush = false
+        pacer.flushed()
+        context.flush()
     }
 
     /// HEADERS never left (e.g. buffered beyond the peer's stream limit when a GOAWAY came).
@@ -69,11 +76,11 @@ extension ClientConnectionHandler {
     }
 
     private func writeData(_ buffer: ByteBuffer, streamID: HTTP2StreamID, end: Bool, loop: EventLoop) -> EventLoopFuture<Void> {
-        guard isOpen(streamID), let context else { return loop.makeFailedFuture(HTTP2ClientError(.cancelled)) }
+        guard isOpen(streamID), context != nil else { return loop.makeFailedFuture(HTTP2ClientError(.cancelled)) }
         core.dataSent(StreamID(Int32(streamID)), bytes: buffer.readableBytes)
         let promise = loop.makePromise(of: Void.self)
         write(streamID, .data(.init(data: .byteBuffer(buffer), endStream: end)), promise: promise)
-        context.flush()
+        flushNow()
         return promise.futureResult
     }
 

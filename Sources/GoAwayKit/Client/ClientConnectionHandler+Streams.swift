@@ -23,15 +23,14 @@ extension ClientConnectionHandler {
             malformedHeaders(streamID, malformed)
             return
         }
-        let head = parsed.response
-        if head.status.kind == .informational { return }
+        if parsed.status.kind == .informational { return }
         let verdict = core.responseHead(StreamID(Int32(streamID)), contentLength: parsed.contentLength, now: now)
         let (body, continuation) = makeBody(streamID)
         if let i = streams.index(forKey: streamID) {  // one lookup for both
             streams.values[i].responded = true
             streams.values[i].body = continuation
         }
-        guard delegate.responseHead(st.request.id, HTTP2ClientResponse(head: head, body: body)) else {
+        guard delegate.responseHead(st.request.id, HTTP2ClientResponse(status: parsed.status, block: headers.headers, body: body)) else {
             _ = remove(streamID)
             continuation.finish()
             st.uploadTask?.cancel()

@@ -43,6 +43,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private(set) var closed = false
     var needsFlush = false
     var flushScheduled = false
+    /// Flushes part of a tick's requests early, so the server works while we build the rest.
+    var pacer = FlushPacer()
     private var timer: Scheduled<Void>?
     /// The callbacks every response body of this connection reports to (`makeBody`).
     var bodyEventsCache: BodyEvents?
@@ -132,7 +134,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         case .close: break
         case .sendGoAwayAndClose(let code):
             write(.rootStream, .goAway(lastStreamID: .rootStream, errorCode: NIOHTTP2.HTTP2ErrorCode(code), opaqueData: nil))
-            context.flush()
+            flushNow()
         }
         if let failure = core.failure { logger.debug("connection failed", metadata: ["goaway.connection": "\(id)", "goaway.error": "\(failure)"]) }
         context.close(promise: nil)
@@ -202,6 +204,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         }
         streams[sid] = state
         needsFlush = true
+        if pacer.requestWritten(openStreams: streams.count) { flushNow() }
         if flush {
             flushSoon()
             rearm()

@@ -37,8 +37,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
         /// ALPN, TLS), by connection.
         var closeCauses: [ConnectionID: ConnectFailure] = [:]
         var stats = HTTP2ClientStats()
-        /// `requestTimeout`s, one timer for all (`DeadlineQueue`), armed at `timerAt`.
-        var deadlines = DeadlineQueue()
+        /// The one timer for every request's timeout, armed at the pool's `nextDeadline`.
         var timerAt: Instant?
     }
 
@@ -159,53 +158,35 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 return [.resume(continuation, .failure(HTTP2ClientError(.cancelled, detail: "the calling task was cancelled"))), .failedMetric("cancelled")]
             }
             let now = now()
-            if let timeout = configuration.requestTimeout {
-                let requests = s.requests
-                s.deadlines.trim(liveCount: requests.count) { requests[$0]?.continuation != nil }
-                s.deadlines.append(request.id, deadline: now + timeout)
-                armDeadlineTimer(&s, timeout: timeout)
-            }
             s.requests[request.id] = Entry(request: request, continuation: continuation)
             let actions = s.pool.requestArrived(
                 request.id, idempotent: request.idempotent, replayable: request.body.isReplayableUpFront,
                 deadline: configuration.requestTimeout.map { now + $0 }, now: now)
-            return resolve(actions, &s)
+            let effects = resolve(actions, &s)
+            armDeadlineTimer(&s, now: now)
+            return effects
         }
         run(effects)
     }
 
-    /// One timer at the earliest waiting deadline (under the lock; it is re-armed when it fires).
-    private func armDeadlineTimer(_ s: inout State, timeout: Duration) {
-        guard s.timerAt == nil, let next = s.deadlines.next else { return }
+    /// One timer at the pool's next deadline (under the lock; re-armed when it fires), timed by
+    /// the clock the pool reads.
+    private func armDeadlineTimer(_ s: inout State, now: Instant) {
+        guard s.timerAt == nil, let next = s.pool.nextDeadline else { return }
         s.timerAt = next
-        group.any().scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, next.nanoseconds)))) { [self] in
-            deadlinesDue(timeout: timeout)
-        }
+        group.any().scheduleTask(in: .nanoseconds(max(0, next.nanoseconds - now.nanoseconds))) { [self] in deadlinesDue() }
     }
 
-    private func deadlinesDue(timeout: Duration) {
-        let due: [RequestID] = state.withLock { s in
-            s.timerAt = nil
-            let requests = s.requests
-            let due = s.deadlines.due(now: now()) { requests[$0]?.continuation != nil }
-            armDeadlineTimer(&s, timeout: timeout)
-            return due
-        }
-        for id in due { deadlinePassed(id, timeout: timeout) }
-    }
-
-    /// The request's timeout: work the server provably never processed and that waits for a
-    /// re-send fails `notProcessed` (the pool decides); anything else `requestTimeout`.
-    private func deadlinePassed(_ id: RequestID, timeout: Duration) {
+    /// The timer fired: the pool says which requests end and how (`deadlinesDue`).
+    private func deadlinesDue() {
         let effects: [Effect] = state.withLock { s in
-            guard s.requests[id]?.continuation != nil else { return [] }
-            return resolve(s.pool.deadlinePassed(id, now: now()), &s)
+            s.timerAt = nil
+            let now = now()
+            let effects = resolve(s.pool.deadlinesDue(now: now), &s)
+            armDeadlineTimer(&s, now: now)
+            return effects
         }
-        if effects.isEmpty {
-            abort(id, error: HTTP2ClientError(.requestTimeout, detail: "no response within \(timeout)"))
-        } else {
-            run(effects)
-        }
+        run(effects)
     }
 
     private func retryDue(_ id: RequestID) {
@@ -303,6 +284,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
             guard let i = s.requests.index(forKey: request), let c = s.requests.values[i].continuation else { return nil }
             s.requests.values[i].continuation = nil
             s.stats.succeeded += 1
+            s.pool.responseHeadReceived(request)
             return c
         }
         guard let continuation = taken else { return false }
@@ -377,7 +359,9 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
             case .fail(let rid, let failure):
                 guard let entry = s.requests.removeValue(forKey: rid) else { continue }
                 var error = HTTP2ClientError(failure)
-                if failure == .connectionFailed, let cause = s.connectFailure {
+                if failure == .requestTimeout, let timeout = configuration.requestTimeout {
+                    error.detail = "no response within \(timeout)"
+                } else if failure == .connectionFailed, let cause = s.connectFailure {
                     error.connectFailure = cause
                     error.detail += " (last connection: \(cause.message))"
                 } else if let cause = entry.cause {

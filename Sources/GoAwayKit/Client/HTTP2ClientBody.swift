@@ -1,5 +1,6 @@
 import HTTPTypes
 import NIOCore
+import NIOHPACK
 
 /// A request body. Re-sending after a GOAWAY needs the body again, so each kind says whether it can
 /// be replayed: `.empty` and `.bytes` always can, `.replayable` calls its factory once per attempt,
@@ -74,12 +75,45 @@ final class OneShotBody: Sendable {
 
 /// A response head and its streaming body. Consume `body` (or call `collect`) to finish the request.
 public struct HTTP2ClientResponse: Sendable {
-    /// Status and header fields, as received.
-    public var head: HTTPResponse
+    /// The response head. The block was checked on arrival (RFC 9113 §8.2, §8.3.2); its header
+    /// fields become `HTTPFields` when `head` is read, and again at each read of an unmodified copy:
+    /// keep the `HTTPResponse` (`let head = response.head`) to read its fields many times. `status`
+    /// alone builds nothing.
+    public var head: HTTPResponse {
+        get {
+            switch storage {
+            case .built(let head): head
+            case .received(let status, let block): ResponseHeaders.response(status: status, block)
+            }
+        }
+        set { storage = .built(newValue) }
+    }
     /// The body, streamed as DATA frames arrive.
     public var body: HTTP2ResponseBody
-    /// `head.status`.
-    public var status: HTTPResponse.Status { head.status }
+    /// The `:status`; builds no header fields.
+    public var status: HTTPResponse.Status {
+        switch storage {
+        case .built(let head): head.status
+        case .received(let status, _): status
+        }
+    }
+
+    enum Storage: Sendable {
+        case built(HTTPResponse)
+        /// A checked block (`ResponseHeaders.head`), its fields not built yet.
+        case received(HTTPResponse.Status, HPACKHeaders)
+    }
+    var storage: Storage
+
+    init(head: HTTPResponse, body: HTTP2ResponseBody) {
+        self.storage = .built(head)
+        self.body = body
+    }
+
+    init(status: HTTPResponse.Status, block: HPACKHeaders, body: HTTP2ResponseBody) {
+        self.storage = .received(status, block)
+        self.body = body
+    }
 }
 
 /// The response body as it arrives: `for try await chunk in response.body`.

@@ -105,6 +105,8 @@ public struct HTTP2ClientError: Error, Hashable, Sendable, CustomStringConvertib
             self.init(.connectionFailed, detail: "no connection could be established")
         case .shutdown:
             self.init(.shutdown, detail: "the client is shutting down")
+        case .requestTimeout:
+            self.init(.requestTimeout, detail: "no response in time")
         }
     }
 }

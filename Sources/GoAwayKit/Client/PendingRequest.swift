@@ -62,20 +62,22 @@ enum ResponseHeaders {
         var reason: String
     }
 
-    /// A parsed head, with its `content-length` read in the same pass (`nil`: none, not a
-    /// number, or more than one: swift-nio-http2's content-length check judges those).
+    /// A checked head: its status, and its `content-length` read in the same pass (`nil`: none,
+    /// not a number, or more than one: swift-nio-http2's content-length check judges those). The
+    /// header fields stay in the received block until the caller reads `HTTP2ClientResponse.head`
+    /// (`response(status:_:)`): building `HTTPFields` was ~1,400 instructions a field, and a caller
+    /// that wants only the status (`goaway load`) never needs them.
     struct Head {
-        var response: HTTPResponse
+        var status: HTTPResponse.Status
         var contentLength: Int?
     }
 
-    /// A response head (`:status` and regular fields), or why it is malformed.
+    /// Checks a response head (`:status` and regular fields), or says why it is malformed.
     static func head(_ hpack: HPACKHeaders) -> Result<Head, Malformed> {
         var status: Int?
         var regular = false
         var contentLength: Int?
         var contentLengths = 0
-        var fields = HTTPFields()
         for (name, value, _) in hpack {
             if name.utf8.first == UInt8(ascii: ":") {
                 guard !regular else { return .failure(Malformed(reason: "pseudo-header \(name) after a regular field")) }
@@ -85,39 +87,63 @@ enum ResponseHeaders {
                 status = code
             } else {
                 regular = true
-                switch regularField(name, value) {
-                case .success(let field):
-                    if name.utf8.count == 14, name == "content-length" {
-                        contentLengths += 1
-                        contentLength = contentLengths == 1 ? Int(value) : nil
-                    }
-                    fields.append(field)
-                case .failure(let malformed): return .failure(malformed)
+                if let malformed = regularField(name, value) { return .failure(malformed) }
+                if name.utf8.count == 14, name == "content-length" {
+                    contentLengths += 1
+                    contentLength = contentLengths == 1 ? Int(value) : nil
                 }
             }
         }
         guard let status else { return .failure(Malformed(reason: "no :status")) }
-        return .success(Head(response: HTTPResponse(status: HTTPResponse.Status(code: status), headerFields: fields), contentLength: contentLength))
+        return .success(Head(status: HTTPResponse.Status(code: status), contentLength: contentLength))
+    }
+
+    /// The `HTTPResponse` of a block `head(_:)` accepted: its regular fields, in order.
+    static func response(status: HTTPResponse.Status, _ hpack: HPACKHeaders) -> HTTPResponse {
+        var fields = HTTPFields()
+        for (name, value, _) in hpack where name.utf8.first != UInt8(ascii: ":") {
+            // Checked lowercase tokens (`regularField`): `Name(parsed:)` takes them all.
+            guard let fieldName = HTTPField.Name(parsed: name) else { continue }
+            fields.append(HTTPField(name: fieldName, value: value))
+        }
+        return HTTPResponse(status: status, headerFields: fields)
     }
 
     /// Trailers: regular fields only.
     static func checkTrailers(_ hpack: HPACKHeaders) -> Malformed? {
         for (name, value, _) in hpack {
             if name.utf8.first == UInt8(ascii: ":") { return Malformed(reason: "pseudo-header \(name) in trailers") }
-            if case .failure(let malformed) = regularField(name, value) { return malformed }
+            if let malformed = regularField(name, value) { return malformed }
         }
         return nil
     }
 
-    /// A lowercase token name (`HTTPField.Name(parsed:)`), not connection-specific (§8.2.2), and
-    /// a value without NUL, CR or LF (§8.2.1).
-    static func regularField(_ name: String, _ value: String) -> Result<HTTPField, Malformed> {
-        guard let fieldName = HTTPField.Name(parsed: name) else { return .failure(Malformed(reason: "field name \(name)")) }
-        if isConnectionSpecific(name) { return .failure(Malformed(reason: "connection-specific field \(name)")) }
-        guard !hasNULCROrLF(value) else {
-            return .failure(Malformed(reason: "NUL, CR or LF in the value of \(name)"))
+    /// A lowercase token name (what `HTTPField.Name(parsed:)` accepts), not connection-specific
+    /// (§8.2.2), and a value without NUL, CR or LF (§8.2.1); `nil` when the field is fine.
+    static func regularField(_ name: String, _ value: String) -> Malformed? {
+        guard isLowercaseToken(name) else { return Malformed(reason: "field name \(name)") }
+        if isConnectionSpecific(name) { return Malformed(reason: "connection-specific field \(name)") }
+        guard !hasNULCROrLF(value) else { return Malformed(reason: "NUL, CR or LF in the value of \(name)") }
+        return nil
+    }
+
+    /// RFC 9110 §5.6.2 token, lowercase: the canonical names `HTTPField.Name(parsed:)` accepts
+    /// (digits, a-z, and ! # $ % & ' * + - . ^ _ ` | ~), one pass over the contiguous bytes.
+    static func isLowercaseToken(_ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { bytes in
+            guard !bytes.isEmpty else { return false }
+            for byte in bytes {
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                    0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E:
+                    continue
+                default:
+                    return false
+                }
+            }
+            return true
         }
-        return .success(HTTPField(name: fieldName, value: value))
     }
 
     /// A loop over the contiguous bytes (HPACK's strings are native): a closure per byte through

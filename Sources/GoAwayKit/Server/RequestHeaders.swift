@@ -43,14 +43,13 @@ enum RequestHeaders {
                 continue
             }
             regular = true
-            switch ResponseHeaders.regularField(name, value) {
-            case .success(var field):
-                if name.utf8.count == 2, name == "te", value != "trailers" { throw Malformed(description: "te other than trailers") }
-                if indexable == .neverIndexed { field.indexingStrategy = .disallow }
-                fields.append(field)
-            case .failure(let malformed):
-                throw Malformed(description: malformed.reason)
-            }
+            if let malformed = ResponseHeaders.regularField(name, value) { throw Malformed(description: malformed.reason) }
+            if name.utf8.count == 2, name == "te", value != "trailers" { throw Malformed(description: "te other than trailers") }
+            // A checked lowercase token (`regularField`): `Name(parsed:)` takes it.
+            guard let fieldName = HTTPField.Name(parsed: name) else { throw Malformed(description: "field name \(name)") }
+            var field = HTTPField(name: fieldName, value: value)
+            if indexable == .neverIndexed { field.indexingStrategy = .disallow }
+            fields.append(field)
         }
         guard let method, let requestMethod = HTTPRequest.Method(method) else { throw Malformed(description: "missing or invalid :method") }
         if requestMethod == .connect {

@@ -37,11 +37,46 @@ struct ClientHeaderValidationTests {
         switch ResponseHeaders.head(Self.block(fields)) {
         case .success(let parsed):
             #expect(malformed == nil)
-            #expect(parsed.response.status.code == Int(fields[0].1))
-            #expect(parsed.response.headerFields.count == fields.count - 1)
+            let response = ResponseHeaders.response(status: parsed.status, Self.block(fields))
+            #expect(parsed.status.code == Int(fields[0].1))
+            #expect(response.status == parsed.status)
+            #expect(response.headerFields.count == fields.count - 1)
         case .failure(let m):
             #expect(m.reason == malformed)
         }
+    }
+
+    /// Our name check is the one `HTTPField.Name(parsed:)` makes (every name it passes, the lazy
+    /// `head` can build): every byte alone, and each inside a longer name.
+    @Test func lowercaseTokenIsWhatParsedNamesAccept() {
+        for byte in UInt8(0)...UInt8(127) {
+            for name in [String(decoding: [byte], as: UTF8.self), "x" + String(decoding: [byte], as: UTF8.self) + "y"] {
+                #expect(ResponseHeaders.isLowercaseToken(name) == (HTTPField.Name(parsed: name) != nil), "byte \(byte)")
+            }
+        }
+        #expect(!ResponseHeaders.isLowercaseToken(""))
+        #expect(!ResponseHeaders.isLowercaseToken("caf\u{e9}"))
+        #expect(ResponseHeaders.isLowercaseToken("x-request-id"))
+    }
+
+    /// The head is built from the checked block when read; `status` alone builds nothing; a set
+    /// head is kept as set.
+    @Test func responseHeadIsBuiltWhenRead() {
+        let block = Self.block([(":status", "201"), ("server", "x"), ("set-cookie", "a=1"), ("set-cookie", "b=2"), ("content-length", "0")])
+        guard case .success(let parsed) = ResponseHeaders.head(block) else {
+            Issue.record("rejected")
+            return
+        }
+        var response = HTTP2ClientResponse(status: parsed.status, block: block, body: HTTP2ResponseBody(ResponseBodyStorage(streamID: 1, events: nil)))
+        #expect(response.status == .created)
+        #expect(response.head.status == .created)
+        #expect(response.head.headerFields[.server] == "x")
+        #expect(response.head.headerFields[values: .setCookie] == ["a=1", "b=2"])
+        #expect(response.head.headerFields.map(\.name.canonicalName) == ["server", "set-cookie", "set-cookie", "content-length"])
+        response.head.headerFields[.server] = "y"
+        #expect(response.head.headerFields[.server] == "y")
+        response.head.status = .accepted
+        #expect(response.status == .accepted)
     }
 
     @Test func contentLengthIsReadInThePass() {
