@@ -1,9 +1,11 @@
 /// The vocabulary of `ClientConnectionStateMachine`: its configuration, phases, streams, PINGs and
 /// the state behind them.
 extension ClientConnectionStateMachine {
+    /// The connection's limits and timers (from `HTTP2ClientConfiguration`).
     public struct Configuration: Hashable, Sendable {
         /// Our SETTINGS_INITIAL_WINDOW_SIZE and the connection window (clamped to 1...2^31-1).
         public var receiveWindow: Int
+        /// The server's ack of our SETTINGS is due within this (RFC 9113 §6.5.3), else GOAWAY(SETTINGS_TIMEOUT).
         public var settingsAckTimeout: Duration
         /// PING after this much silence, streams or not. `nil`: none.
         public var keepaliveInterval: Duration?
@@ -11,13 +13,16 @@ extension ClientConnectionStateMachine {
         public var readIdleTimeout: Duration?
         /// No ack within this time of its PING: the connection is dead.
         public var pingTimeout: Duration
+        /// A stream waiting this long for its next frame is reset (CANCEL) and fails. `nil`: off.
         public var responseIdleTimeout: Duration?
+        /// A response body over this many bytes is reset (CANCEL) and fails `responseTooLarge`. `nil`: no limit.
         public var maxResponseBodySize: Int?
         /// The body reader reports what it took at least every this many bytes (a quarter of the
         /// window: one event-loop hop per 256 KiB, not per frame). A stream whose reader holds no
         /// more than that is waiting on the server, which has a quarter of the window or more.
         public var readerReportSize: Int { max(1, receiveWindow / 4) }
 
+        /// Every parameter defaults to the value its property documents.
         public init(
             receiveWindow: Int = 1 << 20, settingsAckTimeout: Duration = .seconds(10), keepaliveInterval: Duration? = nil,
             readIdleTimeout: Duration? = .seconds(30), pingTimeout: Duration = .seconds(20),
@@ -33,6 +38,7 @@ extension ClientConnectionStateMachine {
         }
     }
 
+    /// Where the connection is: before the socket, until the server's SETTINGS, open, closing, closed.
     public enum Phase: Hashable, Sendable { case idle, connecting, ready, closing, closed }
 
     struct Stream: Hashable, Sendable {

@@ -27,6 +27,7 @@
 /// calling it early is harmless (`.none`), so the shell re-arms only when the deadline moves
 /// earlier. Call `deadlinesPassed` until it returns `.none`.
 public struct ClientConnectionStateMachine: Sendable {
+    /// The limits and timers it applies (the keepalive interval may change: `keepaliveIntervalChanged`).
     public private(set) var configuration: Configuration
     private var state: State = .idle
     /// The lowest last-stream-id of the GOAWAYs received.
@@ -37,10 +38,12 @@ public struct ClientConnectionStateMachine: Sendable {
     /// Payloads are `pingPayloadBase + n`: the n-th PING of this connection.
     public static let pingPayloadBase: UInt64 = 0x676F_6177_6179_0000
 
+    /// A machine for a connection not yet started.
     public init(configuration: Configuration) {
         self.configuration = configuration
     }
 
+    /// The connection's phase.
     public var phase: Phase {
         switch state {
         case .idle: .idle
@@ -53,6 +56,7 @@ public struct ClientConnectionStateMachine: Sendable {
 
     /// Streams the core tracks (opened, not yet closed).
     public var openStreams: [StreamID] { live?.streams.keys.sorted() ?? [] }
+    /// The server's SETTINGS_MAX_CONCURRENT_STREAMS, once known; `nil`: no limit or not yet.
     public var maxConcurrentStreams: Int? { live?.maxConcurrentStreams }
     /// The window a stream's reader holds (tests: never above the receive window).
     public func heldBytes(_ stream: StreamID) -> Int? { live?.streams[stream]?.window.held }
@@ -99,6 +103,7 @@ public struct ClientConnectionStateMachine: Sendable {
         return increment
     }
 
+    /// What the server's SETTINGS change.
     public enum OnSettings: Hashable, Sendable {
         /// The first SETTINGS: the connection is ready.
         case ready(maxConcurrentStreams: Int?)
@@ -132,6 +137,7 @@ public struct ClientConnectionStateMachine: Sendable {
         }
     }
 
+    /// The server acknowledged our SETTINGS: the ack deadline is gone.
     public mutating func settingsAckReceived() {
         modify { $0.settingsAckDeadline = nil }
     }
@@ -159,6 +165,7 @@ public struct ClientConnectionStateMachine: Sendable {
         }
     }
 
+    /// How the connection ends.
     public enum OnClose: Hashable, Sendable {
         /// Send GOAWAY(code) (last-id 0: we accept no pushes), then close the channel.
         case sendGoAwayAndClose(HTTP2ErrorCode)
@@ -191,12 +198,14 @@ public struct ClientConnectionStateMachine: Sendable {
 
     // MARK: streams
 
+    /// Whether a new request may have a stream here.
     public enum OnOpenStream: Hashable, Sendable {
         case open(StreamID)
         /// This connection takes no new streams (GOAWAY, closing, closed, ids spent): never sent.
         case refuse
     }
 
+    /// The next client stream id, or `.refuse` when this connection takes no new streams.
     public mutating func openStream(now: Instant) -> OnOpenStream {
         guard case .some(let l) = live, !l.closeInitiated, lastStreamID == nil, l.nextStreamID < Int32.max - 2 else {
             return .refuse
@@ -212,6 +221,7 @@ public struct ClientConnectionStateMachine: Sendable {
         } ?? .refuse
     }
 
+    /// What to do with a response head.
     public enum OnResponseHead: Hashable, Sendable {
         case deliver
         /// content-length beyond `maxResponseBodySize`.
@@ -236,7 +246,9 @@ public struct ClientConnectionStateMachine: Sendable {
         } ?? .ignore
     }
 
+    /// What to do with a DATA frame: hand it on or not, and what credit to send back.
     public struct OnData: Hashable, Sendable {
+        /// Where the data goes.
         public enum Delivery: Hashable, Sendable {
             /// Hand the data to the reader.
             case deliver
@@ -247,10 +259,13 @@ public struct ClientConnectionStateMachine: Sendable {
             /// Nobody reads this stream (unknown, ended, or no head yet).
             case ignore
         }
+        /// Where the data goes.
         public var delivery: Delivery
         /// WINDOW_UPDATE for the stream (padding goes back at once), then for the connection.
         public var streamWindowUpdate: Int?
+        /// WINDOW_UPDATE for the connection (credit on arrival).
         public var connectionWindowUpdate: Int?
+        /// A result; no window updates by default.
         public init(delivery: Delivery, streamWindowUpdate: Int? = nil, connectionWindowUpdate: Int? = nil) {
             self.delivery = delivery
             self.streamWindowUpdate = streamWindowUpdate
@@ -258,6 +273,7 @@ public struct ClientConnectionStateMachine: Sendable {
         }
     }
 
+    /// A DATA frame arrived on `stream`: flow control (padding counted once), the body limit, the response idle timer.
     public mutating func dataReceived(_ stream: StreamID, dataBytes: Int, paddingBytes: Int?, endStream: Bool, now: Instant) -> OnData {
         let limit = configuration.maxResponseBodySize
         return modify { l in
@@ -290,6 +306,7 @@ public struct ClientConnectionStateMachine: Sendable {
         modify { l in l.streams[stream]?.sendWindow -= bytes }
     }
 
+    /// What a WINDOW_UPDATE from the server leads to.
     public enum OnWindowUpdate: Hashable, Sendable {
         case none
         /// A stream error (RFC 9113 §6.9, §6.9.1): RST_STREAM(code), the stream is over.
@@ -324,6 +341,7 @@ public struct ClientConnectionStateMachine: Sendable {
 
     // MARK: deadlines
 
+    /// What a passed deadline leads to (call `deadlinesPassed` until `.none`).
     public enum OnDeadline: Hashable, Sendable {
         case none
         /// Send PING with this payload (keepalive or health check).

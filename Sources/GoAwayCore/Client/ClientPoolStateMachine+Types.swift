@@ -1,14 +1,20 @@
 /// The vocabulary of `ClientPoolStateMachine`: connections, requests, endpoints and services as the
 /// pool sees them, and the actions it returns.
 extension ClientPoolStateMachine {
+    /// A connection's state in the pool: opening, taking streams, going away (GOAWAY, max age, shutdown), gone.
     public enum ConnectionState: Hashable, Sendable { case connecting, active, draining, closed }
 
+    /// One connection as the pool sees it.
     public struct Connection: Hashable, Sendable {
+        /// Its id.
         public var id: ConnectionID
+        /// The index of its endpoint.
         public var endpoint: Int
+        /// Its state.
         public var state: ConnectionState
         /// Streams we may open: min(peer limit, cap), or the assumption while connecting.
         public var maxStreams: Int
+        /// Requests on it now.
         public var inFlight: Set<RequestID>
         /// Streams ever handed to it.
         public var dispatched = 0
@@ -17,6 +23,7 @@ extension ClientPoolStateMachine {
         /// When the attempt began (its back-off delay included): a failing endpoint's circuit
         /// measures the connect budget from its first failed attempt's start.
         public var startedAt: Instant = .zero
+        /// Streams it can take now (0 unless active).
         public var available: Int { state == .active ? max(0, maxStreams - inFlight.count) : 0 }
     }
 
@@ -77,6 +84,7 @@ extension ClientPoolStateMachine {
         var awaitingAnswer = false
     }
 
+    /// What the shell does next, in order.
     public enum Action: Hashable, Sendable {
         /// Send the request on that connection (the shell opens the stream).
         case execute(RequestID, on: ConnectionID)

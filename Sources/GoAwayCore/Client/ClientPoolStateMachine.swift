@@ -29,7 +29,9 @@
 /// preference: when no connection can be opened, connections over budget are used anyway, and each
 /// GOAWAY replaces the estimate, so it follows the server up and down.
 public struct ClientPoolStateMachine: Sendable {
+    /// Sizing, re-send budget, back-off and keepalive.
     public let configuration: PoolConfiguration
+    /// Every connection not yet closed, by id.
     public private(set) var connections: [ConnectionID: Connection] = [:]
     var requests: [RequestID: Request] = [:]
     var queue = RequestQueue()
@@ -49,6 +51,7 @@ public struct ClientPoolStateMachine: Sendable {
     var deadlines = DeadlineQueue()
     /// The latest time an event brought (connections opened by events without one use it).
     var clock: Instant = .zero
+    /// The idle keepalive interval now (doubled after a `too_many_pings` GOAWAY).
     public private(set) var keepaliveInterval: Duration?
 
     /// `endpointCount` fixed endpoints (service i is endpoint i).
@@ -75,16 +78,21 @@ public struct ClientPoolStateMachine: Sendable {
 
     // MARK: queries (tests and the shell's gauges)
 
+    /// Requests waiting for a connection, in order.
     public var queuedRequests: [RequestID] { queue.elements }
+    /// Requests the pool holds (queued, in flight or waiting to be re-sent).
     public var requestCount: Int { requests.count }
+    /// The ids of the connections in `state`, in id order.
     public func connections(in state: ConnectionState) -> [ConnectionID] {
         connections.values.filter { $0.state == state }.map(\.id).sorted()
     }
+    /// How often `request` was sent so far; `nil` when the pool does not hold it.
     public func attempt(of request: RequestID) -> Attempt? { requests[request]?.attempt }
     /// Whether endpoint `index`'s circuit is open (see `Endpoint.circuitOpen`).
     public func isCircuitOpen(endpoint index: Int) -> Bool { endpoints[index].circuitOpen }
     /// The service endpoint `index` belongs to, and its resolved address (`nil` for a fixed one).
     public func service(ofEndpoint index: Int) -> Int { endpoints[index].service }
+    /// The resolved address of endpoint `index`, when it came from a DNS answer.
     public func address(ofEndpoint index: Int) -> String? { endpoints[index].address }
     /// Endpoints that take new connections (not retired), in index order.
     public var liveEndpoints: [Int] { endpoints.indices.filter { !endpoints[$0].retired } }

@@ -22,6 +22,7 @@ public struct DeadlineQueue: Sendable {
     /// Entries above twice the live count before a compaction.
     public static let slack = 1024
 
+    /// An empty queue.
     public init() {}
 
     /// Entries held (live or not yet dropped).

@@ -16,6 +16,7 @@ public struct FlushPacer: Hashable, Sendable {
     /// Requests written since the last flush.
     public private(set) var unflushed = 0
 
+    /// A pacer whose early flushes send at least `minimumBatch` requests (at least 1).
     public init(minimumBatch: Int = 4) {
         self.minimumBatch = max(1, minimumBatch)
     }

@@ -1,16 +1,24 @@
 /// Identifies one connection of the pool.
 public struct ConnectionID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The number; ids grow in the order they are made.
     public var rawValue: Int
+    /// The id numbered `rawValue`.
     public init(_ rawValue: Int) { self.rawValue = rawValue }
+    /// Orders by number (creation order).
     public static func < (l: ConnectionID, r: ConnectionID) -> Bool { l.rawValue < r.rawValue }
+    /// `cN`, as logs and events name it.
     public var description: String { "c\(rawValue)" }
 }
 
 /// Identifies one logical request (it keeps its id across re-sends).
 public struct RequestID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The number; ids grow in the order they are made.
     public var rawValue: Int
+    /// The id numbered `rawValue`.
     public init(_ rawValue: Int) { self.rawValue = rawValue }
+    /// Orders by number (creation order).
     public static func < (l: RequestID, r: RequestID) -> Bool { l.rawValue < r.rawValue }
+    /// `rN`, as logs and events name it.
     public var description: String { "r\(rawValue)" }
 }
 
@@ -25,7 +33,9 @@ public struct PoolConfiguration: Hashable, Sendable {
     public var assumedMaxConcurrentStreams: Int
     /// Streams we use on one connection at most, even when the peer allows more. Default 100.
     public var maxConcurrentStreamsCap: Int
+    /// Re-send rules and budgets (see `RetryPolicy`).
     public var retry: RetryPolicy
+    /// Delay between connection attempts to a failing endpoint. Default 50 ms doubling to 5 s, ±20%.
     public var backoff: Backoff
     /// How long an endpoint may keep failing to connect (from the start of its first failed
     /// attempt) before its circuit opens and requests fail fast with the cause. Default 10 s;
@@ -36,6 +46,7 @@ public struct PoolConfiguration: Hashable, Sendable {
     /// Seed of the jitter generator (tests fix it; the client seeds it randomly).
     public var seed: UInt64
 
+    /// Every parameter defaults to the value its property documents.
     public init(
         maxConnectionsPerEndpoint: Int = 8,
         minConnectionsPerEndpoint: Int = 0,
@@ -58,5 +69,6 @@ public struct PoolConfiguration: Hashable, Sendable {
         self.seed = seed
     }
 
+    /// Every documented default.
     public static var defaults: PoolConfiguration { PoolConfiguration() }
 }

@@ -20,6 +20,7 @@
 /// the current and the previous window, and starts full at the floor (`minPerSecond × window`,
 /// Finagle's reserve), so a short burst of refusals is paid at once.
 public struct RetryBudget: Hashable, Sendable {
+    /// The budget's rates.
     public struct Configuration: Hashable, Sendable {
         /// Tokens per stream sent. Default 0.2.
         public var ratio: Double
@@ -28,23 +29,28 @@ public struct RetryBudget: Hashable, Sendable {
         /// The window the capacity is measured over. Default 10 s.
         public var window: Duration
 
+        /// A budget of `ratio` tokens per stream plus `minPerSecond`, measured over `window`.
         public init(ratio: Double = 0.2, minPerSecond: Double = 10, window: Duration = .seconds(10)) {
             self.ratio = ratio
             self.minPerSecond = minPerSecond
             self.window = window
         }
 
+        /// Finagle's: 0.2 per stream, 10 per second, 10 s.
         public static var defaults: Configuration { Configuration() }
         var reserve: Double { max(1, minPerSecond * Double(window.nanosecondsClamped) / 1e9) }
     }
 
+    /// Its rates.
     public let configuration: Configuration
+    /// Tokens now (a re-send takes one).
     public private(set) var tokens: Double
     var refilledAt: Instant?
     var windowStart: Instant?
     var sendsThisWindow = 0
     var sendsLastWindow = 0
 
+    /// A full bucket (the floor, `minPerSecond × window`).
     public init(_ configuration: Configuration = .defaults) {
         self.configuration = configuration
         self.tokens = configuration.reserve

@@ -106,6 +106,7 @@ public struct Attempt: Hashable, Sendable {
     /// Bounces off connections that were going away: handed to one that could no longer open a
     /// stream, or refused / above the last-stream-id of one that had sent GOAWAY. Not in `sends`.
     public var unsent: Int
+    /// A count; zero by default.
     public init(sends: Int = 0, possiblyProcessedResends: Int = 0, unsent: Int = 0) {
         self.sends = sends
         self.possiblyProcessedResends = possiblyProcessedResends
@@ -134,6 +135,7 @@ public struct RetryPolicy: Hashable, Sendable {
     /// refusing server is not hammered. Default 10 ms doubling to 1 s, ±50%.
     public var backoff: Backoff
 
+    /// Every parameter defaults to the value its property documents.
     public init(enabled: Bool = true, maxAttempts: Int = 5, possiblyProcessedResends: Int = 1, maxUnsentRequeues: Int = 50,
                 budget: RetryBudget.Configuration = .defaults,
                 backoff: Backoff = Backoff(initial: .milliseconds(10), maximum: .seconds(1), multiplier: 2, jitter: 0.5)) {
@@ -145,7 +147,9 @@ public struct RetryPolicy: Hashable, Sendable {
         self.backoff = backoff
     }
 
+    /// Every documented default.
     public static var defaults: RetryPolicy { RetryPolicy() }
+    /// No re-sends at all: every failure reaches the caller.
     public static var disabled: RetryPolicy { RetryPolicy(enabled: false) }
 }
 

@@ -23,6 +23,7 @@
 public struct InboundWindow: Hashable, Sendable {
     /// SETTINGS_INITIAL_WINDOW_SIZE, and the connection window, before any SETTINGS (§6.9.2).
     public static let protocolDefault = 65_535
+    /// The largest window HTTP/2 allows, 2^31-1 (§6.9.1).
     public static let maximum = Int(Int32.max)
 
     /// The window we want the peer to have.
@@ -33,6 +34,7 @@ public struct InboundWindow: Hashable, Sendable {
     public private(set) var outstanding: Int
     /// Delivered to the reader, not yet consumed.
     public private(set) var held = 0
+    /// Closed: the stream ended, nothing more is granted.
     public private(set) var isClosed = false
 
     /// - Parameters:

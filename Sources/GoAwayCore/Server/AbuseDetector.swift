@@ -1,11 +1,17 @@
 /// Frames the peer sent that the protections count. The shell bumps these integers as frames
 /// arrive (no clock, no allocation); the detector reads them once per read batch.
 public struct PeerFrameCounts: Sendable, Hashable {
+    /// PING frames (acks included).
     public var pings = 0
+    /// SETTINGS frames (acks included).
     public var settings = 0
+    /// PRIORITY frames.
     public var priorities = 0
+    /// WINDOW_UPDATE frames, on any stream.
     public var windowUpdates = 0
+    /// RST_STREAM frames.
     public var resets = 0
+    /// Counts, all zero by default.
     public init(pings: Int = 0, settings: Int = 0, priorities: Int = 0, windowUpdates: Int = 0, resets: Int = 0) {
         self.pings = pings
         self.settings = settings
@@ -48,10 +54,13 @@ public enum LibraryLimit: Sendable, Hashable, CaseIterable {
 ///   stream error (ours or swift-nio-http2's) ──► over streamErrorRateLimit or the glitches? ──► abuse
 /// ```
 public struct AbuseDetector: Sendable {
+    /// The limits it enforces.
     public let policy: ServerProtectionPolicy
+    /// Streams the peer opened (the WINDOW_UPDATE budget grows with them).
     public private(set) var streamsOpened = 0
     /// DATA writes and bytes we sent (the WINDOW_UPDATE budget grows with them).
     public private(set) var dataWritesSent = 0
+    /// DATA payload bytes we sent.
     public private(set) var dataBytesSent = 0
     /// When a frame last completed (or the connection started): the header timeout counts from here.
     private var lastFrameCompleted: Instant
@@ -63,13 +72,16 @@ public struct AbuseDetector: Sendable {
     /// When the stream errors of the last `streamErrorRateLimit.window` happened (allocated on the
     /// first error: most connections never have one), and how many over the connection's life.
     private var recentStreamErrors = RecentEvents()
+    /// Stream errors over the connection's life: malformed requests we reset and the ones swift-nio-http2 reported.
     public private(set) var streamErrors = 0
 
+    /// A detector for a connection that starts at `now`.
     public init(policy: ServerProtectionPolicy, now: Instant) {
         self.policy = policy
         self.lastFrameCompleted = now
     }
 
+    /// Whether the shell arms a timer for the detector.
     public enum TimerAction: Sendable, Equatable {
         case none
         case schedule(Instant)
@@ -82,6 +94,7 @@ public struct AbuseDetector: Sendable {
         return .schedule(now + timeout)
     }
 
+    /// The peer opened a stream; arms the stall check (`sendStallTimeout`) if it is not armed.
     public mutating func streamOpened(now: Instant) -> TimerAction {
         streamsOpened += 1
         guard let timeout = policy.sendStallTimeout, !stallTimerArmed else { return .none }
@@ -90,6 +103,7 @@ public struct AbuseDetector: Sendable {
         return .schedule(now + timeout)
     }
 
+    /// We wrote a DATA frame of `bytes`.
     public mutating func dataSent(bytes: Int) {
         dataWritesSent += 1
         dataBytesSent += bytes
@@ -102,6 +116,7 @@ public struct AbuseDetector: Sendable {
         return allowance + 2 * streamsOpened + policy.windowUpdatesPerDataFrame * frames
     }
 
+    /// What the end of a read batch leads to: nothing, the header timer, or an abuse verdict.
     public enum OnReadBatch: Sendable, Equatable {
         case none
         case scheduleHeaderTimer(at: Instant)
@@ -125,12 +140,15 @@ public struct AbuseDetector: Sendable {
         return .scheduleHeaderTimer(at: lastFrameCompleted + timeout)
     }
 
+    /// What a fired timer leads to: nothing, another check at an instant, or an abuse verdict.
     public enum OnTimer: Sendable, Equatable {
         case none
         case schedule(Instant)
         case abuse(ShutdownReason)
     }
 
+    /// The header timer fired: abuse when the connection still waits inside a frame (or the preface)
+    /// and no frame completed for `headerTimeout`; else a later check or nothing.
     public mutating func headerTimerFired(waitingForFrame: Bool, now: Instant) -> OnTimer {
         headerTimerArmed = false
         guard waitingForFrame, let timeout = policy.headerTimeout else { return .none }

@@ -7,11 +7,13 @@
 public enum ConnectionLimiter {
     /// One open connection as the server's registry sees it.
     public struct Connection: Sendable, Hashable {
+        /// The server's id for the connection (grows with accept time).
         public var id: Int
         /// No open stream.
         public var idle: Bool
         /// Already draining or shed: shedding it again frees nothing new.
         public var leaving: Bool
+        /// A connection as the registry sees it.
         public init(id: Int, idle: Bool, leaving: Bool) {
             self.id = id
             self.idle = idle
@@ -19,6 +21,7 @@ public enum ConnectionLimiter {
         }
     }
 
+    /// What to do with the new connection.
     public enum Decision: Sendable, Equatable {
         case accept
         /// Accept the new connection and drain this idle one.

@@ -24,6 +24,7 @@ public struct FrameBoundaryScanner: Sendable {
     /// A HEADERS or PUSH_PROMISE without END_HEADERS has not been ended by a CONTINUATION yet.
     public private(set) var headerBlockOpen = false
 
+    /// A scanner at the start of a connection (before the preface).
     public init() {}
 
     /// The bytes so far stop before the end of the preface (the magic and the first frame, which
@@ -32,6 +33,7 @@ public struct FrameBoundaryScanner: Sendable {
         framesCompleted == 0 || headerFill > 0 || payloadRemaining > 0 || headerBlockOpen
     }
 
+    /// Follows the frame boundaries through the next bytes the peer sent, in order.
     public mutating func scan(_ bytes: UnsafeRawBufferPointer) {
         var i = 0
         let n = bytes.count
@@ -66,6 +68,7 @@ public struct FrameBoundaryScanner: Sendable {
         }
     }
 
+    /// `scan(_:)` over an array (tests).
     public mutating func scan(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { scan($0) }
     }

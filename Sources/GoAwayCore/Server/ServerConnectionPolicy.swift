@@ -41,6 +41,7 @@ public struct ServerConnectionPolicy: Sendable, Hashable {
     /// Default 2.
     public var maxPingStrikes: Int
 
+    /// Every parameter defaults to the value its property documents.
     public init(
         idleTimeout: Duration? = .seconds(300),
         maxAge: Duration? = nil,
@@ -80,6 +81,7 @@ public struct ServerConnectionPolicy: Sendable, Hashable {
         return min(max(wait, noticeMinimumWait), max(pingAckTimeout, noticeMinimumWait))
     }
 
+    /// Every documented default.
     public static var defaults: ServerConnectionPolicy { ServerConnectionPolicy() }
 }
 

@@ -1,6 +1,7 @@
 /// The vocabulary of `ServerConnectionStateMachine`: its states, the events the shell feeds it, the
 /// actions it returns, the close summary, and one stream as the machine sees it.
 extension ServerConnectionStateMachine {
+    /// Where the connection is in its life (see the diagram on `ServerConnectionStateMachine`).
     public enum State: Sendable, Equatable {
         case active
         /// The shutdown notice (GOAWAY 2^31-1) is out; the final GOAWAY follows when the notice timer fires.

@@ -91,11 +91,13 @@ public struct ServerConnectionStateMachine: Sendable {
     /// The keepalive PING payload ("GoAwKeep").
     public static let keepalivePingPayload: UInt64 = 0x476F_4177_4B65_6570
 
+    /// Limits, timeouts and drain style of this connection.
     public let policy: ServerConnectionPolicy
     /// The protections (counts in, verdicts out), owned here.
     public internal(set) var protection: AbuseDetector
     /// SETTINGS_INITIAL_WINDOW_SIZE we advertise: each stream's window, and the connection's.
     public let initialWindowSize: Int
+    /// The connection's state.
     public private(set) var state: State = .active
     /// `.started` was handled.
     public private(set) var hasStarted = false
@@ -152,7 +154,9 @@ public struct ServerConnectionStateMachine: Sendable {
 
     /// Streams the peer opened that have not closed yet.
     public var openStreams: Int { streams.count }
+    /// Whether the machine reached `.closed`.
     public var isClosed: Bool { if case .closed = state { true } else { false } }
+    /// Whether a GOAWAY is out or being prepared: no new work is accepted past it.
     public var isDraining: Bool {
         switch state {
         case .notified, .draining, .answering: true

@@ -13,8 +13,11 @@
 public struct ServerProtectionPolicy: Sendable, Hashable {
     /// At most `maximumCount` events within any `window`.
     public struct RateLimit: Sendable, Hashable {
+        /// Events allowed within `window`.
         public var maximumCount: Int
+        /// The sliding window.
         public var window: Duration
+        /// At most `maximumCount` events in any `window`.
         public init(maximumCount: Int, window: Duration) {
             self.maximumCount = maximumCount
             self.window = window
@@ -68,6 +71,7 @@ public struct ServerProtectionPolicy: Sendable, Hashable {
     /// ENHANCE_YOUR_CALM `max_connections`, last-stream-id 0). `nil` disables. Default 10,000.
     public var maxConnections: Int?
 
+    /// Every parameter defaults to the value its property documents.
     public init(
         resetFrameRateLimit: RateLimit = .init(maximumCount: 200, window: .seconds(30)),
         streamErrorRateLimit: RateLimit = .init(maximumCount: 200, window: .seconds(30)),
@@ -98,6 +102,7 @@ public struct ServerProtectionPolicy: Sendable, Hashable {
         self.maxConnections = maxConnections
     }
 
+    /// Every documented default (docs/protections.md).
     public static var defaults: ServerProtectionPolicy { ServerProtectionPolicy() }
 
     /// Why each value is invalid, by field name; empty when all are fine.

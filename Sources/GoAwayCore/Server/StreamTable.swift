@@ -11,8 +11,10 @@ public struct StreamTable<Key: Equatable & Sendable, Value: Sendable>: Sendable 
     @usableFromInline var keys_: [Key] = []
     @usableFromInline var values_: [Value] = []
 
+    /// An empty table.
     @inlinable public init() {}
 
+    /// Whether no stream is in it.
     @inlinable public var isEmpty: Bool { keys_.isEmpty }
     @inlinable public var count: Int { keys_.count }
     /// The keys, in no particular order.
@@ -29,6 +31,7 @@ public struct StreamTable<Key: Equatable & Sendable, Value: Sendable>: Sendable 
         return nil
     }
 
+    /// The value for `key`; setting `nil` removes it, setting a new key adds it.
     @inlinable public subscript(key: Key) -> Value? {
         get { index(of: key).map { values_[$0] } }
         set {
@@ -48,6 +51,7 @@ public struct StreamTable<Key: Equatable & Sendable, Value: Sendable>: Sendable 
         return body(&values_[i])
     }
 
+    /// Removes `key`'s entry and returns its value, if there was one.
     @inlinable @discardableResult
     public mutating func removeValue(forKey key: Key) -> Value? {
         guard let i = index(of: key) else { return nil }
@@ -56,6 +60,7 @@ public struct StreamTable<Key: Equatable & Sendable, Value: Sendable>: Sendable 
         return value
     }
 
+    /// Removes every entry, keeping the capacity.
     @inlinable public mutating func removeAll() {
         keys_.removeAll(keepingCapacity: true)
         values_.removeAll(keepingCapacity: true)
