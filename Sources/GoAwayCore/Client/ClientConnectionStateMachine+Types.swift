@@ -58,7 +58,8 @@ extension ClientConnectionStateMachine {
 
     /// What every state but idle and closed holds.
     struct Live: Hashable, Sendable {
-        var streams: [StreamID: Stream] = [:]
+        /// Open streams: a short array scan, not a hashed lookup (`StreamTable`).
+        var streams = StreamTable<StreamID, Stream>()
         var connectionWindow: InboundWindow
         var nextStreamID: Int32 = 1
         var maxConcurrentStreams: Int?

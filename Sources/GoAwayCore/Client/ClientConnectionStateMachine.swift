@@ -118,7 +118,7 @@ public struct ClientConnectionStateMachine: Sendable {
             modify { l in
                 let delta = initialWindowSize - l.peerInitialWindow
                 l.peerInitialWindow = initialWindowSize
-                for id in l.streams.keys { l.streams[id]!.sendWindow += delta }
+                for id in l.streams.keys { l.streams.modify(id) { $0.sendWindow += delta } }
             }
         }
         switch state {
@@ -235,9 +235,7 @@ public struct ClientConnectionStateMachine: Sendable {
         let limit = configuration.maxResponseBodySize
         let idle = configuration.responseIdleTimeout
         return modify { l in
-            guard l.streams[stream] != nil else { return OnResponseHead.ignore }
-            l.streams[stream]!.responded = true
-            l.streams[stream]!.lastProgress = now
+            guard l.streams.modify(stream, { (s: inout Stream) -> Void in s.responded = true; s.lastProgress = now }) != nil else { return OnResponseHead.ignore }
             if let idle, l.nextSweep == nil { l.nextSweep = now + Self.sweepEvery(idle) }
             if let limit, let contentLength, contentLength > limit {
                 return .tooLarge(detail: "content-length \(contentLength) exceeds \(limit) bytes (maxResponseBodySize)")
@@ -295,15 +293,16 @@ public struct ClientConnectionStateMachine: Sendable {
     /// The reader took `bytes` of the body. Returns the stream's WINDOW_UPDATE increment, if due.
     public mutating func bodyConsumed(_ stream: StreamID, bytes: Int, now: Instant) -> Int? {
         modify { l in
-            guard l.streams[stream] != nil else { return nil }
-            l.streams[stream]!.lastProgress = now
-            return l.streams[stream]!.window.consumed(bytes)
+            l.streams.modify(stream) { s -> Int? in
+                s.lastProgress = now
+                return s.window.consumed(bytes)
+            } ?? nil
         } ?? nil
     }
 
     /// We wrote `bytes` of request body DATA on the stream.
     public mutating func dataSent(_ stream: StreamID, bytes: Int) {
-        modify { l in l.streams[stream]?.sendWindow -= bytes }
+        modify { l in l.streams.modify(stream) { $0.sendWindow -= bytes } }
     }
 
     /// What a WINDOW_UPDATE from the server leads to.
@@ -319,18 +318,19 @@ public struct ClientConnectionStateMachine: Sendable {
     /// a window beyond 2^31-1 is FLOW_CONTROL_ERROR.
     public mutating func windowUpdateReceived(_ stream: StreamID, increment: Int) -> OnWindowUpdate {
         modify { l in
-            guard l.streams[stream] != nil else { return OnWindowUpdate.none }
-            if increment == 0 { return .resetStream(.protocolError) }
-            l.streams[stream]!.sendWindow += increment
-            return l.streams[stream]!.sendWindow > InboundWindow.maximum ? .resetStream(.flowControlError) : .none
+            l.streams.modify(stream) { s -> OnWindowUpdate in
+                if increment == 0 { return .resetStream(.protocolError) }
+                s.sendWindow += increment
+                return s.sendWindow > InboundWindow.maximum ? .resetStream(.flowControlError) : .none
+            } ?? OnWindowUpdate.none
         } ?? .none
     }
 
     /// The stream is over (complete, reset, failed): forget it.
     public mutating func streamClosed(_ stream: StreamID) {
         modify { l in
-            l.streams[stream] = nil
-            if l.streams.allSatisfy({ !$0.value.responded }) { l.nextSweep = nil }
+            l.streams.removeValue(forKey: stream)
+            if l.streams.values.allSatisfy({ !$0.responded }) { l.nextSweep = nil }
         }
     }
 
@@ -398,8 +398,10 @@ public struct ClientConnectionStateMachine: Sendable {
             let report = configuration.readerReportSize
             let quiet: [StreamID] = modify { l in
                 l.nextSweep = now + Self.sweepEvery(idle)
-                let due = l.streams.filter { $0.value.responded && $0.value.window.held <= report && now - $0.value.lastProgress > idle }
-                return due.keys.sorted()
+                let keys = l.streams.keys, values = l.streams.values
+                return keys.indices.filter { i in
+                    values[i].responded && values[i].window.held <= report && now - values[i].lastProgress > idle
+                }.map { keys[$0] }.sorted()
             } ?? []
             if !quiet.isEmpty { return .failStreams(quiet, reason: "no response data within \(idle.short) (responseIdleTimeout)") }
         }

@@ -76,3 +76,28 @@ public struct StreamTable<Key: Equatable & Sendable, Value: Sendable>: Sendable 
         values_.removeLast()
     }
 }
+
+/// Equal when they hold the same keys with equal values, in any order (the order of a table
+/// depends on its removals, not on what it holds).
+extension StreamTable: Equatable where Value: Equatable {
+    public static func == (l: StreamTable, r: StreamTable) -> Bool {
+        guard l.count == r.count else { return false }
+        for (i, key) in l.keys_.enumerated() where r[key] != l.values_[i] { return false }
+        return true
+    }
+}
+
+/// Hashes the entries without their order, as `==` compares them.
+extension StreamTable: Hashable where Key: Hashable, Value: Hashable {
+    public func hash(into hasher: inout Hasher) {
+        var sum = 0
+        for (i, key) in keys_.enumerated() {
+            var h = Hasher()
+            h.combine(key)
+            h.combine(values_[i])
+            sum &+= h.finalize()
+        }
+        hasher.combine(count)
+        hasher.combine(sum)
+    }
+}

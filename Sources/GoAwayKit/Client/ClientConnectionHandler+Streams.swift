@@ -26,9 +26,9 @@ extension ClientConnectionHandler {
         if parsed.status.kind == .informational { return }
         let verdict = core.responseHead(StreamID(Int32(streamID)), contentLength: parsed.contentLength, now: now)
         let (body, continuation) = makeBody(streamID)
-        if let i = streams.index(forKey: streamID) {  // one lookup for both
-            streams.values[i].responded = true
-            streams.values[i].body = continuation
+        streams.modify(streamID) { (s: inout StreamIO) -> Void in
+            s.responded = true
+            s.body = continuation
         }
         guard delegate.responseHead(st.request.id, HTTP2ClientResponse(status: parsed.status, block: headers.headers, body: body)) else {
             _ = remove(streamID)

@@ -39,7 +39,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     let logger: Logger
     var core: ClientConnectionStateMachine
     var context: ChannelHandlerContext?
-    var streams: [HTTP2StreamID: StreamIO] = [:]
+    /// Open streams: a short array scan, not a hashed lookup (`StreamTable`).
+    var streams = StreamTable<HTTP2StreamID, StreamIO>()
     private(set) var closed = false
     var needsFlush = false
     var flushScheduled = false
@@ -104,7 +105,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         streams.removeAll()
         // The pool learns first that this connection is gone, so the re-sends below go elsewhere.
         delegate.connectionClosed(id, cause: core.failure)
-        for (sid, st) in pending.sorted(by: { $0.key < $1.key }) {
+        for (sid, st) in zip(pending.keys, pending.values).sorted(by: { $0.0 < $1.0 }) {
             finish(st, streamID: sid, resetCode: nil, cutOffDetail: "the connection closed before the response ended")
         }
         context.fireChannelInactive()
@@ -218,7 +219,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// The caller gave up (cancelled, timed out): RST_STREAM(CANCEL) this stream only.
     func cancel(_ request: RequestID, error: HTTP2ClientError) {
         // A search, not a second table kept per request: cancelling is rare, requests are not.
-        guard let sid = streams.first(where: { $0.value.request.id == request })?.key, let st = remove(sid) else { return }
+        guard let sid = zip(streams.keys, streams.values).first(where: { $0.1.request.id == request })?.0, let st = remove(sid) else { return }
         st.uploadTask?.cancel()
         st.body?.finish(throwing: error)
         resetStreamOnly(sid, code: .cancel)
