@@ -122,6 +122,19 @@ enum ResponseHeaders {
     /// (§8.2.2), and a value without NUL, CR or LF (§8.2.1); `nil` when the field is fine.
     static func regularField(_ name: String, _ value: String) -> Malformed? {
         guard isLowercaseToken(name) else { return Malformed(reason: "field name \(name)") }
+        return fieldRules(name, value)
+    }
+
+    /// The same checks, building the field (the server's request pass keeps every field, so it
+    /// checks the name once, by parsing it).
+    static func regularHTTPField(_ name: String, _ value: String) -> Result<HTTPField, Malformed> {
+        guard let fieldName = HTTPField.Name(parsed: name) else { return .failure(Malformed(reason: "field name \(name)")) }
+        if let malformed = fieldRules(name, value) { return .failure(malformed) }
+        return .success(HTTPField(name: fieldName, value: value))
+    }
+
+    /// What a valid lowercase name must also pass: not connection-specific, no NUL, CR or LF.
+    private static func fieldRules(_ name: String, _ value: String) -> Malformed? {
         if isConnectionSpecific(name) { return Malformed(reason: "connection-specific field \(name)") }
         guard !hasNULCROrLF(value) else { return Malformed(reason: "NUL, CR or LF in the value of \(name)") }
         return nil

@@ -12,7 +12,7 @@ import NIOHPACK
 /// longer sees for these). Outbound there is nothing left to check: response heads and trailers
 /// are built from `HTTPFields`, whose names are lowercase tokens and whose values are legal by
 /// construction, and `HeaderConversion` drops the connection-specific fields swift-nio-http2
-/// refused. The regular-field rules are the client's (`ResponseHeaders.regularField`).
+/// refused. The regular-field rules are the client's (`ResponseHeaders.regularHTTPField`).
 enum RequestHeaders {
     typealias Malformed = HeaderConversion.Malformed
 
@@ -43,13 +43,14 @@ enum RequestHeaders {
                 continue
             }
             regular = true
-            if let malformed = ResponseHeaders.regularField(name, value) { throw Malformed(description: malformed.reason) }
-            if name.utf8.count == 2, name == "te", value != "trailers" { throw Malformed(description: "te other than trailers") }
-            // A checked lowercase token (`regularField`): `Name(parsed:)` takes it.
-            guard let fieldName = HTTPField.Name(parsed: name) else { throw Malformed(description: "field name \(name)") }
-            var field = HTTPField(name: fieldName, value: value)
-            if indexable == .neverIndexed { field.indexingStrategy = .disallow }
-            fields.append(field)
+            switch ResponseHeaders.regularHTTPField(name, value) {
+            case .success(var field):
+                if name.utf8.count == 2, name == "te", value != "trailers" { throw Malformed(description: "te other than trailers") }
+                if indexable == .neverIndexed { field.indexingStrategy = .disallow }
+                fields.append(field)
+            case .failure(let malformed):
+                throw Malformed(description: malformed.reason)
+            }
         }
         guard let method, let requestMethod = HTTPRequest.Method(method) else { throw Malformed(description: "missing or invalid :method") }
         if requestMethod == .connect {
