@@ -32,7 +32,7 @@ public struct ClientPoolStateMachine: Sendable {
     /// Sizing, re-send budget, back-off and keepalive.
     public let configuration: PoolConfiguration
     /// Every connection not yet closed, by id.
-    public private(set) var connections: [ConnectionID: Connection] = [:]
+    public internal(set) var connections: [ConnectionID: Connection] = [:]
     var requests: [RequestID: Request] = [:]
     var queue = RequestQueue()
     var endpoints: [Endpoint]
@@ -43,7 +43,7 @@ public struct ClientPoolStateMachine: Sendable {
     var shuttingDown = false
     var shutdownReported = false
     /// Client-wide re-send budget.
-    public private(set) var budget: RetryBudget
+    public internal(set) var budget: RetryBudget
     /// Requests waiting for a re-send (`.retryAfter` pending).
     var waiting: Set<RequestID> = []
     /// The deadlines of the requests that have one, in arrival order (`DeadlineQueue`): the shell
@@ -52,7 +52,7 @@ public struct ClientPoolStateMachine: Sendable {
     /// The latest time an event brought (connections opened by events without one use it).
     var clock: Instant = .zero
     /// The idle keepalive interval now (doubled after a `too_many_pings` GOAWAY).
-    public private(set) var keepaliveInterval: Duration?
+    public internal(set) var keepaliveInterval: Duration?
 
     /// `endpointCount` fixed endpoints (service i is endpoint i).
     public init(endpointCount: Int, configuration: PoolConfiguration = .defaults) {
@@ -422,56 +422,6 @@ public struct ClientPoolStateMachine: Sendable {
         return actions
     }
 
-    /// The service's host name resolved to `addresses` (numeric, in preference order). New
-    /// addresses become endpoints; endpoints whose address is gone are retired: their idle
-    /// connections close, busy ones drain and close, nothing new goes to them. An empty answer
-    /// counts as a failure.
-    public mutating func addressesResolved(service s: Int, addresses: [String], now: Instant) -> [Action] {
-        guard services.indices.contains(s) else { return [] }
-        clock = max(clock, now)
-        services[s].resolving = false
-        guard !addresses.isEmpty else { return resolveFailed(service: s, now: now) }
-        services[s].resolveFailed = false
-        var actions: [Action] = []
-        let current = endpoints.indices.filter { endpoints[$0].service == s && !endpoints[$0].retired }
-        for e in current where !addresses.contains(endpoints[e].address ?? "") {
-            retire(e, &actions)
-        }
-        for address in addresses where !current.contains(where: { endpoints[$0].address == address }) {
-            var fresh = Endpoint()
-            fresh.service = s
-            fresh.address = address
-            // Reuse a retired slot nothing refers to any more, so churn does not grow the table.
-            if let slot = endpoints.indices.first(where: { i in endpoints[i].retired && !connections.values.contains { $0.endpoint == i } }) {
-                endpoints[slot] = fresh
-            } else {
-                endpoints.append(fresh)
-            }
-        }
-        openReplacements(s, &actions)
-        for e in endpoints.indices where endpoints[e].service == s && !endpoints[e].retired && !shuttingDown {
-            while liveCount(endpoint: e) < configuration.minConnectionsPerEndpoint {
-                actions.append(openConnection(endpoint: e))
-            }
-        }
-        dispatch(&actions)
-        return actions
-    }
-
-    /// The service's host name did not resolve. Its known endpoints stay (a stale answer beats
-    /// none); with none anywhere, the queued requests fail with `connectionFailed`.
-    public mutating func resolveFailed(service s: Int, now: Instant) -> [Action] {
-        guard services.indices.contains(s) else { return [] }
-        clock = max(clock, now)
-        services[s].resolving = false
-        services[s].resolveFailed = true
-        var actions: [Action] = []
-        openReplacements(s, &actions)
-        if failQueueIfUnreachable(&actions) { return actions }
-        dispatch(&actions)
-        return actions
-    }
-
     /// A `.retryAfter` delay is over: the request is re-sent if the retry budget has a token,
     /// waits for one otherwise, and fails `notProcessed` once its deadline cannot be met.
     public mutating func retryDue(_ id: RequestID, now: Instant) -> [Action] {
@@ -483,59 +433,9 @@ public struct ClientPoolStateMachine: Sendable {
         return actions
     }
 
-    /// The request's response head arrived: its deadline no longer applies (the body has the
-    /// connection's response-idle timeout).
-    public mutating func responseHeadReceived(_ id: RequestID) {
-        if let i = requests.index(forKey: id) { requests.values[i].answered = true }
-    }
-
-    /// The earliest deadline of a request still waiting for its head, or of one that ended since
-    /// (an early wake-up costs nothing): when the shell's one timer should fire.
-    public var nextDeadline: Instant? { deadlines.next }
-
-    /// The deadlines passed by `now` end their requests: one not on the wire and sent back for a
-    /// provable reason fails `notProcessed` (`deadlinePassed`); any other fails `requestTimeout`,
-    /// its stream reset if it has one (`.cancelStream`), its slot freed.
-    public mutating func deadlinesDue(now: Instant) -> [Action] {
-        clock = max(clock, now)
-        var actions: [Action] = []
-        let due: [RequestID]
-        do {  // the table's reference ends here, before the loop changes the table (no copy)
-            let requests = self.requests
-            due = deadlines.due(now: now, isLive: { Self.awaitingHead($0, requests) })
-        }
-        for id in due {
-            let provable = deadlinePassed(id, now: now)
-            if !provable.isEmpty {
-                actions += provable
-                continue
-            }
-            if let cid = requests[id]?.connection { actions.append(.cancelStream(id, on: cid)) }
-            actions.append(.fail(id, .requestTimeout))
-            actions += requestFinished(id)
-        }
-        return actions
-    }
-
-    private static func awaitingHead(_ id: RequestID, _ requests: [RequestID: Request]) -> Bool {
-        requests[id].map { !$0.answered } ?? false
-    }
-
-    /// The caller's deadline passed. A request that is not on the wire (queued, or waiting for a
-    /// re-send) and was sent back for a provable reason fails `notProcessed` — the truth the caller
-    /// can act on; anything else is the shell's timeout (`[]`).
-    public mutating func deadlinePassed(_ id: RequestID, now: Instant) -> [Action] {
-        guard let r = requests[id], r.connection == nil, let reason = r.lastReason else { return [] }
-        clock = max(clock, now)
-        requests[id] = nil
-        waiting.remove(id)
-        queue.remove(id)
-        return [.fail(id, .notProcessed(reason))]
-    }
-
     // MARK: internals
 
-    private mutating func reportShutdownIfDone(_ actions: inout [Action]) {
+    mutating func reportShutdownIfDone(_ actions: inout [Action]) {
         guard shuttingDown, !shutdownReported, connections.isEmpty else { return }
         shutdownReported = true
         actions.append(.shutdownComplete)
@@ -546,7 +446,7 @@ public struct ClientPoolStateMachine: Sendable {
     /// a timeout (ambiguous).
     static let minimumTimeLeft: Duration = .milliseconds(25)
 
-    private mutating func scheduleResend(_ id: RequestID, reason: ResendReason, delay: Duration, _ actions: inout [Action]) {
+    mutating func scheduleResend(_ id: RequestID, reason: ResendReason, delay: Duration, _ actions: inout [Action]) {
         let deadline = requests[id]?.deadline
         if let deadline, clock + delay + Self.minimumTimeLeft >= deadline {
             requests[id] = nil
@@ -575,7 +475,7 @@ public struct ClientPoolStateMachine: Sendable {
     }
 
     /// No endpoint can be reached: the queued requests fail with `connectionFailed`.
-    private mutating func failQueueIfUnreachable(_ actions: inout [Action]) -> Bool {
+    mutating func failQueueIfUnreachable(_ actions: inout [Action]) -> Bool {
         guard isUnreachable else { return false }
         while let r = queue.popFirst() {
             requests[r] = nil
@@ -584,73 +484,19 @@ public struct ClientPoolStateMachine: Sendable {
         return true
     }
 
-    /// How long a replacement waits for its service's re-resolution before it opens with the
-    /// last known addresses (a slow or silent resolver).
-    public static let replacementResolveBound: Duration = .milliseconds(250)
-
-    /// A `.replacementDue` delay is over: replacements still waiting open with the known addresses.
-    public mutating func replacementDue(service s: Int, now: Instant) -> [Action] {
-        guard services.indices.contains(s), services[s].awaitingAnswer else { return [] }
-        clock = max(clock, now)
-        var actions: [Action] = []
-        openReplacements(s, &actions)
-        dispatch(&actions)
-        return actions
-    }
-
-    /// Opens the service's waiting replacements: to the replaced endpoint if the answer kept it,
-    /// else to the service's endpoint with the fewest live connections.
-    private mutating func openReplacements(_ s: Int, _ actions: inout [Action]) {
-        let waiting = services[s].replacements
-        services[s].replacements = []
-        services[s].awaitingAnswer = false
-        guard !shuttingDown else { return }
-        for e in waiting {
-            let target = !endpoints[e].retired ? e : endpoints.indices
-                .filter { endpoints[$0].service == s && !endpoints[$0].retired }
-                .min { liveCount(endpoint: $0) < liveCount(endpoint: $1) }
-            guard let target, liveCount(endpoint: target) < configuration.maxConnectionsPerEndpoint,
-                !hasSpareLiveCapacity(endpoint: target)
-            else { continue }
-            actions.append(openConnection(endpoint: target))
-        }
-    }
-
-    private mutating func requestResolve(_ s: Int, _ actions: inout [Action]) {
-        guard services[s].kind == .resolved, !services[s].resolving, !shuttingDown else { return }
-        services[s].resolving = true
-        actions.append(.resolve(service: s))
-    }
-
-    private mutating func retire(_ e: Int, _ actions: inout [Action]) {
-        endpoints[e].retired = true
-        for id in connections.keys.sorted() where connections[id]!.endpoint == e {
-            switch connections[id]!.state {
-            case .connecting:
-                connections[id]!.state = .closed
-                actions.append(.close(id))
-            case .active:
-                connections[id]!.state = .draining
-                closeIfDrained(id, &actions)
-            case .draining, .closed:
-                break
-            }
-        }
-    }
-
-    private func liveCount(endpoint: Int) -> Int {
+    func liveCount(endpoint: Int) -> Int {
         connections.values.reduce(0) { n, c in
             n + ((c.endpoint == endpoint && (c.state == .active || c.state == .connecting)) ? 1 : 0)
         }
     }
 
-    private func hasSpareLiveCapacity(endpoint: Int) -> Bool {
+    func hasSpareLiveCapacity(endpoint: Int) -> Bool {
         connections.values.contains { c in
             c.endpoint == endpoint && (c.state == .connecting || c.available > 0)
         }
     }
 
-    private mutating func openConnection(endpoint: Int) -> Action {
+    mutating func openConnection(endpoint: Int) -> Action {
         let id = ConnectionID(nextConnection)
         nextConnection += 1
         let assumed = endpoints[endpoint].lastKnownMaxStreams ?? min(configuration.assumedMaxConcurrentStreams, configuration.maxConcurrentStreamsCap)
@@ -661,7 +507,7 @@ public struct ClientPoolStateMachine: Sendable {
         return .connect(id, endpoint: endpoint, delay: delay)
     }
 
-    private mutating func closeIfDrained(_ id: ConnectionID, _ actions: inout [Action]) {
+    mutating func closeIfDrained(_ id: ConnectionID, _ actions: inout [Action]) {
         guard let c = connections[id], c.inFlight.isEmpty else { return }
         switch c.state {
         case .draining:
@@ -674,18 +520,18 @@ public struct ClientPoolStateMachine: Sendable {
         }
     }
 
-    private func budgetLeft(_ c: Connection) -> Int {
+    func budgetLeft(_ c: Connection) -> Int {
         guard let budget = endpoints[c.endpoint].streamsPerConnection else { return .max }
         return max(0, budget - c.dispatched)
     }
 
     /// Streams a connecting connection is expected to take.
-    private func expectedCapacity(_ c: Connection) -> Int {
+    func expectedCapacity(_ c: Connection) -> Int {
         min(c.maxStreams, endpoints[c.endpoint].streamsPerConnection ?? .max)
     }
 
     /// Round-robin over endpoints, least-loaded within the endpoint.
-    private mutating func pickConnection(overBudget: Bool) -> ConnectionID? {
+    mutating func pickConnection(overBudget: Bool) -> ConnectionID? {
         let n = endpoints.count
         for step in 0..<n {
             let e = (cursor + step) % n
@@ -706,7 +552,7 @@ public struct ClientPoolStateMachine: Sendable {
         return nil
     }
 
-    private mutating func dispatch(_ actions: inout [Action]) {
+    mutating func dispatch(_ actions: inout [Action]) {
         defer { reportShutdownIfDone(&actions) }
         drainQueue(overBudget: false, &actions)
         guard !queue.isEmpty, !shuttingDown else { return }
@@ -722,7 +568,7 @@ public struct ClientPoolStateMachine: Sendable {
         if pending == 0 { drainQueue(overBudget: true, &actions) }
     }
 
-    private mutating func drainQueue(overBudget: Bool, _ actions: inout [Action]) {
+    mutating func drainQueue(overBudget: Bool, _ actions: inout [Action]) {
         while let first = queue.first, let cid = pickConnection(overBudget: overBudget) {
             _ = queue.popFirst()
             budget.deposit(now: clock)
@@ -734,7 +580,7 @@ public struct ClientPoolStateMachine: Sendable {
         }
     }
 
-    private mutating func endpointWithRoom() -> Int? {
+    mutating func endpointWithRoom() -> Int? {
         let n = endpoints.count
         // Prefer endpoints that are not failing, then round-robin.
         var candidate: Int?
