@@ -98,15 +98,15 @@ public struct ServerConnectionStateMachine: Sendable {
     /// SETTINGS_INITIAL_WINDOW_SIZE we advertise: each stream's window, and the connection's.
     public let initialWindowSize: Int
     /// The connection's state.
-    public private(set) var state: State = .active
+    public internal(set) var state: State = .active
     /// `.started` was handled.
-    public private(set) var hasStarted = false
+    public internal(set) var hasStarted = false
     /// The highest stream id the peer opened: the final GOAWAY's last-stream-id.
     public internal(set) var highestPeerStreamID: StreamID = .root
     /// Requests (streams) the peer opened on this connection.
     public internal(set) var requestCount = 0
     /// The connection's round trip, last measured (SETTINGS ack, keepalive PING ack).
-    public private(set) var roundTrip: Duration?
+    public internal(set) var roundTrip: Duration?
     /// The connection's receive window (credit on arrival: the stream windows bound it).
     public internal(set) var connectionWindow: InboundWindow
     /// Frames the protections count.
@@ -115,26 +115,26 @@ public struct ServerConnectionStateMachine: Sendable {
     var streams = StreamTable<StreamID, Stream>()
     var deadlines = Deadlines()
     var lastStreamActivity: Instant
-    private var lastRead: Instant
-    private var keepaliveAckPending = false
+    var lastRead: Instant
+    var keepaliveAckPending = false
     /// When our initial SETTINGS went out (connection start) and the last keepalive PING.
-    private var settingsSentAt: Instant?
-    private var keepaliveSentAt: Instant?
-    private var lastPeerPing: Instant?
+    var settingsSentAt: Instant?
+    var keepaliveSentAt: Instant?
+    var lastPeerPing: Instant?
     var pingStrikes = 0
     var peerSentGoAway = false
-    private var pendingShutdown: ShutdownReason?
+    var pendingShutdown: ShutdownReason?
     /// The peer's first SETTINGS was Python `h2`'s (`DrainStyle.byPeer`).
-    public private(set) var peerIsPythonH2 = false
+    public internal(set) var peerIsPythonH2 = false
     /// The last read batch ended inside the preface, a frame or a header block (true until a
     /// frame completes: the preface is awaited).
-    private var waitingForFrame = true
+    var waitingForFrame = true
     /// Streams closed and awaited writes settled: the stall check's progress counter.
     var sendProgress = 0
     var completedDuringDrain = 0
     /// Set when the machine closes the connection: why, and when the drain began.
-    private var closedBy: (reason: ShutdownReason?, drainStarted: Instant?)?
-    private var summaryReported = false
+    var closedBy: (reason: ShutdownReason?, drainStarted: Instant?)?
+    var summaryReported = false
 
     /// - Parameters:
     ///   - policy: when and how the connection drains.
@@ -253,7 +253,7 @@ public struct ServerConnectionStateMachine: Sendable {
 
     // MARK: Start
 
-    private mutating func started(now: Instant, jitter: Double, refuse: Bool, into actions: inout [Action]) {
+    mutating func started(now: Instant, jitter: Double, refuse: Bool, into actions: inout [Action]) {
         guard !hasStarted, !isClosed else { return }
         hasStarted = true
         settingsSentAt = now
@@ -270,106 +270,9 @@ public struct ServerConnectionStateMachine: Sendable {
         if refuse { abortForAbuse(.maxConnections, now: now, into: &actions) }
     }
 
-    // MARK: Shutdown
-
-    private mutating func shutdownRequested(_ reason: ShutdownReason, now: Instant, into actions: inout [Action]) {
-        guard case .active = state else { return }
-        beginShutdown(reason, now: now, into: &actions)
-    }
-
-    mutating func beginShutdown(_ reason: ShutdownReason, now: Instant, into actions: inout [Action]) {
-        if reason == .maxRequests, maxRequestsAnswersFirst {
-            state = .answering(reason: reason, lastStreamID: highestPeerStreamID, since: now)
-            if streams.isEmpty { return sendFinalGoAway(now: now, into: &actions) }
-            deadlines[.notice] = now + policy.answersFirstWait
-            return
-        }
-        state = .notified(reason: reason, since: now)
-        actions.append(.sendGoAway(lastStreamID: .max, code: .noError, debugData: reason.rawValue, reason: reason))
-        deadlines[.notice] = now + policy.noticeWait(roundTrip: roundTrip)
-        // No PING after a GOAWAY: a keepalive round in flight is no longer waited for.
-        keepaliveAckPending = false
-        deadlines[.keepaliveAck] = nil
-    }
-
-    /// Whether a max-requests drain answers first (`policy.maxRequestsDrain`, by peer if so).
-    private var maxRequestsAnswersFirst: Bool {
-        switch policy.maxRequestsDrain {
-        case .answersFirst: true
-        case .twoPhase: false
-        case .byPeer: peerIsPythonH2
-        }
-    }
-
-    /// Phase two: the final GOAWAY with the real last-stream-id.
-    private mutating func sendFinalGoAway(now: Instant, into actions: inout [Action]) {
-        let (reason, since, last): (ShutdownReason, Instant, StreamID)
-        switch state {
-        case .notified(let r, let s): (reason, since, last) = (r, s, highestPeerStreamID)
-        case .answering(let r, let l, let s): (reason, since, last) = (r, s, l)
-        case .active, .draining, .closed: return
-        }
-        deadlines[.notice] = nil
-        actions.append(.sendGoAway(lastStreamID: last, code: reason.goAwayCode(graceful: true), debugData: reason.rawValue, reason: reason))
-        if streams.isEmpty {
-            close(reason: reason, drainStarted: since)
-            actions.append(.close)
-        } else {
-            state = .draining(reason: reason, lastStreamID: last, since: since)
-            deadlines[.grace] = now + (reason == .maxAge ? policy.maxAgeGrace : policy.drainGrace)
-        }
-    }
-
-    /// Why the drain under way began, if one is.
-    private var drainReason: ShutdownReason? {
-        switch state {
-        case .notified(let reason, _), .draining(let reason, _, _), .answering(let reason, _, _): reason
-        case .active, .closed: nil
-        }
-    }
-
-    /// When the drain began, if one is under way.
-    private var drainStart: Instant? {
-        switch state {
-        case .notified(_, let since), .draining(_, _, let since), .answering(_, _, let since): since
-        case .active, .closed: nil
-        }
-    }
-
-    mutating func close(reason: ShutdownReason?, drainStarted: Instant?) {
-        state = .closed
-        closedBy = (reason, drainStarted)
-        deadlines = Deadlines()
-    }
-
-    /// A protection limit was hit: one GOAWAY naming it, then close at once. No notice round: the
-    /// peer is hostile or broken, and a drain would wait on it. A no-op once closed.
-    mutating func abortForAbuse(_ reason: ShutdownReason, now: Instant, into actions: inout [Action]) {
-        guard !isClosed else { return }
-        actions.append(.protectionTriggered(reason))
-        endNow(code: reason.goAwayCode(graceful: false), debugData: reason.rawValue, reason: reason, into: &actions)
-    }
-
-    /// One GOAWAY, then close at once: the last-stream-id is the highest stream we may have acted
-    /// on, or the final GOAWAY's if one went out (never raised); for a connection error it
-    /// replaces swift-nio-http2's own GOAWAY, whose last-stream-id is 2^31-1. A no-op once
-    /// closed: no second GOAWAY.
-    private mutating func endNow(code: HTTP2ErrorCode, debugData: String, reason: ShutdownReason, into actions: inout [Action]) {
-        let lastID: StreamID
-        switch state {
-        case .closed: return
-        case .active, .notified: lastID = highestPeerStreamID
-        case .draining(_, let id, _), .answering(_, let id, _): lastID = id
-        }
-        let since = drainStart
-        close(reason: reason, drainStarted: since)
-        actions.append(.sendGoAway(lastStreamID: lastID, code: code, debugData: debugData, reason: reason))
-        actions.append(.close)
-    }
-
     // MARK: Frames from the peer
 
-    private mutating func readBatchEnded(waitingForFrame waiting: Bool, framesCompleted: Int, now: Instant, into actions: inout [Action]) {
+    mutating func readBatchEnded(waitingForFrame waiting: Bool, framesCompleted: Int, now: Instant, into actions: inout [Action]) {
         lastRead = now
         waitingForFrame = waiting
         switch protection.readBatchEnded(counts: frameCounts, waitingForFrame: waiting, framesCompleted: framesCompleted, now: now) {
@@ -380,13 +283,13 @@ public struct ServerConnectionStateMachine: Sendable {
     }
 
     /// The peer acked our initial SETTINGS: the first round-trip measurement.
-    private mutating func settingsAckReceived(now: Instant) {
+    mutating func settingsAckReceived(now: Instant) {
         guard let sent = settingsSentAt else { return }
         settingsSentAt = nil
         roundTrip = now - sent
     }
 
-    private mutating func pingAckReceived(payload: UInt64, now: Instant) {
+    mutating func pingAckReceived(payload: UInt64, now: Instant) {
         guard payload == Self.keepalivePingPayload, keepaliveAckPending else { return }
         keepaliveAckPending = false
         deadlines[.keepaliveAck] = nil
@@ -396,7 +299,7 @@ public struct ServerConnectionStateMachine: Sendable {
 
     /// Too many PINGs while nothing is open end the connection with ENHANCE_YOUR_CALM
     /// "too_many_pings" (gRFC A8).
-    private mutating func pingReceived(now: Instant, into actions: inout [Action]) {
+    mutating func pingReceived(now: Instant, into actions: inout [Action]) {
         frameCounts.pings += 1
         defer { lastPeerPing = now }
         guard streams.isEmpty, let last = lastPeerPing, now - last < policy.minimumPeerPingInterval else { return }
@@ -409,7 +312,7 @@ public struct ServerConnectionStateMachine: Sendable {
     }
 
     /// The peer sent GOAWAY: finish what is open, then close.
-    private mutating func peerGoAwayReceived(into actions: inout [Action]) {
+    mutating func peerGoAwayReceived(into actions: inout [Action]) {
         peerSentGoAway = true
         guard streams.isEmpty else { return }
         switch state {
@@ -425,7 +328,7 @@ public struct ServerConnectionStateMachine: Sendable {
 
     /// The timers a connection runs, each at most once, as deadlines.
     struct Deadlines: Sendable, Equatable {
-        private var at: [Instant?] = Array(repeating: nil, count: ServerConnectionTimer.allCases.count)
+        var at: [Instant?] = Array(repeating: nil, count: ServerConnectionTimer.allCases.count)
         subscript(timer: ServerConnectionTimer) -> Instant? {
             get { at[timer.index] }
             set { at[timer.index] = newValue }
@@ -443,9 +346,9 @@ public struct ServerConnectionStateMachine: Sendable {
     /// The earliest deadline: when the shell must send `.timersDue` (`nil`: nothing armed). Stored,
     /// set after each event: the shell reads it after every event, and a computed property read
     /// through the shell's class copied the whole machine (~750 instructions a read).
-    public private(set) var nextDeadline: Instant?
+    public internal(set) var nextDeadline: Instant?
 
-    private mutating func timersDue(now: Instant, into actions: inout [Action]) {
+    mutating func timersDue(now: Instant, into actions: inout [Action]) {
         for timer in ServerConnectionTimer.allCases where !isClosed {
             guard let at = deadlines[timer], at <= now else { continue }
             deadlines[timer] = nil
@@ -453,7 +356,7 @@ public struct ServerConnectionStateMachine: Sendable {
         }
     }
 
-    private mutating func fire(_ timer: ServerConnectionTimer, now: Instant, into actions: inout [Action]) {
+    mutating func fire(_ timer: ServerConnectionTimer, now: Instant, into actions: inout [Action]) {
         switch timer {
         case .idle:
             guard let idle = policy.idleTimeout, case .active = state else { return }
