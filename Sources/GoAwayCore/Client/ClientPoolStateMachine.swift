@@ -31,8 +31,9 @@
 public struct ClientPoolStateMachine: Sendable {
     /// Sizing, re-send budget, back-off and keepalive.
     public let configuration: PoolConfiguration
-    /// Every connection not yet closed, by id.
-    public internal(set) var connections: [ConnectionID: Connection] = [:]
+    /// Every connection not yet closed, by id. A short array, not a dictionary (`StreamTable`):
+    /// a client has a few connections, and the pool looks one up ~5 times a request.
+    public internal(set) var connections = StreamTable<ConnectionID, Connection>()
     var requests = RequestTable<Request>()
     var queue = RequestQueue()
     var endpoints: [Endpoint]

@@ -5,8 +5,11 @@
 /// under callgrind, ~2,000 of a 100-byte request's ~106,000 in the pool and the shell). Ids are
 /// sequential integers, so a multiplicative (Fibonacci) hash spreads them over a power-of-two table
 /// with open addressing and linear probing; deletion shifts the following entries back, so there
-/// are no tombstones. At most half the slots are used, and the table halves when fewer than an
-/// eighth are, so its memory follows the requests in flight, not the most there ever were.
+/// are no tombstones. At most half the slots are used. Above 1,024 slots the table halves when
+/// fewer than an eighth are used, so its memory follows the requests in flight, not the most there
+/// ever were; at or below it never shrinks, because the requests of a busy client come and go in
+/// batches (all of a read's responses end, then the callers send again) and a smaller table
+/// would be rebuilt on every batch.
 ///
 /// Iteration order is the slots' order (unspecified), like `Dictionary`'s.
 public struct RequestTable<Value: Sendable>: Sendable {
@@ -19,6 +22,7 @@ public struct RequestTable<Value: Sendable>: Sendable {
 
     @usableFromInline static var empty: Int { .min }
     @usableFromInline static var minimumCapacity: Int { 16 }
+    @usableFromInline static var keptCapacity: Int { 1_024 }
 
     /// An empty table.
     public init() {
@@ -111,7 +115,7 @@ public struct RequestTable<Value: Sendable>: Sendable {
             ids[j] = Self.empty
             hole = j
         }
-        if ids.count > Self.minimumCapacity, count * 8 < ids.count { resize(to: ids.count / 2) }
+        if ids.count > Self.keptCapacity, count * 8 < ids.count { resize(to: ids.count / 2) }
         return value
     }
 

@@ -3,7 +3,9 @@
 /// default, about 10 under a typical load), and each request looks its stream up about a dozen
 /// times between the machine and the shell: hashing an id cost ~130 instructions a lookup
 /// (`Hasher` seed, combine, finalize), a short scan of `Int32`s a few. Order is not kept (a
-/// removal moves the last entry into the gap): callers that need one sort the keys.
+/// removal moves the last entry into the gap): callers that need one sort the keys. The client's
+/// pool and runtime keep their connections in one too (a few per client, looked up several times
+/// a request).
 ///
 /// `@inlinable`: the shell (another module) uses it too, and an unspecialised generic there would
 /// cost more than the hashing it replaces.
@@ -41,6 +43,28 @@ public struct StreamTable<Key: Equatable & Sendable, Value: Sendable>: Sendable 
                 keys_.append(key)
                 values_.append(newValue)
             }
+        }
+        // `table[key]?.field = x` changes the value in place: it leaves the arrays for the change,
+        // so a copy-on-write value in it (a `Set`) is not copied (with `get` and `set` it was, once
+        // a request in the pool), and comes back at the end, where searches start.
+        _modify {
+            var value: Value? = nil
+            if let i = index(of: key) {
+                let last = keys_.count - 1
+                if i != last {
+                    keys_.swapAt(i, last)
+                    values_.swapAt(i, last)
+                }
+                keys_.removeLast()
+                value = values_.removeLast()
+            }
+            defer {
+                if let value {
+                    keys_.append(key)
+                    values_.append(value)
+                }
+            }
+            yield &value
         }
     }
 

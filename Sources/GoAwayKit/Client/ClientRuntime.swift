@@ -31,7 +31,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
     struct State {
         var pool: ClientPoolStateMachine
         var requests = RequestTable<Entry>()
-        var handlers: [ConnectionID: HandlerBox] = [:]
+        var handlers = StreamTable<ConnectionID, HandlerBox>()
         /// `shutdown()` waits here until the pool's `.shutdownComplete` (or its time is up).
         var shutdownWaiter: CheckedContinuation<Void, Never>?
         var shutdownDone = false

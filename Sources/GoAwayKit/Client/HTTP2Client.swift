@@ -88,7 +88,14 @@ public final class HTTP2Client: Sendable {
     /// swift-nio-http2's own check is off on our connections (`ResponseHeaders`); `nil`: nothing.
     /// (`HTTPFields` holds no pseudo-header fields: it traps on one.)
     static func malformed(_ request: HTTPRequest) -> String? {
-        func isPseudoValue(_ value: String) -> Bool { !value.utf8.contains { $0 <= 0x20 || $0 == 0x7F } }
+        // A loop over the contiguous bytes: `contains(where:)` ran a closure per byte.
+        func isPseudoValue(_ value: String) -> Bool {
+            var value = value
+            return value.withUTF8 { bytes in
+                for byte in bytes where byte <= 0x20 || byte == 0x7F { return false }
+                return true
+            }
+        }
         if request.method == .connect { return "CONNECT is not supported" }
         if let scheme = request.scheme, scheme.isEmpty || !isPseudoValue(scheme) { return "bad scheme \(scheme.debugDescription)" }
         if let authority = request.authority, !isPseudoValue(authority) { return "bad authority \(authority.debugDescription)" }

@@ -30,12 +30,15 @@ final class PendingRequest: Sendable {
     /// have (pseudo-header values, no CONNECT; `HTTPFields` holds no pseudo-header); names and values
     /// of `HTTPFields` are valid by construction (lowercase tokens; CR, LF, NUL legalised away).
     static func makeHeaders(_ head: HTTPRequest, scheme: String? = nil, authority: String? = nil) -> HPACKHeaders {
-        var h = HPACKHeaders()
-        h.reserveCapacity(4 + head.headerFields.count)
-        h.add(name: ":method", value: head.method.rawValue)
-        h.add(name: ":scheme", value: head.scheme ?? scheme ?? "http")
-        if let authority = head.authority ?? authority { h.add(name: ":authority", value: authority) }
-        h.add(name: ":path", value: head.path ?? "/")
+        // The pseudo-header fields through the initializer that takes pairs: `add` checks each
+        // name is ASCII (~260 instructions a field), and these are.
+        let method = head.method.rawValue, scheme = head.scheme ?? scheme ?? "http", path = head.path ?? "/"
+        var h = if let authority = head.authority ?? authority {
+            HPACKHeaders([(":method", method), (":scheme", scheme), (":authority", authority), (":path", path)])
+        } else {
+            HPACKHeaders([(":method", method), (":scheme", scheme), (":path", path)])
+        }
+        if !head.headerFields.isEmpty { h.reserveCapacity(h.count + head.headerFields.count) }
         for field in head.headerFields {
             let name = field.name.canonicalName
             // Connection-specific fields are not allowed in HTTP/2 (RFC 9113 §8.2.2); Host is :authority.
@@ -161,12 +164,27 @@ enum ResponseHeaders {
         }
     }
 
-    /// A loop over the contiguous bytes (HPACK's strings are native): a closure per byte through
-    /// `contains(where:)` was ~20 instructions a byte.
+    /// Eight bytes at a time over the contiguous bytes (HPACK's strings are native): a word has
+    /// a NUL, LF or CR byte when it, or it XOR a word of LFs or of CRs, has a zero byte
+    /// (`(v - 0x01…01) & ~v & 0x80…80` is non-zero exactly then). A closure per byte through
+    /// `contains(where:)` was ~20 instructions a byte, a plain loop ~5.
     static func hasNULCROrLF(_ value: String) -> Bool {
         var value = value
         return value.withUTF8 { bytes in
-            for byte in bytes where byte <= 0x0D && (byte == 0x00 || byte == 0x0A || byte == 0x0D) { return true }
+            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            func hasZeroByte(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
+            var i = 0
+            let raw = UnsafeRawBufferPointer(bytes)
+            while i + 8 <= raw.count {
+                let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if hasZeroByte(w) || hasZeroByte(w ^ (ones &* 0x0A)) || hasZeroByte(w ^ (ones &* 0x0D)) { return true }
+                i += 8
+            }
+            while i < raw.count {
+                let byte = raw[i]
+                if byte == 0x00 || byte == 0x0A || byte == 0x0D { return true }
+                i += 1
+            }
             return false
         }
     }

@@ -45,16 +45,24 @@ import Testing
         for k in reference.keys.shuffled(using: &rng) {
             #expect(table.removeValue(forKey: k) == reference[k])
         }
-        #expect(table.isEmpty && table.capacity == 16)
+        #expect(table.isEmpty && table.capacity <= 1_024)
     }
 
     @Test func growsAndShrinksWithTheRequestsInFlight() {
         var table = RequestTable<String>()
-        for i in 0..<1_000 { table[RequestID(i)] = "r\(i)" }
-        #expect(table.count == 1_000 && table.capacity >= 2_000)
-        for i in 0..<990 { table[RequestID(i)] = nil }
-        #expect(table.count == 10 && table.capacity <= 128)
-        for i in 990..<1_000 { #expect(table[RequestID(i)] == "r\(i)") }
+        for i in 0..<10_000 { table[RequestID(i)] = "r\(i)" }
+        #expect(table.count == 10_000 && table.capacity >= 20_000)
+        for i in 0..<9_990 { table[RequestID(i)] = nil }
+        #expect(table.count == 10 && table.capacity == 1_024)
+        for i in 9_990..<10_000 { #expect(table[RequestID(i)] == "r\(i)") }
+        // Below 1,024 slots it keeps its size: batches of requests do not rebuild it.
+        var small = RequestTable<Int>()
+        for batch in 0..<3 {
+            for i in 0..<32 { small[RequestID(batch * 32 + i)] = i }
+            #expect(small.capacity == 64)
+            for i in 0..<32 { small[RequestID(batch * 32 + i)] = nil }
+            #expect(small.isEmpty && small.capacity == 64)
+        }
     }
 
     @Test func equalityIgnoresSlotOrder() {

@@ -59,6 +59,22 @@ struct ClientHeaderValidationTests {
         #expect(ResponseHeaders.isLowercaseToken("x-request-id"))
     }
 
+    /// The word-at-a-time scan against the byte-by-byte rule: each of NUL, LF, CR (and their
+    /// neighbours, and bytes with the high bit set) at every position of values 0...24 bytes long.
+    @Test func nulCROrLFScanMatchesTheBytewiseRule() {
+        for length in 0...24 {
+            for position in 0..<max(length, 1) {
+                for byte: UInt8 in [0x00, 0x01, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x20, 0x7F, 0x80, 0x8A, 0xFF] {
+                    var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+                    if length > 0 { bytes[position] = byte }
+                    let value = String(decoding: bytes, as: UTF8.self)
+                    let expected = value.utf8.contains { $0 == 0x00 || $0 == 0x0A || $0 == 0x0D }
+                    #expect(ResponseHeaders.hasNULCROrLF(value) == expected, "length \(length), byte \(byte) at \(position)")
+                }
+            }
+        }
+    }
+
     /// The head is built from the checked block when read; `status` alone builds nothing; a set
     /// head is kept as set.
     @Test func responseHeadIsBuiltWhenRead() {
