@@ -33,8 +33,8 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
         var shutdownDone = false
         /// Why the latest connection attempt failed: named in `connectionFailed` errors.
         var connectFailure: ConnectFailure?
-        /// Causes the shell decided before a channel closed (no SETTINGS in time, HTTP/1.x reply,
-        /// ALPN, TLS), by connection.
+        /// Why a channel is about to close before its SETTINGS (no SETTINGS in time, HTTP/1.x
+        /// reply, ALPN, TLS), by connection.
         var closeCauses: [ConnectionID: ConnectFailure] = [:]
         var stats = HTTP2ClientStats()
         /// The one timer for every request's timeout, armed at the pool's `nextDeadline`.
@@ -302,6 +302,13 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
         run(effects)
     }
 
+    func connectTimedOut(_ id: ConnectionID) {
+        state.withLock { s in
+            let target = s.pool.connections[id].map { endpoint($0.endpoint, s).target } ?? "?"
+            s.closeCauses[id] = ConnectFailure(.timeout, "connect timeout: no SETTINGS from the server within \(configuration.connectTimeout) (\(target))")
+        }
+    }
+
     func connectionClosed(_ id: ConnectionID, cause: String?) {
         let effects: [Effect] = state.withLock { s in
             s.handlers[id] = nil
@@ -506,22 +513,9 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
             } catch {
                 future = loop.makeFailedFuture(error)
             }
-            future.whenComplete { result in
-                switch result {
-                case .failure(let error):
-                    self.connectFailed(id, endpoint: endpoint, error: error)
-                case .success(let channel):
-                    // Connected is not ready: the first SETTINGS must arrive within the connect timeout too.
-                    channel.eventLoop.scheduleTask(in: connectTimeout) { [self] in
-                        let ready = state.withLock { s in
-                            guard s.pool.connections[id]?.state == .connecting else { return true }
-                            s.closeCauses[id] = ConnectFailure(.timeout, "connect timeout: no SETTINGS from the server within \(configuration.connectTimeout) (\(endpoint.target))")
-                            return false
-                        }
-                        if !ready { channel.close(promise: nil) }
-                    }
-                }
-            }
+            // Connected is not ready: the handler's machine bounds the first SETTINGS by the
+            // connect timeout too, from channelActive (`connectTimedOut`).
+            future.whenFailure { error in self.connectFailed(id, endpoint: endpoint, error: error) }
         }
         if delay > .zero {
             loop.scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) { work() }

@@ -173,7 +173,7 @@ struct ClientShellTests {
         // And on into the connection's state machine.
         let core = c.connectionCore(keepaliveInterval: .seconds(12))
         #expect(core == .init(
-            receiveWindow: 70_000, settingsAckTimeout: .seconds(7), keepaliveInterval: .seconds(12), readIdleTimeout: .seconds(11),
+            receiveWindow: 70_000, settingsAckTimeout: .seconds(7), settingsTimeout: .seconds(3), keepaliveInterval: .seconds(12), readIdleTimeout: .seconds(11),
             pingTimeout: .seconds(6), responseIdleTimeout: .seconds(10), maxResponseBodySize: 9))
     }
 
