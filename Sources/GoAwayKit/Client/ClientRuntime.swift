@@ -473,55 +473,46 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
     }
 
     private func connect(_ id: ConnectionID, index: Int, endpoint: HTTP2Endpoint, delay: Duration, keepalive: Duration?) {
+        guard delay <= .zero else {
+            // After the back-off the pool says whether to dial (not when it gave the connection up).
+            group.any().scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) { [self] in
+                run(state.withLock { s in resolve(s.pool.connectDue(id, now: now()), &s) })
+            }
+            return
+        }
         let loop = group.next()
         let ssl = sslContexts[state.withLock { $0.pool.service(ofEndpoint: index) }]
         let handler: @Sendable () -> ClientConnectionHandler = { [self] in
             ClientConnectionHandler(id: id, delegate: self, logger: logger, configuration: configuration, keepaliveInterval: keepalive)
         }
         let connectTimeout = TimeAmount.nanoseconds(configuration.connectTimeout.nanosecondsClamped)
-        let work: @Sendable () -> Void = { [self] in
-            // Given up while its back-off ran (shutdown, its address left the DNS answer).
-            let given = state.withLock { s -> [Effect]? in
-                guard s.pool.connections[id]?.state == .closed else { return nil }
-                return resolve(s.pool.connectionClosed(id, now: now()), &s)
-            }
-            if let given {
-                run(given)
-                return
-            }
-            let bootstrap = ClientBootstrap(group: loop)
-                .connectTimeout(connectTimeout)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        let sync = channel.pipeline.syncOperations
-                        try ClientPipeline.addHTTP2Handlers(
-                            to: sync, tls: ssl, endpoint: endpoint, trace: self.configuration.frameTrace,
-                            traceConnection: id.rawValue + 1, settings: ClientConnectionHandler.initialSettings(self.configuration),
-                            validatesHeaders: false)
-                        let sniffer = ConnectSniffer(target: endpoint.target, host: endpoint.host) { [self] failure in
-                            state.withLock { s in if s.closeCauses[id] == nil { s.closeCauses[id] = failure } }
-                        }
-                        try sync.addHandler(sniffer, position: .before(try sync.handler(type: NIOHTTP2Handler.self)))
-                        try sync.addHandler(handler())
+        let bootstrap = ClientBootstrap(group: loop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try ClientPipeline.addHTTP2Handlers(
+                        to: sync, tls: ssl, endpoint: endpoint, trace: self.configuration.frameTrace,
+                        traceConnection: id.rawValue + 1, settings: ClientConnectionHandler.initialSettings(self.configuration),
+                        validatesHeaders: false)
+                    let sniffer = ConnectSniffer(target: endpoint.target, host: endpoint.host) { [self] failure in
+                        state.withLock { s in if s.closeCauses[id] == nil { s.closeCauses[id] = failure } }
                     }
+                    try sync.addHandler(sniffer, position: .before(try sync.handler(type: NIOHTTP2Handler.self)))
+                    try sync.addHandler(handler())
                 }
-            let future: EventLoopFuture<any Channel>
-            do {
-                // Always an address: the resolver's answer, or the URL's literal.
-                future = bootstrap.connect(to: try SocketAddress(ipAddress: endpoint.address ?? endpoint.host, port: endpoint.port))
-            } catch {
-                future = loop.makeFailedFuture(error)
             }
-            // Connected is not ready: the handler's machine bounds the first SETTINGS by the
-            // connect timeout too, from channelActive (`connectTimedOut`).
-            future.whenFailure { error in self.connectFailed(id, endpoint: endpoint, error: error) }
+        let future: EventLoopFuture<any Channel>
+        do {
+            // Always an address: the resolver's answer, or the URL's literal.
+            future = bootstrap.connect(to: try SocketAddress(ipAddress: endpoint.address ?? endpoint.host, port: endpoint.port))
+        } catch {
+            future = loop.makeFailedFuture(error)
         }
-        if delay > .zero {
-            loop.scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) { work() }
-        } else {
-            work()
-        }
+        // Connected is not ready: the handler's machine bounds the first SETTINGS by the
+        // connect timeout too, from channelActive (`connectTimedOut`).
+        future.whenFailure { error in self.connectFailed(id, endpoint: endpoint, error: error) }
     }
 
     /// Fails what is queued, lets running requests finish, closes every connection; returns on

@@ -91,6 +91,28 @@ struct ClientShellTests {
         await client.shutdown()
     }
 
+    /// Shutdown while a connection waits out its back-off: it returns at once (the pool drops the
+    /// connection it never dialed) and nothing is dialed when the back-off ends.
+    @Test func shutdownDuringABackOffIsPromptAndDialsNothing() async throws {
+        let port = ClientPeers.freePort()  // nothing listens there
+        var config = HTTP2ClientConfiguration()
+        config.pool.retry.maxAttempts = 5
+        config.pool.backoff = Backoff(initial: .seconds(2), jitter: 0)
+        let client = try HTTP2Client(endpoints: ["http://127.0.0.1:\(port)"], configuration: config)
+        let request = Task { try await client.execute(HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/")) }
+        // The first attempt is refused at once; the second waits 2 s.
+        for _ in 0..<1000 where client.stats.connectFailures == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(client.stats.connectFailures == 1)
+        let began = ContinuousClock.now
+        await client.shutdown()
+        #expect(ContinuousClock.now - began < .seconds(1), "not after the back-off")
+        var code: HTTP2ClientError.Code?
+        do { _ = try await request.value } catch let e as HTTP2ClientError { code = e.code }
+        #expect(code == .shutdown)
+        try await Task.sleep(for: .milliseconds(2500))
+        #expect(client.stats.connectFailures == 1, "the back-off ended without a dial")
+    }
+
     /// A peer that accepts TCP but never speaks HTTP/2: the connect timeout covers the first SETTINGS.
     @Test func silentPeerHitsTheConnectTimeout() async throws {
         guard let python = Peers.python ?? Peers.path("python3") else { return }
