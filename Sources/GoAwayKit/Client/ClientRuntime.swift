@@ -39,6 +39,11 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
         var stats = HTTP2ClientStats()
         /// The one timer for every request's timeout, armed at the pool's `nextDeadline`.
         var timerAt: Instant?
+        /// The resolver's questions still open, by number: `shutdown` cancels and awaits them.
+        var resolutions: [Int: Task<Void, Never>] = [:]
+        var nextResolution = 0
+        /// `shutdown` began: no question starts any more.
+        var resolutionsClosed = false
     }
 
     enum Effect {
@@ -451,25 +456,39 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
         }
     }
 
-    /// Asks the resolver off the caller's thread; the answer is a pool event.
+    /// Asks the resolver off the caller's thread, in a task the runtime keeps (`shutdown` cancels
+    /// and awaits it); the answer is a pool event.
     private func resolve(_ service: Int) {
-        let e = services[service]
-        Task { [self] in
-            let effects: [Effect]
-            do {
-                let addresses = try await resolver.resolve(host: e.host, port: e.port)
-                logger.debug("resolved", metadata: ["goaway.host": "\(e.host)", "goaway.addresses": "\(addresses)"])
-                effects = state.withLock { s in resolve(s.pool.addressesResolved(service: service, addresses: addresses, now: now()), &s) }
-            } catch {
-                let failure = (error as? ConnectFailure) ?? ConnectFailure(.dns, "DNS failure: cannot resolve \(e.host) (\(ConnectFailure.sanitize("\(error)")))")
-                logger.debug("resolve failed", metadata: ["goaway.host": "\(e.host)", "goaway.error": "\(failure)"])
-                effects = state.withLock { s in
-                    s.connectFailure = failure
-                    return resolve(s.pool.resolveFailed(service: service, now: now()), &s)
-                }
+        state.withLock { s in
+            guard !s.resolutionsClosed else { return }
+            let key = s.nextResolution
+            s.nextResolution += 1
+            // Made under the lock: it is in the table before its end takes it out.
+            s.resolutions[key] = Task { [self] in
+                await resolution(service)
+                state.withLock { _ = $0.resolutions.removeValue(forKey: key) }
             }
-            run(effects)
         }
+    }
+
+    private func resolution(_ service: Int) async {
+        let e = services[service]
+        let effects: [Effect]
+        do {
+            let addresses = try await resolver.resolve(host: e.host, port: e.port)
+            guard !Task.isCancelled else { return }  // shutting down: nobody needs the answer
+            logger.debug("resolved", metadata: ["goaway.host": "\(e.host)", "goaway.addresses": "\(addresses)"])
+            effects = state.withLock { s in resolve(s.pool.addressesResolved(service: service, addresses: addresses, now: now()), &s) }
+        } catch {
+            guard !Task.isCancelled else { return }
+            let failure = (error as? ConnectFailure) ?? ConnectFailure(.dns, "DNS failure: cannot resolve \(e.host) (\(ConnectFailure.sanitize("\(error)")))")
+            logger.debug("resolve failed", metadata: ["goaway.host": "\(e.host)", "goaway.error": "\(failure)"])
+            effects = state.withLock { s in
+                s.connectFailure = failure
+                return resolve(s.pool.resolveFailed(service: service, now: now()), &s)
+            }
+        }
+        run(effects)
     }
 
     private func connect(_ id: ConnectionID, index: Int, endpoint: HTTP2Endpoint, delay: Duration, keepalive: Duration?) {
@@ -517,8 +536,14 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
 
     /// Fails what is queued, lets running requests finish, closes every connection; returns on
     /// the pool's `.shutdownComplete`. At `timeout` the remaining connections are closed hard,
-    /// and a second later it returns whatever is left.
+    /// and a second later it returns whatever is left. The resolver's open questions are
+    /// cancelled first and awaited before it returns.
     func shutdown(timeout: Duration) async {
+        let resolutions = state.withLock { s in
+            s.resolutionsClosed = true
+            return Array(s.resolutions.values)
+        }
+        for task in resolutions { task.cancel() }
         let loop = group.any()
         let hard = loop.scheduleTask(in: .nanoseconds(timeout.nanosecondsClamped)) { [self] in
             let boxes = state.withLock { s in s.shutdownDone ? [] : Array(s.handlers.values) }
@@ -542,6 +567,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
         }
         hard.cancel()
         last.cancel()
+        for task in resolutions { await task.value }
         eventSink.finish()
     }
 }
