@@ -132,11 +132,13 @@ struct ClientShellTests {
         config.pool.backoff = Backoff(initial: .milliseconds(10))
         let client = try HTTP2Client(endpoints: ["http://127.0.0.1:\(port)"], configuration: config)
         let began = ContinuousClock.now
-        var code: HTTP2ClientError.Code?
+        var error: HTTP2ClientError?
         do {
             _ = try await client.execute(HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/"))
-        } catch let e as HTTP2ClientError { code = e.code }
-        #expect(code == .connectionFailed)
+        } catch let e as HTTP2ClientError { error = e }
+        #expect(error?.code == .connectionFailed)
+        #expect(error?.connectFailure?.kind == .timeout)
+        #expect(error?.connectFailure?.message == "connect timeout: no SETTINGS from the server within 0.2 seconds (127.0.0.1:\(port))")
         #expect(ContinuousClock.now - began < .seconds(3))
         await client.shutdown()
     }
