@@ -53,11 +53,11 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
 
 extension Duration {
     /// Whole nanoseconds, clamped to `Int64`.
+    /// (One 128-bit division: `components` divided twice and multiplied back, ~250 instructions
+    /// under callgrind, and the pool and connection machines do this several times a request.)
+    @inlinable
     public var nanosecondsClamped: Int64 {
-        let (seconds, attoseconds) = components
-        let (ns, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        return ns &+ attoseconds / 1_000_000_000
+        Int64(clamping: attoseconds / 1_000_000_000)
     }
 
     /// Seconds as a `Double`, for reports.

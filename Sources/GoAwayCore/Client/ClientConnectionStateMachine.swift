@@ -34,6 +34,8 @@ public struct ClientConnectionStateMachine: Sendable {
     /// The limits and timers it applies (the keepalive interval may change: `keepaliveIntervalChanged`).
     public private(set) var configuration: Configuration
     private var state: State = .idle
+    /// The live payload (`Live.none` while idle and once closed).
+    private var body = Live.none
     /// The lowest last-stream-id of the GOAWAYs received.
     public private(set) var lastStreamID: StreamID?
     /// Why the connection failed, the first reason kept; named in the errors it causes.
@@ -54,7 +56,7 @@ public struct ClientConnectionStateMachine: Sendable {
         case .connecting: .connecting
         case .ready: .ready
         case .closing: .closing
-        case .closed, ._modifying: .closed
+        case .closed: .closed
         }
     }
 
@@ -65,31 +67,13 @@ public struct ClientConnectionStateMachine: Sendable {
     /// The window a stream's reader holds (tests: never above the receive window).
     public func heldBytes(_ stream: StreamID) -> Int? { live?.streams[stream]?.window.held }
 
-    private var live: Live? {
-        switch state {
-        case .connecting(let l), .ready(let l), .closing(let l): l
-        default: nil
-        }
-    }
+    /// A copy of the live payload; `nil` when idle or closed.
+    private var live: Live? { state.isLive ? body : nil }
 
-    /// Runs `body` on the live payload, keeping the state's case; `nil` when idle or closed.
-    private mutating func modify<R>(_ body: (inout Live) -> R) -> R? {
-        switch state {
-        case .connecting(var l):
-            state = ._modifying
-            defer { state = .connecting(l) }
-            return body(&l)
-        case .ready(var l):
-            state = ._modifying
-            defer { state = .ready(l) }
-            return body(&l)
-        case .closing(var l):
-            state = ._modifying
-            defer { state = .closing(l) }
-            return body(&l)
-        case .idle, .closed, ._modifying:
-            return nil
-        }
+    /// Runs `change` on the live payload in place; `nil` when idle or closed.
+    private mutating func modify<R>(_ change: (inout Live) -> R) -> R? {
+        guard state.isLive else { return nil }
+        return change(&body)
     }
 
     // MARK: lifecycle
@@ -98,14 +82,13 @@ public struct ClientConnectionStateMachine: Sendable {
     /// window's raise from 65,535 to ours, if any.
     public mutating func activated(now: Instant) -> Int? {
         guard case .idle = state else { return nil }
-        var l = Live(
+        body = Live(
             connectionWindow: InboundWindow(target: configuration.receiveWindow, advertised: InboundWindow.protocolDefault),
             lastRead: now, streamsOpenSince: now)
-        l.settingsAckDeadline = now + configuration.settingsAckTimeout
-        l.settingsDeadline = configuration.settingsTimeout.map { now + $0 }
-        let increment = l.connectionWindow.openingIncrement()
-        state = .connecting(l)
-        return increment
+        body.settingsAckDeadline = now + configuration.settingsAckTimeout
+        body.settingsDeadline = configuration.settingsTimeout.map { now + $0 }
+        state = .connecting
+        return body.connectionWindow.openingIncrement()
     }
 
     /// What the server's SETTINGS change.
@@ -129,9 +112,9 @@ public struct ClientConnectionStateMachine: Sendable {
             }
         }
         switch state {
-        case .connecting(var l):
-            l.maxConcurrentStreams = limit
-            state = .ready(l)
+        case .connecting:
+            body.maxConcurrentStreams = limit
+            state = .ready
             return .ready(maxConcurrentStreams: limit)
         case .ready, .closing:
             return modify { l in
@@ -139,7 +122,7 @@ public struct ClientConnectionStateMachine: Sendable {
                 l.maxConcurrentStreams = limit
                 return .maxConcurrentStreamsChanged(limit)
             } ?? .none
-        case .idle, .closed, ._modifying:
+        case .idle, .closed:
             return .none
         }
     }
@@ -165,8 +148,8 @@ public struct ClientConnectionStateMachine: Sendable {
     public mutating func goAwayReceived(lastStreamID last: StreamID) {
         lastStreamID = min(lastStreamID ?? last, last)
         switch state {
-        case .connecting(let l), .ready(let l):
-            state = .closing(l)
+        case .connecting, .ready:
+            state = .closing
         default:
             break
         }
@@ -183,24 +166,25 @@ public struct ClientConnectionStateMachine: Sendable {
 
     /// We are done with the connection (drained, shutting down).
     public mutating func closeRequested() -> OnClose {
-        guard let l = live, !l.closeInitiated else { return .none }
-        modify { $0.closeInitiated = true }
-        if case .closing = state {} else { state = .closing(live!) }
+        guard state.isLive, !body.closeInitiated else { return .none }
+        body.closeInitiated = true
+        state = .closing
         return .sendGoAwayAndClose(.noError)
     }
 
     /// A connection error (swift-nio-http2 caught one, or ours): the first reason is kept.
     public mutating func connectionFailed(_ reason: String, code: HTTP2ErrorCode? = nil) -> OnClose {
         failure = failure ?? reason
-        guard let l = live, !l.closeInitiated else { return .none }
-        modify { $0.closeInitiated = true }
-        if case .closing = state {} else { state = .closing(live!) }
+        guard state.isLive, !body.closeInitiated else { return .none }
+        body.closeInitiated = true
+        state = .closing
         return code.map { .sendGoAwayAndClose($0) } ?? .close
     }
 
     /// The channel is gone (the shell ends the streams still open).
     public mutating func channelInactive() {
         state = .closed
+        body = .none
     }
 
     // MARK: streams
@@ -214,10 +198,9 @@ public struct ClientConnectionStateMachine: Sendable {
 
     /// The next client stream id, or `.refuse` when this connection takes no new streams.
     public mutating func openStream(now: Instant) -> OnOpenStream {
-        guard case .some(let l) = live, !l.closeInitiated, lastStreamID == nil, l.nextStreamID < Int32.max - 2 else {
+        guard state.isLive, state != .closing, !body.closeInitiated, lastStreamID == nil, body.nextStreamID < Int32.max - 2 else {
             return .refuse
         }
-        if case .closing = state { return .refuse }
         let window = configuration.receiveWindow
         return modify { l in
             let id = StreamID(l.nextStreamID)
@@ -366,8 +349,8 @@ public struct ClientConnectionStateMachine: Sendable {
     /// Asked on every re-arm (each batch of requests, each read): no arrays built (two per call
     /// were ~1,900 instructions of a request under callgrind).
     public var nextDeadline: Instant? {
-        guard let l = live, !l.closeInitiated else { return nil }
-        return Self.earliest(Self.earliest(Self.earliest(l.settingsDeadline, l.settingsAckDeadline), pingDeadline(l)), l.nextSweep)
+        guard state.isLive, !body.closeInitiated else { return nil }
+        return Self.earliest(Self.earliest(Self.earliest(body.settingsDeadline, body.settingsAckDeadline), pingDeadline(body)), body.nextSweep)
     }
 
     private func pingDeadline(_ l: Live) -> Instant? {

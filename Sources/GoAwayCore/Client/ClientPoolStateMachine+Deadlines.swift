@@ -3,7 +3,7 @@ extension ClientPoolStateMachine {
     /// The request's response head arrived: its deadline no longer applies (the body has the
     /// connection's response-idle timeout).
     public mutating func responseHeadReceived(_ id: RequestID) {
-        if let i = requests.index(forKey: id) { requests.values[i].answered = true }
+        requests.modify(id) { $0.answered = true }
     }
 
     /// The earliest deadline of a request still waiting for its head, or of one that ended since
@@ -34,7 +34,7 @@ extension ClientPoolStateMachine {
         return actions
     }
 
-    static func awaitingHead(_ id: RequestID, _ requests: [RequestID: Request]) -> Bool {
+    static func awaitingHead(_ id: RequestID, _ requests: RequestTable<Request>) -> Bool {
         requests[id].map { !$0.answered } ?? false
     }
 

@@ -34,7 +34,7 @@ public struct ClientPoolStateMachine: Sendable {
     public let configuration: PoolConfiguration
     /// Every connection not yet closed, by id.
     public internal(set) var connections: [ConnectionID: Connection] = [:]
-    var requests: [RequestID: Request] = [:]
+    var requests = RequestTable<Request>()
     var queue = RequestQueue()
     var endpoints: [Endpoint]
     var services: [Service]
@@ -589,8 +589,10 @@ public struct ClientPoolStateMachine: Sendable {
         while let first = queue.first, let cid = pickConnection(overBudget: overBudget) {
             _ = queue.popFirst()
             budget.deposit(now: clock)
-            requests[first]!.connection = cid
-            requests[first]!.attempt.sends += 1
+            requests.modify(first) { r in
+                r.connection = cid
+                r.attempt.sends += 1
+            }
             connections[cid]!.inFlight.insert(first)
             connections[cid]!.dispatched += 1
             actions.append(.execute(first, on: cid))

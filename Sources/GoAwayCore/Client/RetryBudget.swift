@@ -45,6 +45,10 @@ public struct RetryBudget: Hashable, Sendable {
     public let configuration: Configuration
     /// Tokens now (a re-send takes one).
     public private(set) var tokens: Double
+    /// `configuration.reserve` and `window` in nanoseconds, worked out once: the pool deposits on
+    /// every stream it sends.
+    let reserve: Double
+    let windowNanoseconds: Int64
     var refilledAt: Instant?
     var windowStart: Instant?
     var sendsThisWindow = 0
@@ -53,11 +57,13 @@ public struct RetryBudget: Hashable, Sendable {
     /// A full bucket (the floor, `minPerSecond × window`).
     public init(_ configuration: Configuration = .defaults) {
         self.configuration = configuration
-        self.tokens = configuration.reserve
+        self.reserve = configuration.reserve
+        self.windowNanoseconds = configuration.window.nanosecondsClamped
+        self.tokens = reserve
     }
 
     var capacity: Double {
-        configuration.reserve + configuration.ratio * Double(max(sendsThisWindow, sendsLastWindow))
+        reserve + configuration.ratio * Double(max(sendsThisWindow, sendsLastWindow))
     }
 
     /// A stream was sent (first send or re-send).
@@ -84,13 +90,14 @@ public struct RetryBudget: Hashable, Sendable {
 
     private mutating func advance(_ now: Instant) {
         if let last = refilledAt, now > last {
-            let seconds = Double((now - last).nanosecondsClamped) / 1e9
+            let seconds = Double(now.nanoseconds &- last.nanoseconds) / 1e9
             tokens = min(capacity, tokens + seconds * configuration.minPerSecond)
         }
         refilledAt = max(refilledAt ?? now, now)
         let start = windowStart ?? now
-        if now - start >= configuration.window {
-            sendsLastWindow = now - start >= configuration.window + configuration.window ? 0 : sendsThisWindow
+        let elapsed = now.nanoseconds &- start.nanoseconds
+        if elapsed >= windowNanoseconds {
+            sendsLastWindow = elapsed - windowNanoseconds >= windowNanoseconds ? 0 : sendsThisWindow
             sendsThisWindow = 0
             windowStart = now
         } else if windowStart == nil {

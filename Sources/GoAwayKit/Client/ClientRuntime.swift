@@ -13,7 +13,11 @@ import Foundation
 /// table; every event is `let effects = state.withLock { … }; run(effects)` — no I/O, no
 /// continuation resumed while the lock is held.
 package final class ClientRuntime: ClientConnectionDelegate, Sendable {
-    typealias Continuation = CheckedContinuation<HTTP2ClientResponse, any Error>
+    /// Unchecked: every continuation is resumed exactly once because it is only ever resumed after
+    /// being taken out of the request table under the lock (`responseHead` clears the entry's
+    /// continuation, `.fail` removes the entry), or by `submit` before it is stored. A checked one
+    /// allocated a canary and did two more atomics a request.
+    typealias Continuation = UnsafeContinuation<HTTP2ClientResponse, any Error>
     typealias HandlerBox = NIOLoopBound<ClientConnectionHandler>
 
     struct Entry {
@@ -26,7 +30,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
 
     struct State {
         var pool: ClientPoolStateMachine
-        var requests: [RequestID: Entry] = [:]
+        var requests = RequestTable<Entry>()
         var handlers: [ConnectionID: HandlerBox] = [:]
         /// `shutdown()` waits here until the pool's `.shutdownComplete` (or its time is up).
         var shutdownWaiter: CheckedContinuation<Void, Never>?
@@ -145,9 +149,9 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
 
     var stats: HTTP2ClientStats { state.withLock { $0.stats } }
 
-    func makeRequest(_ head: HTTPRequest, body: HTTP2RequestBody) -> PendingRequest {
+    func makeRequest(_ head: HTTPRequest, body: HTTP2RequestBody, scheme: String? = nil, authority: String? = nil) -> PendingRequest {
         let id = RequestID(nextRequest.wrappingAdd(1, ordering: .relaxed).newValue)
-        return PendingRequest(id: id, head: head, body: body)
+        return PendingRequest(id: id, head: head, body: body, scheme: scheme, authority: authority)
     }
 
     // MARK: requests
@@ -285,9 +289,11 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
 
     func responseHead(_ request: RequestID, _ response: HTTP2ClientResponse) -> Bool {
         let taken: Continuation? = state.withLock { s in
-            // One lookup: the entry is modified in place.
-            guard let i = s.requests.index(forKey: request), let c = s.requests.values[i].continuation else { return nil }
-            s.requests.values[i].continuation = nil
+            // One lookup: the entry is changed in place.
+            guard let c = s.requests.modify(request, { e -> Continuation? in
+                defer { e.continuation = nil }
+                return e.continuation
+            }) ?? nil else { return nil }
             s.stats.succeeded += 1
             s.pool.responseHeadReceived(request)
             return c
@@ -300,8 +306,8 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
 
     func streamDone(_ request: RequestID) {
         let effects: [Effect] = state.withLock { s in
-            guard let i = s.requests.index(forKey: request), s.requests.values[i].continuation == nil else { return [] }
-            s.requests.remove(at: i)
+            guard s.requests.modify(request, { $0.continuation == nil }) == true else { return [] }
+            s.requests.removeValue(forKey: request)
             return resolve(s.pool.requestFinished(request), &s)
         }
         run(effects)
@@ -349,15 +355,17 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
         for action in actions {
             switch action {
             case .execute(let rid, let cid):
-                guard var entry = s.requests[rid] else { continue }
+                guard s.requests.contains(rid) else { continue }
                 guard let box = s.handlers[cid] else {
                     // The pool thinks it is active but the channel is gone: never sent.
                     effects += resolve(s.pool.requestFailed(rid, streamID: nil, lastStreamID: nil, resetCode: nil, now: now()), &s)
                     continue
                 }
-                entry.connection = cid
-                s.requests[rid] = entry
-                effects.append(.start(cid, box, entry.request))
+                let request = s.requests.modify(rid) { e -> PendingRequest in
+                    e.connection = cid
+                    return e.request
+                }!
+                effects.append(.start(cid, box, request))
             case .connect(let cid, let index, let delay):
                 effects.append(.connect(cid, endpoint: index, endpoint(index, s), delay: delay, keepalive: s.pool.keepaliveInterval))
             case .resolve(let service):

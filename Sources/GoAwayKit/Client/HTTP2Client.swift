@@ -78,12 +78,9 @@ public final class HTTP2Client: Sendable {
     ///
     /// `request.scheme` and `request.authority` default to the first endpoint's.
     nonisolated(nonsending) public func execute(_ request: HTTPRequest, body: HTTP2RequestBody = .empty) async throws -> HTTP2ClientResponse {
-        var head = request
-        if head.scheme == nil { head.scheme = defaultScheme }
-        if head.authority == nil { head.authority = defaultAuthority }
         if let problem = Self.malformed(request) { throw HTTP2ClientError(.invalidRequest, detail: problem) }
         let replayable = try await body.preparedForReplay(limit: runtime.configuration.maxReplayBufferSize)
-        let pending = runtime.makeRequest(head, body: replayable)
+        let pending = runtime.makeRequest(request, body: replayable, scheme: defaultScheme, authority: defaultAuthority)
         return try await response(to: pending, isolation: #isolation)
     }
 
@@ -106,7 +103,7 @@ public final class HTTP2Client: Sendable {
         let runtime = self.runtime
         return try await withTaskCancellationHandler {
             _ = isolation
-            return try await withCheckedThrowingContinuation(isolation: isolation) { (continuation: CheckedContinuation<HTTP2ClientResponse, any Error>) in
+            return try await withUnsafeThrowingContinuation(isolation: isolation) { (continuation: UnsafeContinuation<HTTP2ClientResponse, any Error>) in
                 runtime.submit(pending, continuation: continuation, cancelled: Task.isCancelled)
             }
         } onCancel: {
