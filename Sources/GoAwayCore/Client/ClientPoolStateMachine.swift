@@ -407,7 +407,8 @@ public struct ClientPoolStateMachine: Sendable {
         return [.connect(id, endpoint: c.endpoint, delay: .zero)]
     }
 
-    /// Stop taking requests: queued ones fail, idle connections close, running ones finish.
+    /// Stop taking requests: queued ones fail, idle connections close, running ones finish;
+    /// connections still in their back-off are dropped (never dialed: nothing to close).
     public mutating func shutdown() -> [Action] {
         shuttingDown = true
         var actions: [Action] = []
