@@ -7,6 +7,9 @@ extension ClientConnectionStateMachine {
         public var receiveWindow: Int
         /// The server's ack of our SETTINGS is due within this (RFC 9113 §6.5.3), else GOAWAY(SETTINGS_TIMEOUT).
         public var settingsAckTimeout: Duration
+        /// The server's first SETTINGS is due within this of `activated` (the TCP connection up),
+        /// else the connect failed: `connectTimedOut` (the client's `connectTimeout`). `nil`: no limit.
+        public var settingsTimeout: Duration?
         /// PING after this much silence, streams or not. `nil`: none.
         public var keepaliveInterval: Duration?
         /// PING after this much silence while streams are open (dead-peer health check). `nil`: off.
@@ -24,12 +27,13 @@ extension ClientConnectionStateMachine {
 
         /// Every parameter defaults to the value its property documents.
         public init(
-            receiveWindow: Int = 1 << 20, settingsAckTimeout: Duration = .seconds(10), keepaliveInterval: Duration? = nil,
+            receiveWindow: Int = 1 << 20, settingsAckTimeout: Duration = .seconds(10), settingsTimeout: Duration? = nil, keepaliveInterval: Duration? = nil,
             readIdleTimeout: Duration? = .seconds(30), pingTimeout: Duration = .seconds(20),
             responseIdleTimeout: Duration? = nil, maxResponseBodySize: Int? = nil
         ) {
             self.receiveWindow = min(max(receiveWindow, 1), InboundWindow.maximum)
             self.settingsAckTimeout = settingsAckTimeout
+            self.settingsTimeout = settingsTimeout
             self.keepaliveInterval = keepaliveInterval
             self.readIdleTimeout = readIdleTimeout
             self.pingTimeout = pingTimeout
@@ -69,6 +73,8 @@ extension ClientConnectionStateMachine {
         /// The peer's SETTINGS_INITIAL_WINDOW_SIZE: new streams' send window.
         var peerInitialWindow = InboundWindow.protocolDefault
         var settingsAckDeadline: Instant?
+        /// The server's first SETTINGS is due by then (`settingsTimeout`).
+        var settingsDeadline: Instant?
         var lastRead: Instant
         /// Silence counts from the later of the last frame and the moment streams became open.
         var streamsOpenSince: Instant

@@ -1,6 +1,6 @@
 /// One client HTTP/2 connection as a value: frames and loop time in, one small result per event
-/// out. It owns every timer and deadline of the connection (SETTINGS ack, keepalive and the
-/// dead-peer health check, response idle) and the per-stream decisions (stream ids, receive
+/// out. It owns every timer and deadline of the connection (the server's first SETTINGS, the ack of
+/// ours, keepalive and the dead-peer health check, response idle) and the per-stream decisions (stream ids, receive
 /// windows, body size); the NIO handler translates frames into events and runs the results.
 ///
 /// ```
@@ -10,6 +10,10 @@
 ///                                                                                             ▼
 ///                                               channel inactive (from any state) ───────▶ closed
 /// ```
+/// - First-SETTINGS deadline: armed at `activated` (the TCP connection is up) when `settingsTimeout`
+///   is set, cleared by the server's first SETTINGS; missing it is `connectTimedOut` (close, no
+///   GOAWAY: the connect failed, as a timeout). It wins over the SETTINGS-ack deadline: without the
+///   server's SETTINGS, the missing ack says nothing more.
 /// - SETTINGS-ack deadline: armed at `activated`, cleared by the ack; missing it is
 ///   `failConnection(GOAWAY(SETTINGS_TIMEOUT))` (RFC 9113 §6.5.3).
 /// - PING (keepalive and health check): after `keepaliveInterval` of silence (no frame received),
@@ -82,6 +86,7 @@ public struct ClientConnectionStateMachine: Sendable {
             connectionWindow: InboundWindow(target: configuration.receiveWindow, advertised: InboundWindow.protocolDefault),
             lastRead: now, streamsOpenSince: now)
         body.settingsAckDeadline = now + configuration.settingsAckTimeout
+        body.settingsDeadline = configuration.settingsTimeout.map { now + $0 }
         state = .connecting
         return body.connectionWindow.openingIncrement()
     }
@@ -97,6 +102,8 @@ public struct ClientConnectionStateMachine: Sendable {
     /// `initialWindowSize`: the SETTINGS_INITIAL_WINDOW_SIZE in this frame, if any; it moves every
     /// stream's send window by the difference (§6.9.2).
     public mutating func settingsReceived(maxConcurrentStreams limit: Int?, initialWindowSize: Int? = nil) -> OnSettings {
+        // The first SETTINGS came (also after a GOAWAY): the connect did not time out.
+        modify { $0.settingsDeadline = nil }
         if let initialWindowSize {
             modify { l in
                 let delta = initialWindowSize - l.peerInitialWindow
@@ -333,6 +340,9 @@ public struct ClientConnectionStateMachine: Sendable {
         case failConnection(code: HTTP2ErrorCode?, reason: String)
         /// These responses went quiet: fail their bodies (`requestTimeout`), reset the streams.
         case failStreams([StreamID], reason: String)
+        /// The server's first SETTINGS did not come within `settingsTimeout` (`after`): the connect
+        /// failed, as a timeout. Close without GOAWAY (the server never spoke HTTP/2 to us).
+        case connectTimedOut(after: Duration)
     }
 
     /// The earliest instant something is due, `nil` when nothing is.
@@ -340,7 +350,7 @@ public struct ClientConnectionStateMachine: Sendable {
     /// were ~1,900 instructions of a request under callgrind).
     public var nextDeadline: Instant? {
         guard state.isLive, !body.closeInitiated else { return nil }
-        return Self.earliest(Self.earliest(body.settingsAckDeadline, pingDeadline(body)), body.nextSweep)
+        return Self.earliest(Self.earliest(Self.earliest(body.settingsDeadline, body.settingsAckDeadline), pingDeadline(body)), body.nextSweep)
     }
 
     private func pingDeadline(_ l: Live) -> Instant? {
@@ -359,6 +369,10 @@ public struct ClientConnectionStateMachine: Sendable {
     /// Everything due at `now`, one result per call: call again until `.none`.
     public mutating func deadlinesPassed(now: Instant) -> OnDeadline {
         guard let l = live, !l.closeInitiated else { return .none }
+        if let deadline = l.settingsDeadline, now >= deadline, let timeout = configuration.settingsTimeout {
+            _ = connectionFailed("no SETTINGS from the server within \(timeout.short)")
+            return .connectTimedOut(after: timeout)
+        }
         if let deadline = l.settingsAckDeadline, now >= deadline {
             let reason = "no SETTINGS ack within \(configuration.settingsAckTimeout.short)"
             _ = connectionFailed(reason, code: .settingsTimeout)

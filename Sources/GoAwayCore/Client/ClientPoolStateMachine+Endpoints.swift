@@ -94,6 +94,8 @@ extension ClientPoolStateMachine {
         endpoints[e].retired = true
         for id in connections.keys.sorted() where connections[id]!.endpoint == e {
             switch connections[id]!.state {
+            case .connecting where connections[id]!.backingOff:
+                connections[id] = nil  // never dialed: nothing to close
             case .connecting:
                 connections[id]!.state = .closed
                 actions.append(.close(id))

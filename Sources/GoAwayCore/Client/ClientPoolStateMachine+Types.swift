@@ -23,6 +23,10 @@ extension ClientPoolStateMachine {
         /// When the attempt began (its back-off delay included): a failing endpoint's circuit
         /// measures the connect budget from its first failed attempt's start.
         public var startedAt: Instant = .zero
+        /// Its back-off delay runs: nothing is dialed yet (`connectDue` ends it). Always
+        /// `connecting`: the pool drops such a connection when it gives it up (shutdown, its
+        /// address left the answer), without a `.close`.
+        public var backingOff = false
         /// Streams it can take now (0 unless active).
         public var available: Int { state == .active ? max(0, maxStreams - inFlight.count) : 0 }
     }
@@ -88,7 +92,8 @@ extension ClientPoolStateMachine {
     public enum Action: Hashable, Sendable {
         /// Send the request on that connection (the shell opens the stream).
         case execute(RequestID, on: ConnectionID)
-        /// Open a connection to endpoint index `endpoint` after `delay` (back-off; zero at first).
+        /// Open a connection to endpoint index `endpoint`: at once when `delay` is zero, else call
+        /// `connectDue` after `delay` (back-off), which says whether to open it then.
         case connect(ConnectionID, endpoint: Int, delay: Duration)
         /// Close the connection (drained, idle, or shutting down).
         case close(ConnectionID)

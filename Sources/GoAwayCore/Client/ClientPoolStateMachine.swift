@@ -7,7 +7,8 @@
 ///      └──connect failed / channel closed───────────────────────────────────────┘
 /// ```
 /// - `connecting` counts as capacity of `assumedMaxConcurrentStreams` (or the endpoint's last known
-///   limit) so a burst opens only as many connections as it needs.
+///   limit) so a burst opens only as many connections as it needs. After a back-off (`.connect` with
+///   a delay) the shell dials only when `connectDue` says so; given up before, it is just dropped.
 /// - `active` takes new streams up to min(peer SETTINGS_MAX_CONCURRENT_STREAMS, our cap). When all
 ///   are full, requests queue and another connection opens, up to `maxConnectionsPerEndpoint`. We
 ///   never raise our own limit to make room.
@@ -396,7 +397,19 @@ public struct ClientPoolStateMachine: Sendable {
         return actions
     }
 
-    /// Stop taking requests: queued ones fail, idle connections close, running ones finish.
+    /// A `.connect` back-off is over: `.connect(id, endpoint:, delay: .zero)` (open it now) while
+    /// the pool still wants the connection; nothing when it dropped it during the back-off
+    /// (shutdown, its address left the DNS answer), or for a connection already dialed.
+    public mutating func connectDue(_ id: ConnectionID, now: Instant) -> [Action] {
+        guard var c = connections[id], c.backingOff else { return [] }
+        clock = max(clock, now)
+        c.backingOff = false
+        connections[id] = c
+        return [.connect(id, endpoint: c.endpoint, delay: .zero)]
+    }
+
+    /// Stop taking requests: queued ones fail, idle connections close, running ones finish;
+    /// connections still in their back-off are dropped (never dialed: nothing to close).
     public mutating func shutdown() -> [Action] {
         shuttingDown = true
         var actions: [Action] = []
@@ -411,6 +424,10 @@ public struct ClientPoolStateMachine: Sendable {
         waiting.removeAll()
         for id in connections.keys.sorted() {
             guard var c = connections[id], c.state != .closed else { continue }
+            if c.backingOff {
+                connections[id] = nil  // never dialed: nothing to close
+                continue
+            }
             if c.inFlight.isEmpty {
                 actions.append(.close(id))
                 c.state = .closed
@@ -504,6 +521,7 @@ public struct ClientPoolStateMachine: Sendable {
         let delay = configuration.backoff.delay(afterFailures: endpoints[endpoint].consecutiveFailures, random: rng.nextUnit())
         var c = Connection(id: id, endpoint: endpoint, state: .connecting, maxStreams: assumed, inFlight: [])
         c.startedAt = clock + delay
+        c.backingOff = delay > .zero
         connections[id] = c
         return .connect(id, endpoint: endpoint, delay: delay)
     }

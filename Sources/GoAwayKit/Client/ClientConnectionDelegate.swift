@@ -15,6 +15,9 @@ protocol ClientConnectionDelegate: AnyObject, Sendable {
     func responseHead(_ request: RequestID, _ response: HTTP2ClientResponse) -> Bool
     /// The stream is over (complete, or cut off after the head): free its slot.
     func streamDone(_ request: RequestID)
+    /// The server's first SETTINGS did not come within the connect timeout (the machine's
+    /// `connectTimedOut`): the channel closes next, and the connect failed as a timeout.
+    func connectTimedOut(_ id: ConnectionID)
     /// `cause`: why it failed, if it did (protocol error, missing ack).
     func connectionClosed(_ id: ConnectionID, cause: String?)
 }

@@ -84,6 +84,7 @@ import NIOHTTP2
         done[request, default: 0] += 1
         if done[request]! > 1 { violations.append("\(request) done twice") }
     }
+    func connectTimedOut(_ id: ConnectionID) {}
     func connectionClosed(_ id: ConnectionID, cause: String?) {
         closes += 1
     }

@@ -121,7 +121,7 @@ extension HTTP2ClientConfiguration {
     /// What the connection's state machine needs to know.
     func connectionCore(keepaliveInterval: Duration?) -> ClientConnectionStateMachine.Configuration {
         ClientConnectionStateMachine.Configuration(
-            receiveWindow: receiveWindow, settingsAckTimeout: settingsAckTimeout, keepaliveInterval: keepaliveInterval,
+            receiveWindow: receiveWindow, settingsAckTimeout: settingsAckTimeout, settingsTimeout: connectTimeout, keepaliveInterval: keepaliveInterval,
             readIdleTimeout: readIdleTimeout, pingTimeout: keepaliveTimeout,
             responseIdleTimeout: responseIdleTimeout, maxResponseBodySize: maxResponseBodySize)
     }

@@ -170,6 +170,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 run(code.map { .sendGoAwayAndClose($0) } ?? .close)
             case .failStreams(let ids, let reason):
                 for sid in ids { failBody(HTTP2StreamID(Int(sid.rawValue)), HTTP2ClientError(.requestTimeout, detail: reason)) }
+            case .connectTimedOut:
+                delegate.connectTimedOut(id)
+                run(.close)
             }
         }
     }

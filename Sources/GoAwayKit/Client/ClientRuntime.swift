@@ -37,12 +37,17 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
         var shutdownDone = false
         /// Why the latest connection attempt failed: named in `connectionFailed` errors.
         var connectFailure: ConnectFailure?
-        /// Causes the shell decided before a channel closed (no SETTINGS in time, HTTP/1.x reply,
-        /// ALPN, TLS), by connection.
+        /// Why a channel is about to close before its SETTINGS (no SETTINGS in time, HTTP/1.x
+        /// reply, ALPN, TLS), by connection.
         var closeCauses: [ConnectionID: ConnectFailure] = [:]
         var stats = HTTP2ClientStats()
         /// The one timer for every request's timeout, armed at the pool's `nextDeadline`.
         var timerAt: Instant?
+        /// The resolver's questions still open, by number: `shutdown` cancels and awaits them.
+        var resolutions: [Int: Task<Void, Never>] = [:]
+        var nextResolution = 0
+        /// `shutdown` began: no question starts any more.
+        var resolutionsClosed = false
     }
 
     enum Effect {
@@ -308,6 +313,13 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
         run(effects)
     }
 
+    func connectTimedOut(_ id: ConnectionID) {
+        state.withLock { s in
+            let target = s.pool.connections[id].map { endpoint($0.endpoint, s).target } ?? "?"
+            s.closeCauses[id] = ConnectFailure(.timeout, "connect timeout: no SETTINGS from the server within \(configuration.connectTimeout) (\(target))")
+        }
+    }
+
     func connectionClosed(_ id: ConnectionID, cause: String?) {
         let effects: [Effect] = state.withLock { s in
             s.handlers[id] = nil
@@ -452,96 +464,94 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
         }
     }
 
-    /// Asks the resolver off the caller's thread; the answer is a pool event.
+    /// Asks the resolver off the caller's thread, in a task the runtime keeps (`shutdown` cancels
+    /// and awaits it); the answer is a pool event.
     private func resolve(_ service: Int) {
-        let e = services[service]
-        Task { [self] in
-            let effects: [Effect]
-            do {
-                let addresses = try await resolver.resolve(host: e.host, port: e.port)
-                logger.debug("resolved", metadata: ["goaway.host": "\(e.host)", "goaway.addresses": "\(addresses)"])
-                effects = state.withLock { s in resolve(s.pool.addressesResolved(service: service, addresses: addresses, now: now()), &s) }
-            } catch {
-                let failure = (error as? ConnectFailure) ?? ConnectFailure(.dns, "DNS failure: cannot resolve \(e.host) (\(ConnectFailure.sanitize("\(error)")))")
-                logger.debug("resolve failed", metadata: ["goaway.host": "\(e.host)", "goaway.error": "\(failure)"])
-                effects = state.withLock { s in
-                    s.connectFailure = failure
-                    return resolve(s.pool.resolveFailed(service: service, now: now()), &s)
-                }
+        state.withLock { s in
+            guard !s.resolutionsClosed else { return }
+            let key = s.nextResolution
+            s.nextResolution += 1
+            // Made under the lock: it is in the table before its end takes it out.
+            s.resolutions[key] = Task { [self] in
+                await resolution(service)
+                state.withLock { _ = $0.resolutions.removeValue(forKey: key) }
             }
-            run(effects)
         }
     }
 
+    private func resolution(_ service: Int) async {
+        let e = services[service]
+        let effects: [Effect]
+        do {
+            let addresses = try await resolver.resolve(host: e.host, port: e.port)
+            guard !Task.isCancelled else { return }  // shutting down: nobody needs the answer
+            logger.debug("resolved", metadata: ["goaway.host": "\(e.host)", "goaway.addresses": "\(addresses)"])
+            effects = state.withLock { s in resolve(s.pool.addressesResolved(service: service, addresses: addresses, now: now()), &s) }
+        } catch {
+            guard !Task.isCancelled else { return }
+            let failure = (error as? ConnectFailure) ?? ConnectFailure(.dns, "DNS failure: cannot resolve \(e.host) (\(ConnectFailure.sanitize("\(error)")))")
+            logger.debug("resolve failed", metadata: ["goaway.host": "\(e.host)", "goaway.error": "\(failure)"])
+            effects = state.withLock { s in
+                s.connectFailure = failure
+                return resolve(s.pool.resolveFailed(service: service, now: now()), &s)
+            }
+        }
+        run(effects)
+    }
+
     private func connect(_ id: ConnectionID, index: Int, endpoint: HTTP2Endpoint, delay: Duration, keepalive: Duration?) {
+        guard delay <= .zero else {
+            // After the back-off the pool says whether to dial (not when it gave the connection up).
+            group.any().scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) { [self] in
+                run(state.withLock { s in resolve(s.pool.connectDue(id, now: now()), &s) })
+            }
+            return
+        }
         let loop = group.next()
         let ssl = sslContexts[state.withLock { $0.pool.service(ofEndpoint: index) }]
         let handler: @Sendable () -> ClientConnectionHandler = { [self] in
             ClientConnectionHandler(id: id, delegate: self, logger: logger, configuration: configuration, keepaliveInterval: keepalive)
         }
         let connectTimeout = TimeAmount.nanoseconds(configuration.connectTimeout.nanosecondsClamped)
-        let work: @Sendable () -> Void = { [self] in
-            // Given up while its back-off ran (shutdown, its address left the DNS answer).
-            let given = state.withLock { s -> [Effect]? in
-                guard s.pool.connections[id]?.state == .closed else { return nil }
-                return resolve(s.pool.connectionClosed(id, now: now()), &s)
-            }
-            if let given {
-                run(given)
-                return
-            }
-            let bootstrap = ClientBootstrap(group: loop)
-                .connectTimeout(connectTimeout)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        let sync = channel.pipeline.syncOperations
-                        try ClientPipeline.addHTTP2Handlers(
-                            to: sync, tls: ssl, endpoint: endpoint, trace: self.configuration.frameTrace,
-                            traceConnection: id.rawValue + 1, settings: ClientConnectionHandler.initialSettings(self.configuration),
-                            validatesHeaders: false)
-                        let sniffer = ConnectSniffer(target: endpoint.target, host: endpoint.host) { [self] failure in
-                            state.withLock { s in if s.closeCauses[id] == nil { s.closeCauses[id] = failure } }
-                        }
-                        try sync.addHandler(sniffer, position: .before(try sync.handler(type: NIOHTTP2Handler.self)))
-                        try sync.addHandler(handler())
+        let bootstrap = ClientBootstrap(group: loop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try ClientPipeline.addHTTP2Handlers(
+                        to: sync, tls: ssl, endpoint: endpoint, trace: self.configuration.frameTrace,
+                        traceConnection: id.rawValue + 1, settings: ClientConnectionHandler.initialSettings(self.configuration),
+                        validatesHeaders: false)
+                    let sniffer = ConnectSniffer(target: endpoint.target, host: endpoint.host) { [self] failure in
+                        state.withLock { s in if s.closeCauses[id] == nil { s.closeCauses[id] = failure } }
                     }
-                }
-            let future: EventLoopFuture<any Channel>
-            do {
-                // Always an address: the resolver's answer, or the URL's literal.
-                future = bootstrap.connect(to: try SocketAddress(ipAddress: endpoint.address ?? endpoint.host, port: endpoint.port))
-            } catch {
-                future = loop.makeFailedFuture(error)
-            }
-            future.whenComplete { result in
-                switch result {
-                case .failure(let error):
-                    self.connectFailed(id, endpoint: endpoint, error: error)
-                case .success(let channel):
-                    // Connected is not ready: the first SETTINGS must arrive within the connect timeout too.
-                    channel.eventLoop.scheduleTask(in: connectTimeout) { [self] in
-                        let ready = state.withLock { s in
-                            guard s.pool.connections[id]?.state == .connecting else { return true }
-                            s.closeCauses[id] = ConnectFailure(.timeout, "connect timeout: no SETTINGS from the server within \(configuration.connectTimeout) (\(endpoint.target))")
-                            return false
-                        }
-                        if !ready { channel.close(promise: nil) }
-                    }
+                    try sync.addHandler(sniffer, position: .before(try sync.handler(type: NIOHTTP2Handler.self)))
+                    try sync.addHandler(handler())
                 }
             }
+        let future: EventLoopFuture<any Channel>
+        do {
+            // Always an address: the resolver's answer, or the URL's literal.
+            future = bootstrap.connect(to: try SocketAddress(ipAddress: endpoint.address ?? endpoint.host, port: endpoint.port))
+        } catch {
+            future = loop.makeFailedFuture(error)
         }
-        if delay > .zero {
-            loop.scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) { work() }
-        } else {
-            work()
-        }
+        // Connected is not ready: the handler's machine bounds the first SETTINGS by the
+        // connect timeout too, from channelActive (`connectTimedOut`).
+        future.whenFailure { error in self.connectFailed(id, endpoint: endpoint, error: error) }
     }
 
     /// Fails what is queued, lets running requests finish, closes every connection; returns on
     /// the pool's `.shutdownComplete`. At `timeout` the remaining connections are closed hard,
-    /// and a second later it returns whatever is left.
+    /// and a second later it returns whatever is left. The resolver's open questions are
+    /// cancelled first and awaited before it returns.
     func shutdown(timeout: Duration) async {
+        let resolutions = state.withLock { s in
+            s.resolutionsClosed = true
+            return Array(s.resolutions.values)
+        }
+        for task in resolutions { task.cancel() }
         let loop = group.any()
         let hard = loop.scheduleTask(in: .nanoseconds(timeout.nanosecondsClamped)) { [self] in
             let boxes = state.withLock { s in s.shutdownDone ? [] : Array(s.handlers.values) }
@@ -565,6 +575,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
         }
         hard.cancel()
         last.cancel()
+        for task in resolutions { await task.value }
         eventSink.finish()
     }
 }

@@ -129,7 +129,8 @@ public final class HTTP2Client: Sendable {
     public var stats: HTTP2ClientStats { runtime.stats }
 
     /// Stops taking requests (queued ones fail with `shutdown`), lets running ones finish, closes
-    /// every connection. Returns when they are closed (or after `timeout`).
+    /// every connection. Returns when they are closed (or after `timeout`), and the resolver's
+    /// questions still open are cancelled and over (see `HTTP2Resolver`).
     public func shutdown(timeout: Duration = .seconds(10)) async {
         await runtime.shutdown(timeout: timeout)
     }

@@ -5,7 +5,8 @@ import NIOSSL
 public struct HTTP2ClientConfiguration: Sendable, Hashable {
     /// Pool sizing, re-send budget (`retry`), back-off and keepalive (see `PoolConfiguration`).
     public var pool: PoolConfiguration
-    /// TCP + TLS + first SETTINGS. Default 10 s.
+    /// Bounds the TCP connect, then (from the TCP connection up) TLS and the server's first
+    /// SETTINGS: each within this. Default 10 s.
     public var connectTimeout: Duration
     /// Whole request, re-sends included, until the response head. Default 60 s, so a server that
     /// never answers cannot hold a caller forever; `nil`: none.

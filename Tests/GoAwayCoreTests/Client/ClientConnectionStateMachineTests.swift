@@ -82,6 +82,49 @@ struct ClientConnectionStateMachineTests {
         #expect(sm.deadlinesPassed(now: t(100)) == .none)
     }
 
+    /// The connect timeout covers the server's first SETTINGS, from `activated` (TCP up): close
+    /// without GOAWAY, and say so as a timeout.
+    @Test func firstSettingsDeadline() {
+        var c = Self.config(readIdle: nil)
+        c.settingsTimeout = .seconds(2)
+        var sm = SM(configuration: c)
+        #expect(sm.nextDeadline == nil, "not before the connection is up")
+        _ = sm.activated(now: t(5))
+        #expect(sm.nextDeadline == t(7))
+        #expect(sm.deadlinesPassed(now: t(6.9)) == .none)
+        #expect(sm.deadlinesPassed(now: t(7)) == .connectTimedOut(after: .seconds(2)))
+        #expect(sm.failure == "no SETTINGS from the server within 2 s")
+        #expect(sm.phase == .closing)
+        #expect(sm.nextDeadline == nil)
+        #expect(sm.deadlinesPassed(now: t(20)) == .none)
+    }
+
+    /// The server's first SETTINGS clears it, also when a GOAWAY came first; the ack's deadline stays.
+    @Test(arguments: [false, true])
+    func firstSettingsClearTheDeadline(goAwayFirst: Bool) {
+        var c = Self.config(readIdle: nil)
+        c.settingsTimeout = .seconds(2)
+        var sm = SM(configuration: c)
+        _ = sm.activated(now: t(0))
+        if goAwayFirst { sm.goAwayReceived(lastStreamID: 0) }
+        _ = sm.settingsReceived(maxConcurrentStreams: 10)
+        #expect(sm.nextDeadline == t(10))
+        #expect(Self.drain(&sm, at: t(5)) == [])
+        sm.settingsAckReceived()
+        #expect(sm.nextDeadline == nil)
+    }
+
+    /// Neither the server's SETTINGS nor the ack of ours by the same instant: the connect timed
+    /// out (the missing ack says nothing more), and the connection fails once.
+    @Test func missingSettingsWinOverTheMissingAck() {
+        var c = Self.config()
+        c.settingsTimeout = c.settingsAckTimeout
+        var sm = SM(configuration: c)
+        _ = sm.activated(now: t(0))
+        #expect(Self.drain(&sm, at: t(10)) == [.connectTimedOut(after: .seconds(10))])
+        #expect(sm.failure == "no SETTINGS from the server within 10 s")
+    }
+
     @Test func firstErrorIsKept() {
         var sm = Self.ready()
         #expect(sm.connectionFailed("connection error: A") == .close)

@@ -289,6 +289,47 @@ struct ClientPoolStateMachineTests {
         #expect(pool.requestArrived(r(4), idempotent: false, replayable: true, now: t0) == [.execute(r(4), on: c(3))])
     }
 
+    /// A back-off ends in a pool event: the pool says whether to dial (`connectDue`), once.
+    @Test func connectDueDialsWhatThePoolStillWants() {
+        var pool = Pool(endpointCount: 1, configuration: PoolConfiguration(backoff: Backoff(initial: .milliseconds(100), jitter: 0)))
+        _ = pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0)
+        #expect(pool.connections[c(0)]?.backingOff == false, "no delay: dialed at once")
+        #expect(pool.connectFailed(c(0), now: t0) == [.connect(c(1), endpoint: 0, delay: .milliseconds(100))])
+        #expect(pool.connections[c(1)]?.backingOff == true)
+        let due = t0 + .milliseconds(100)
+        #expect(pool.connectDue(c(1), now: due) == [.connect(c(1), endpoint: 0, delay: .zero)])
+        #expect(pool.connectDue(c(1), now: due) == [], "dialed already")
+        #expect(pool.connectionReady(c(1), maxConcurrentStreams: 10, now: due) == [.execute(r(1), on: c(1))])
+        #expect(pool.connectDue(c(1), now: due) == [], "a late call leaves an active connection alone")
+        #expect(pool.connections[c(1)]?.state == .active)
+    }
+
+    /// Shutdown during a back-off: the connection was never dialed, so it is dropped at once
+    /// (no `.close`, no wait for the back-off) and `connectDue` dials nothing.
+    @Test func shutdownDuringABackOffDropsTheConnection() {
+        var pool = Pool(endpointCount: 1, configuration: PoolConfiguration(backoff: Backoff(initial: .seconds(3), jitter: 0)))
+        _ = pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0)
+        #expect(pool.connectFailed(c(0), now: t0) == [.connect(c(1), endpoint: 0, delay: .seconds(3))])
+        #expect(pool.shutdown() == [.fail(r(1), .shutdown), .shutdownComplete])
+        #expect(pool.connections.isEmpty)
+        #expect(pool.connectDue(c(1), now: t0 + .seconds(3)) == [])
+    }
+
+    /// Its address leaves the DNS answer during the back-off: dropped (no `.close`), the slot
+    /// serves the new address, and `connectDue` dials nothing for it.
+    @Test func addressGoneDuringABackOffDropsTheConnection() {
+        var pool = Pool(services: [.resolved], configuration: PoolConfiguration(backoff: Backoff(initial: .milliseconds(100), jitter: 0)))
+        _ = pool.start(now: t0)
+        _ = pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0)
+        #expect(pool.addressesResolved(service: 0, addresses: ["10.0.0.1"], now: t0) == [.connect(c(0), endpoint: 0, delay: .zero)])
+        #expect(pool.connectFailed(c(0), now: t0).contains(.connect(c(1), endpoint: 0, delay: .milliseconds(100))))
+        #expect(pool.addressesResolved(service: 0, addresses: ["10.0.0.2"], now: t0) == [.connect(c(2), endpoint: 0, delay: .zero)])
+        #expect(pool.address(ofEndpoint: 0) == "10.0.0.2")
+        #expect(pool.connections[c(1)] == nil)
+        #expect(pool.connectDue(c(1), now: t0 + .milliseconds(100)) == [])
+        #expect(pool.connectionReady(c(2), maxConcurrentStreams: 10, now: t0) == [.execute(r(1), on: c(2))])
+    }
+
     /// A host name: no endpoint until the first answer, re-resolved when a connection is replaced
     /// after a GOAWAY or a failure; new addresses join, gone ones leave (their connections drain).
     @Test func resolvedServiceFollowsTheAnswer() {

@@ -91,6 +91,28 @@ struct ClientShellTests {
         await client.shutdown()
     }
 
+    /// Shutdown while a connection waits out its back-off: it returns at once (the pool drops the
+    /// connection it never dialed) and nothing is dialed when the back-off ends.
+    @Test func shutdownDuringABackOffIsPromptAndDialsNothing() async throws {
+        let port = ClientPeers.freePort()  // nothing listens there
+        var config = HTTP2ClientConfiguration()
+        config.pool.retry.maxAttempts = 5
+        config.pool.backoff = Backoff(initial: .seconds(2), jitter: 0)
+        let client = try HTTP2Client(endpoints: ["http://127.0.0.1:\(port)"], configuration: config)
+        let request = Task { try await client.execute(HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/")) }
+        // The first attempt is refused at once; the second waits 2 s.
+        for _ in 0..<1000 where client.stats.connectFailures == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(client.stats.connectFailures == 1)
+        let began = ContinuousClock.now
+        await client.shutdown()
+        #expect(ContinuousClock.now - began < .seconds(1), "not after the back-off")
+        var code: HTTP2ClientError.Code?
+        do { _ = try await request.value } catch let e as HTTP2ClientError { code = e.code }
+        #expect(code == .shutdown)
+        try await Task.sleep(for: .milliseconds(2500))
+        #expect(client.stats.connectFailures == 1, "the back-off ended without a dial")
+    }
+
     /// A peer that accepts TCP but never speaks HTTP/2: the connect timeout covers the first SETTINGS.
     @Test func silentPeerHitsTheConnectTimeout() async throws {
         guard let python = Peers.python ?? Peers.path("python3") else { return }
@@ -110,11 +132,13 @@ struct ClientShellTests {
         config.pool.backoff = Backoff(initial: .milliseconds(10))
         let client = try HTTP2Client(endpoints: ["http://127.0.0.1:\(port)"], configuration: config)
         let began = ContinuousClock.now
-        var code: HTTP2ClientError.Code?
+        var error: HTTP2ClientError?
         do {
             _ = try await client.execute(HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/"))
-        } catch let e as HTTP2ClientError { code = e.code }
-        #expect(code == .connectionFailed)
+        } catch let e as HTTP2ClientError { error = e }
+        #expect(error?.code == .connectionFailed)
+        #expect(error?.connectFailure?.kind == .timeout)
+        #expect(error?.connectFailure?.message == "connect timeout: no SETTINGS from the server within 0.2 seconds (127.0.0.1:\(port))")
         #expect(ContinuousClock.now - began < .seconds(3))
         await client.shutdown()
     }
@@ -173,7 +197,7 @@ struct ClientShellTests {
         // And on into the connection's state machine.
         let core = c.connectionCore(keepaliveInterval: .seconds(12))
         #expect(core == .init(
-            receiveWindow: 70_000, settingsAckTimeout: .seconds(7), keepaliveInterval: .seconds(12), readIdleTimeout: .seconds(11),
+            receiveWindow: 70_000, settingsAckTimeout: .seconds(7), settingsTimeout: .seconds(3), keepaliveInterval: .seconds(12), readIdleTimeout: .seconds(11),
             pingTimeout: .seconds(6), responseIdleTimeout: .seconds(10), maxResponseBodySize: 9))
     }
 

@@ -51,6 +51,7 @@ struct ClientConnectionHandlerTests {
             return true
         }
         func streamDone(_ request: RequestID) { events.append("done \(request)") }
+        func connectTimedOut(_ id: ConnectionID) { events.append("connect timeout") }
         func connectionClosed(_ id: ConnectionID, cause: String?) { events.append("closed \(cause ?? "-")") }
     }
 
@@ -61,7 +62,7 @@ struct ClientConnectionHandlerTests {
         let recorder = Recorder()
         private var sawPreface = false
 
-        init(ackSettings: Bool = true, _ configure: (inout HTTP2ClientConfiguration) -> Void = { _ in }) throws {
+        init(serverSettings: Bool = true, ackSettings: Bool = true, _ configure: (inout HTTP2ClientConfiguration) -> Void = { _ in }) throws {
             var config = HTTP2ClientConfiguration()
             config.receiveWindow = 65_535
             configure(&config)
@@ -74,7 +75,7 @@ struct ClientConnectionHandlerTests {
                 settings: ClientConnectionHandler.initialSettings(config), validatesHeaders: false)
             try channel.pipeline.syncOperations.addHandler(handler)
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
-            try send(ackSettings ? [.serverSettings, .settingsAck] : [.serverSettings])
+            if serverSettings { try send(ackSettings ? [.serverSettings, .settingsAck] : [.serverSettings]) }
             _ = try clientFrames()
         }
 
@@ -172,6 +173,30 @@ struct ClientConnectionHandlerTests {
         let goAway = try h.clientFrames().filter { $0.type == Frame.goAway }
         #expect(goAway.map { Array($0.payload.prefix(8)) } == [Frame.u32(0) + Frame.u32(4)])
         #expect(h.recorder.events.last == "closed no SETTINGS ack within 1 s")
+    }
+
+    /// TCP up, then silence: the connect timeout bounds the server's first SETTINGS (the machine's
+    /// deadline, on the loop's clock). The channel closes without GOAWAY, and the pool hears a
+    /// connect timeout before the close.
+    @Test func noServerSettingsWithinTheConnectTimeoutClosesAsATimeout() throws {
+        let h = try Harness(serverSettings: false) {
+            $0.connectTimeout = .seconds(2)
+            $0.settingsAckTimeout = .seconds(5)
+        }
+        h.advance(1.9)
+        #expect(h.channel.isActive)
+        h.advance(0.1)
+        #expect(!h.channel.isActive)
+        #expect(try h.clientFrames().filter { $0.type == Frame.goAway }.isEmpty)
+        #expect(h.recorder.events == ["active", "connect timeout", "closed no SETTINGS from the server within 2 s"])
+    }
+
+    /// The server's SETTINGS in time: the connect timeout is over for this connection.
+    @Test func serverSettingsInTimeEndTheConnectTimeout() throws {
+        let h = try Harness { $0.connectTimeout = .seconds(1) }
+        h.advance(3)
+        #expect(h.channel.isActive)
+        #expect(h.recorder.events == ["active", "ready"])
     }
 
     /// Back-pressure: a reader that takes nothing gets no stream WINDOW_UPDATE, so the server can

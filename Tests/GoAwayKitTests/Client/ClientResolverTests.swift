@@ -1,10 +1,12 @@
+import Dispatch
 import GoAwayCore
-import GoAwayKit
 import GoAwayTesting
 import HTTPTypes
 import MetricsTestKit
 import Synchronization
 import Testing
+
+@testable import GoAwayKit
 
 /// A resolver whose answer the test changes; it counts the questions and can hold them.
 final class SwappableResolver: HTTP2Resolver {
@@ -31,6 +33,31 @@ final class SwappableResolver: HTTP2Resolver {
         if let failure { throw failure }
         return answer
     }
+}
+
+/// Answers nothing until its task is cancelled; counts the questions and the cancellations.
+final class HangingResolver: HTTP2Resolver {
+    let counts = Mutex((asked: 0, cancelled: 0))
+    var asked: Int { counts.withLock { $0.asked } }
+    var cancelled: Int { counts.withLock { $0.cancelled } }
+
+    func resolve(host: String, port: Int) async throws -> [String] {
+        counts.withLock { $0.asked += 1 }
+        do {
+            try await Task.sleep(for: .seconds(3600))
+        } catch {
+            counts.withLock { $0.cancelled += 1 }
+            throw error
+        }
+        return []
+    }
+}
+
+/// A flag a blocking closure sets.
+final class Flag: Sendable {
+    let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
 }
 
 @Suite(.serialized, .timeLimit(.minutes(2)))
@@ -132,6 +159,46 @@ struct ClientResolverTests {
         await refused.shutdown()
         #expect(metrics.counterTotal(label: "goaway_client_connect_failures_total") >= 1)
         #expect(metrics.counterTotal(label: "goaway_client_failed_total", dimensions: [("code", "connection_failed")]) == 1)
+    }
+
+    /// The resolver's question runs in a task the client owns: shutdown cancels it, and returns
+    /// promptly, after the resolver saw the cancellation (was: an unstructured task left hanging).
+    @Test func shutdownCancelsAHangingResolution() async throws {
+        let resolver = HangingResolver()
+        let client = try HTTP2Client(endpoints: ["http://svc.test:1"], resolver: resolver)
+        let request = Task { try await Self.get(client) }
+        for _ in 0..<1000 where resolver.asked == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(resolver.asked == 1)
+        let began = ContinuousClock.now
+        await client.shutdown()
+        #expect(ContinuousClock.now - began < .seconds(2))
+        #expect(resolver.cancelled == 1, "shutdown returned after the question ended")
+        var code: HTTP2ClientError.Code?
+        do { _ = try await request.value } catch let e as HTTP2ClientError { code = e.code }
+        #expect(code == .shutdown)
+        #expect(resolver.asked == 1, "no question after shutdown")
+    }
+
+    /// `SystemResolver` cannot interrupt getaddrinfo, but a cancelled caller stops waiting for it
+    /// at once (the blocking call finishes on the thread pool with nobody waiting).
+    @Test func cancelledSystemLookupDoesNotWaitForTheBlockingCall() async throws {
+        let began = Flag()
+        let release = DispatchSemaphore(value: 0)
+        let lookup = Task {
+            try await SystemResolver.onThreadPool {
+                began.set()
+                release.wait()
+                return ["10.0.0.1"]
+            }
+        }
+        for _ in 0..<1000 where !began.isSet { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(began.isSet)
+        lookup.cancel()
+        await #expect(throws: CancellationError.self) { try await lookup.value }
+        release.signal()
+        // Not cancelled: the answer.
+        #expect(try await SystemResolver.onThreadPool { ["10.0.0.2"] } == ["10.0.0.2"])
+        #expect(try await SystemResolver().resolve(host: "127.0.0.1", port: 80) == ["127.0.0.1"])
     }
 
     /// Shutdown returns when the connections are closed (a pool action), not after a poll.
