@@ -37,15 +37,22 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     let id: ConnectionID
     let delegate: ClientConnectionDelegate
     let logger: Logger
-    var core: ClientConnectionStateMachine
-    var context: ChannelHandlerContext?
+    // `@exclusivity(unchecked)` on the state read or changed on every frame: no dynamic
+    // exclusivity check (a `swift_beginAccess`/`endAccess` pair, ~80 instructions, ~16 times a
+    // request). Sound because no access to them overlaps another: the handler runs only on its
+    // channel's event loop (one thread); `core` and `pacer` are values whose methods call nothing
+    // back; the closures given to `streams.modify` only set the stream's own fields; and nothing
+    // these accesses call (NIO writes, the delegate) reaches them while the access lasts — every
+    // call out happens between accesses, never inside one.
+    @exclusivity(unchecked) var core: ClientConnectionStateMachine
+    @exclusivity(unchecked) var context: ChannelHandlerContext?
     /// Open streams: a short array scan, not a hashed lookup (`StreamTable`).
-    var streams = StreamTable<HTTP2StreamID, StreamIO>()
-    private(set) var closed = false
-    var needsFlush = false
-    var flushScheduled = false
+    @exclusivity(unchecked) var streams = StreamTable<HTTP2StreamID, StreamIO>()
+    @exclusivity(unchecked) private(set) var closed = false
+    @exclusivity(unchecked) var needsFlush = false
+    @exclusivity(unchecked) var flushScheduled = false
     /// Flushes part of a tick's requests early, so the server works while we build the rest.
-    var pacer = FlushPacer()
+    @exclusivity(unchecked) var pacer = FlushPacer()
     private var timer: Scheduled<Void>?
     /// The callbacks every response body of this connection reports to (`makeBody`).
     var bodyEventsCache: BodyEvents?
@@ -54,8 +61,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// while it did. NIOHTTP2Handler queues that event before it passes the frame on, and delivers
     /// its queue after every frame *we write*: a WINDOW_UPDATE or HEADERS written from `channelRead`
     /// used to close a stream whose last DATA frame we had not handled yet (`responseIncomplete`).
-    private var readingStream: HTTP2StreamID?
-    private var closedWhileReading = false
+    @exclusivity(unchecked) private var readingStream: HTTP2StreamID?
+    @exclusivity(unchecked) private var closedWhileReading = false
 
     init(id: ConnectionID, delegate: ClientConnectionDelegate, logger: Logger, configuration: HTTP2ClientConfiguration, keepaliveInterval: Duration?) {
         self.id = id

@@ -411,6 +411,15 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
     }
 
     private func run(_ effects: [Effect]) {
+        // The usual event: one request to start, nothing else (no arrays to group starts by).
+        if effects.count == 1, case .start(_, let box, let request) = effects[0] {
+            if box.eventLoop.inEventLoop {
+                box.value.start(request)
+            } else {
+                box.eventLoop.execute { box.value.start(request) }
+            }
+            return
+        }
         // Starts for one connection go in one event-loop task with one flush.
         var starts: [(ConnectionID, HandlerBox, [PendingRequest])] = []
         for effect in effects {
