@@ -158,24 +158,46 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
 
     func submit(_ request: PendingRequest, continuation: Continuation, cancelled: Bool) {
         metrics.requests.increment()
-        let effects: [Effect] = state.withLock { s in
+        enum Next {
+            case start(HandlerBox)
+            case effects([Effect])
+        }
+        let next: Next = state.withLock { s in
             s.stats.requests += 1
             // A cancellation that came before this lock set the request's flag (no table entry to
             // find yet, and nothing left behind if it came after the request ended).
             if cancelled || request.cancelled.load(ordering: .acquiring) {
                 s.stats.failed += 1
-                return [.resume(continuation, .failure(HTTP2ClientError(.cancelled, detail: "the calling task was cancelled"))), .failedMetric("cancelled")]
+                return .effects([.resume(continuation, .failure(HTTP2ClientError(.cancelled, detail: "the calling task was cancelled"))), .failedMetric("cancelled")])
             }
             let now = now()
             s.requests[request.id] = Entry(request: request, continuation: continuation)
             let actions = s.pool.requestArrived(
                 request.id, idempotent: request.idempotent, replayable: request.body.isReplayableUpFront,
                 deadline: configuration.requestTimeout.map { now + $0 }, now: now)
+            // The usual answer, sent on a connection that is up: what `resolve` does for it, without
+            // an array of effects.
+            if actions.count == 1, case .execute(let rid, let cid) = actions[0], rid == request.id, let box = s.handlers[cid] {
+                s.requests.modify(rid) { $0.connection = cid }
+                armDeadlineTimer(&s, now: now)
+                return .start(box)
+            }
             let effects = resolve(actions, &s)
             armDeadlineTimer(&s, now: now)
-            return effects
+            return .effects(effects)
         }
-        run(effects)
+        switch next {
+        case .start(let box): start(request, on: box)
+        case .effects(let effects): run(effects)
+        }
+    }
+
+    private func start(_ request: PendingRequest, on box: HandlerBox) {
+        if box.eventLoop.inEventLoop {
+            box.value.start(request)
+        } else {
+            box.eventLoop.execute { box.value.start(request) }
+        }
     }
 
     /// One timer at the pool's next deadline (under the lock; re-armed when it fires), timed by
@@ -413,11 +435,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
     private func run(_ effects: [Effect]) {
         // The usual event: one request to start, nothing else (no arrays to group starts by).
         if effects.count == 1, case .start(_, let box, let request) = effects[0] {
-            if box.eventLoop.inEventLoop {
-                box.value.start(request)
-            } else {
-                box.eventLoop.execute { box.value.start(request) }
-            }
+            start(request, on: box)
             return
         }
         // Starts for one connection go in one event-loop task with one flush.

@@ -20,6 +20,10 @@ final class ResponseBodyStorage: Sendable {
     }
 
     struct State {
+        /// The oldest chunk not taken yet, kept out of `chunks`: most bodies are one DATA frame,
+        /// and the array's storage was an allocation a response.
+        var first: ByteBuffer?
+        /// The chunks after `first`.
         var chunks: [ByteBuffer] = []
         var next = 0
         var end: End = .open
@@ -27,6 +31,10 @@ final class ResponseBodyStorage: Sendable {
 
         /// What the reader gets now, or `nil`: nothing yet (the stream is open).
         mutating func take() -> Result<ByteBuffer?, any Error>? {
+            if let chunk = first {
+                first = nil
+                return .success(chunk)
+            }
             if next < chunks.count {
                 let chunk = chunks[next]
                 next += 1
@@ -64,7 +72,11 @@ final class ResponseBodyStorage: Sendable {
                 s.waiter = nil
                 return w
             }
-            s.chunks.append(chunk)
+            if s.first == nil, s.chunks.isEmpty {
+                s.first = chunk
+            } else {
+                s.chunks.append(chunk)
+            }
             return nil
         }
         waiter?.resume(returning: chunk)
@@ -110,6 +122,7 @@ final class ResponseBodyStorage: Sendable {
         let (wasOpen, waiter): (Bool, UnsafeContinuation<ByteBuffer?, any Error>?) = state.withLock { s in
             guard case .open = s.end else { return (false, nil) }
             s.end = .abandoned
+            s.first = nil
             s.chunks.removeAll()
             s.next = 0
             defer { s.waiter = nil }
