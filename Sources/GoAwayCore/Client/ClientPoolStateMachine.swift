@@ -123,42 +123,6 @@ public struct ClientPoolStateMachine: Sendable {
         return actions
     }
 
-    /// A request to place: sent on a connection with room, queued, or failed at once when every
-    /// endpoint's circuit is open.
-    ///
-    /// - Parameters:
-    ///   - id: the request.
-    ///   - idempotent: its method is idempotent (RFC 9110 §9.2.2): a lost connection may re-send it once.
-    ///   - replayable: its body can be sent again.
-    ///   - deadline: when the caller stops waiting (its timeout); not-processed re-sends go on until
-    ///     then, under the retry budget. `nil`: `retry.maxAttempts` bounds them.
-    ///   - now: the current time.
-    public mutating func requestArrived(_ id: RequestID, idempotent: Bool, replayable: Bool, deadline: Instant? = nil, now: Instant) -> [Action] {
-        guard !shuttingDown else { return [.fail(id, .shutdown)] }
-        clock = max(clock, now)
-        if isUnreachable {
-            // Fail fast with the cause; keep probing (one attempt per endpoint, backed off).
-            var actions: [Action] = [.fail(id, .connectionFailed)]
-            for s in services.indices { requestResolve(s, &actions) }
-            for e in endpoints.indices where !endpoints[e].retired
-                && !connections.values.contains(where: { $0.endpoint == e && $0.state == .connecting })
-            {
-                actions.append(openConnection(endpoint: e))
-            }
-            return actions
-        }
-        requests[id] = Request(idempotent: idempotent, replayable: replayable, deadline: deadline)
-        if let deadline {
-            let requests = self.requests  // a reference, not a copy: nothing mutates it meanwhile
-            deadlines.trim(liveCount: requests.count) { Self.awaitingHead($0, requests) }
-            deadlines.append(id, deadline: deadline)
-        }
-        queue.append(id)
-        var actions: [Action] = []
-        dispatch(&actions)
-        return actions
-    }
-
     /// The peer's first SETTINGS arrived: the connection can take streams.
     public mutating func connectionReady(_ id: ConnectionID, maxConcurrentStreams: Int?, now: Instant) -> [Action] {
         guard var c = connections[id] else { return [] }
@@ -273,111 +237,6 @@ public struct ClientPoolStateMachine: Sendable {
         return actions
     }
 
-    /// The caller gave up on the request (task cancelled, its timeout): it leaves the queue or
-    /// the re-send wait, or its stream is reset (`.cancelStream`) and its slot freed. Unknown ids
-    /// (already finished) are ignored, so a late cancellation leaves nothing behind.
-    public mutating func requestCancelled(_ id: RequestID) -> [Action] {
-        guard let cid = requests[id]?.connection else { return requestFinished(id) }
-        return [.cancelStream(id, on: cid)] + requestFinished(id)
-    }
-
-    /// The request finished (response received, or the caller cancelled it): its stream slot is free.
-    public mutating func requestFinished(_ id: RequestID) -> [Action] {
-        guard let r = requests.removeValue(forKey: id) else { return [] }
-        waiting.remove(id)
-        var actions: [Action] = []
-        if let cid = r.connection {
-            connections[cid]?.inFlight.remove(id)
-            closeIfDrained(cid, &actions)
-        } else {
-            queue.remove(id)
-        }
-        dispatch(&actions)
-        return actions
-    }
-
-    /// The request's stream failed before a response: the shell says what it knows, the pool
-    /// applies `RetryDecision` and either re-queues or fails it.
-    ///
-    /// - Parameters:
-    ///   - id: the request.
-    ///   - streamID: `nil` if the request never reached the wire.
-    ///   - lastStreamID: the last-stream-id the connection received, if any (the pool also keeps
-    ///     the lowest one it was told about, and uses the lower of both).
-    ///   - resetCode: the peer's RST_STREAM code, if it reset the stream.
-    ///   - now: the current time (for back-off).
-    public mutating func requestFailed(
-        _ id: RequestID,
-        streamID: StreamID?,
-        lastStreamID: StreamID?,
-        resetCode: HTTP2ErrorCode?,
-        now: Instant
-    ) -> [Action] {
-        guard var r = requests[id] else { return [] }
-        clock = max(clock, now)
-        var actions: [Action] = []
-        var last = lastStreamID
-        var draining = lastStreamID != nil
-        if let cid = r.connection {
-            if let known = connections[cid]?.lastStreamID {
-                last = min(last ?? known, known)
-                draining = true
-            }
-            connections[cid]?.inFlight.remove(id)
-            closeIfDrained(cid, &actions)
-        }
-        r.connection = nil
-        // A bounce off a connection that was going away (never sent; above last-id; refused while
-        // draining — swift-nio-http2 servers refuse every new stream once they sent even the
-        // 2^31-1 notice) is not an attempt the server judged: it spends the `unsent` cap instead.
-        let bounced = streamID == nil
-            || (draining && (resetCode == .refusedStream
-                || RetryDecision.notProcessedReason(streamID: streamID, lastStreamID: last, resetCode: resetCode) != nil))
-        if bounced {
-            r.attempt.sends -= 1
-            r.attempt.unsent += 1
-        }
-        let decision = RetryDecision.decide(
-            streamID: streamID,
-            lastStreamID: last,
-            resetCode: resetCode,
-            idempotent: r.idempotent,
-            bodyReplayable: r.replayable,
-            attempt: r.attempt,
-            policy: configuration.retry,
-            deadlineBound: r.deadline != nil
-        )
-        switch decision {
-        case .resend(.idempotentAfterConnectionLoss) where !shuttingDown:
-            // May have been processed: once (the decision's cap), at once, outside the budget.
-            r.attempt.possiblyProcessedResends += 1
-            requests[id] = r
-            queue.prepend(id)  // it waited already: first in line
-            actions.append(.requeued(id, .idempotentAfterConnectionLoss))
-        case .resend(let reason) where !shuttingDown:
-            r.lastReason = reason
-            requests[id] = r
-            // The first bounce off a connection going away goes at once (its replacement is
-            // on the way); refusals and repeated bounces back off, jittered.
-            let failures = bounced ? r.attempt.unsent - 1 : r.attempt.sends
-            let delay = configuration.retry.backoff.delay(afterFailures: max(0, failures), random: rng.nextUnit())
-            scheduleResend(id, reason: reason, delay: delay, &actions)
-        case .resend(let reason):
-            requests[id] = nil
-            actions.append(.fail(id, .notProcessed(reason)))
-        case .fail(let failure):
-            requests[id] = nil
-            actions.append(.fail(id, failure))
-        }
-        dispatch(&actions)
-        return actions
-    }
-
-    /// The request body turned out not to be replayable (a one-shot stream outgrew its replay buffer).
-    public mutating func bodyNoLongerReplayable(_ id: RequestID) {
-        requests[id]?.replayable = false
-    }
-
     /// The channel closed (peer close, reset, protocol error, our own close).
     public mutating func connectionClosed(_ id: ConnectionID, now: Instant) -> [Action] {
         guard var c = connections[id] else { return [] }
@@ -440,17 +299,6 @@ public struct ClientPoolStateMachine: Sendable {
         return actions
     }
 
-    /// A `.retryAfter` delay is over: the request is re-sent if the retry budget has a token,
-    /// waits for one otherwise, and fails `notProcessed` once its deadline cannot be met.
-    public mutating func retryDue(_ id: RequestID, now: Instant) -> [Action] {
-        guard waiting.remove(id) != nil, let r = requests[id], let reason = r.lastReason else { return [] }
-        clock = max(clock, now)
-        var actions: [Action] = []
-        scheduleResend(id, reason: reason, delay: .zero, &actions)
-        dispatch(&actions)
-        return actions
-    }
-
     // MARK: internals
 
     mutating func reportShutdownIfDone(_ actions: inout [Action]) {
@@ -464,34 +312,6 @@ public struct ClientPoolStateMachine: Sendable {
     /// a timeout (ambiguous).
     static let minimumTimeLeft: Duration = .milliseconds(25)
 
-    mutating func scheduleResend(_ id: RequestID, reason: ResendReason, delay: Duration, _ actions: inout [Action]) {
-        let deadline = requests[id]?.deadline
-        if let deadline, clock + delay + Self.minimumTimeLeft >= deadline {
-            requests[id] = nil
-            actions.append(.fail(id, .notProcessed(reason)))
-            return
-        }
-        if delay == .zero, budget.tryWithdraw(now: clock) {
-            queue.prepend(id)  // it waited already: first in line
-            actions.append(.requeued(id, reason))
-            return
-        }
-        let wait = delay == .zero ? max(budget.timeUntilToken(), .milliseconds(1)) : delay
-        if let deadline, clock + wait + Self.minimumTimeLeft >= deadline {
-            requests[id] = nil
-            actions.append(.fail(id, .notProcessed(reason)))
-            return
-        }
-        if deadline == nil, delay == .zero {
-            // No deadline to wait against: the budget's refusal is final.
-            requests[id] = nil
-            actions.append(.fail(id, .notProcessed(reason)))
-            return
-        }
-        waiting.insert(id)
-        actions.append(.retryAfter(id, wait))
-    }
-
     /// No endpoint can be reached: the queued requests fail with `connectionFailed`.
     mutating func failQueueIfUnreachable(_ actions: inout [Action]) -> Bool {
         guard isUnreachable else { return false }
@@ -500,125 +320,5 @@ public struct ClientPoolStateMachine: Sendable {
             actions.append(.fail(r, .connectionFailed))
         }
         return true
-    }
-
-    func liveCount(endpoint: Int) -> Int {
-        connections.values.reduce(0) { n, c in
-            n + ((c.endpoint == endpoint && (c.state == .active || c.state == .connecting)) ? 1 : 0)
-        }
-    }
-
-    func hasSpareLiveCapacity(endpoint: Int) -> Bool {
-        connections.values.contains { c in
-            c.endpoint == endpoint && (c.state == .connecting || c.available > 0)
-        }
-    }
-
-    mutating func openConnection(endpoint: Int) -> Action {
-        let id = ConnectionID(nextConnection)
-        nextConnection += 1
-        let assumed = endpoints[endpoint].lastKnownMaxStreams ?? min(configuration.assumedMaxConcurrentStreams, configuration.maxConcurrentStreamsCap)
-        let delay = configuration.backoff.delay(afterFailures: endpoints[endpoint].consecutiveFailures, random: rng.nextUnit())
-        var c = Connection(id: id, endpoint: endpoint, state: .connecting, maxStreams: assumed, inFlight: [])
-        c.startedAt = clock + delay
-        c.backingOff = delay > .zero
-        connections[id] = c
-        return .connect(id, endpoint: endpoint, delay: delay)
-    }
-
-    mutating func closeIfDrained(_ id: ConnectionID, _ actions: inout [Action]) {
-        guard let c = connections[id], c.inFlight.isEmpty else { return }
-        switch c.state {
-        case .draining:
-            connections[id]!.state = .closed
-            actions.append(.close(id))
-        case .closed:
-            connections[id] = nil
-        case .connecting, .active:
-            break
-        }
-    }
-
-    func budgetLeft(_ c: Connection) -> Int {
-        guard let budget = endpoints[c.endpoint].streamsPerConnection else { return .max }
-        return max(0, budget - c.dispatched)
-    }
-
-    /// Streams a connecting connection is expected to take.
-    func expectedCapacity(_ c: Connection) -> Int {
-        min(c.maxStreams, endpoints[c.endpoint].streamsPerConnection ?? .max)
-    }
-
-    /// Round-robin over endpoints, least-loaded within the endpoint.
-    mutating func pickConnection(overBudget: Bool) -> ConnectionID? {
-        let n = endpoints.count
-        for step in 0..<n {
-            let e = (cursor + step) % n
-            var best: Connection?
-            if endpoints[e].retired { continue }
-            for c in connections.values where c.endpoint == e && c.available > 0 && (overBudget || budgetLeft(c) > 0) {
-                if best == nil || c.inFlight.count < best!.inFlight.count
-                    || (c.inFlight.count == best!.inFlight.count && c.id < best!.id)
-                {
-                    best = c
-                }
-            }
-            if let best {
-                cursor = (e + 1) % n
-                return best.id
-            }
-        }
-        return nil
-    }
-
-    mutating func dispatch(_ actions: inout [Action]) {
-        defer { reportShutdownIfDone(&actions) }
-        drainQueue(overBudget: false, &actions)
-        guard !queue.isEmpty, !shuttingDown else { return }
-        // Open connections until the connecting ones can absorb the queue.
-        var pending = connections.values.reduce(0) { $0 + ($1.state == .connecting ? expectedCapacity($1) : 0) }
-        while queue.count > pending {
-            guard let e = endpointWithRoom() else { break }
-            let action = openConnection(endpoint: e)
-            actions.append(action)
-            if case .connect(let id, _, _) = action { pending += max(1, expectedCapacity(connections[id]!)) }
-        }
-        // Nothing on the way: rather over budget than waiting.
-        if pending == 0 { drainQueue(overBudget: true, &actions) }
-    }
-
-    mutating func drainQueue(overBudget: Bool, _ actions: inout [Action]) {
-        while let first = queue.first, let cid = pickConnection(overBudget: overBudget) {
-            _ = queue.popFirst()
-            budget.deposit(now: clock)
-            requests.modify(first) { r in
-                r.connection = cid
-                r.attempt.sends += 1
-            }
-            connections[cid]!.inFlight.insert(first)
-            connections[cid]!.dispatched += 1
-            actions.append(.execute(first, on: cid))
-        }
-    }
-
-    mutating func endpointWithRoom() -> Int? {
-        let n = endpoints.count
-        // Prefer endpoints that are not failing, then round-robin.
-        var candidate: Int?
-        for step in 0..<n {
-            let e = (cursor + step) % n
-            guard !endpoints[e].retired, !services[endpoints[e].service].awaitingAnswer,
-                liveCount(endpoint: e) < configuration.maxConnectionsPerEndpoint
-            else { continue }
-            // A failing endpoint gets one attempt at a time.
-            if endpoints[e].consecutiveFailures > 0, connections.values.contains(where: { $0.endpoint == e && $0.state == .connecting }) {
-                continue
-            }
-            if candidate == nil || endpoints[e].consecutiveFailures < endpoints[candidate!].consecutiveFailures {
-                candidate = e
-            }
-        }
-        if let candidate { cursor = (candidate + 1) % n }
-        return candidate
     }
 }
