@@ -237,6 +237,14 @@ public struct ClientPoolStateMachine: Sendable {
         return actions
     }
 
+    /// The channel is up (TCP, and TLS when used), its SETTINGS not yet: `.close(id)` when the pool
+    /// gave the connection up while it was connecting (shutdown, its address left the DNS answer)
+    /// or no longer knows it, nothing otherwise. (Its `.close` then found no channel to close.)
+    public mutating func connectionActive(_ id: ConnectionID) -> [Action] {
+        guard let c = connections[id], c.state != .closed else { return [.close(id)] }
+        return []
+    }
+
     /// The channel closed (peer close, reset, protocol error, our own close).
     public mutating func connectionClosed(_ id: ConnectionID, now: Instant) -> [Action] {
         guard var c = connections[id] else { return [] }

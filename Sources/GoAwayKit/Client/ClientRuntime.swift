@@ -248,20 +248,18 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
     // MARK: ClientConnectionDelegate (called on a connection's event loop)
 
     func connectionActive(_ id: ConnectionID, handler: NIOLoopBound<ClientConnectionHandler>) {
-        let (endpoint, wanted): (String, Bool) = state.withLock { s in
+        let (endpoint, effects): (String, [Effect]) = state.withLock { s in
             s.handlers[id] = handler
             s.stats.connectionsOpened += 1
-            let c = s.pool.connections[id]
-            return (c.map { self.endpoint($0.endpoint, s).description } ?? "?", c.map { $0.state != .closed } ?? false)
+            let endpoint = s.pool.connections[id].map { self.endpoint($0.endpoint, s).description } ?? "?"
+            // `.close` when the pool gave it up while it was connecting.
+            return (endpoint, resolve(s.pool.connectionActive(id), &s))
         }
         // The event first: the close below can complete the shutdown, which ends the event stream.
         metrics.connectionsOpened.increment()
         logger.debug("connection opened", metadata: ["goaway.connection": "\(id)", "goaway.endpoint": "\(endpoint)"])
         eventSink.yield(.connectionOpened(connection: id.rawValue, endpoint: endpoint))
-        if !wanted {
-            // The pool gave it up while it was connecting (shutdown, GOAWAY before SETTINGS).
-            handler.value.close()
-        }
+        run(effects)
     }
 
     func connectionReady(_ id: ConnectionID, maxConcurrentStreams: Int?) {

@@ -20,6 +20,17 @@ struct ClientPoolStateMachineTests {
         #expect(pool.connections[c(0)]?.inFlight == [r(2)])
     }
 
+    /// A channel that comes up after the pool gave its connection up is closed; one still wanted is not.
+    @Test func connectionActiveClosesWhatThePoolGaveUp() {
+        var pool = Pool(endpointCount: 1)
+        #expect(pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0) == [.connect(c(0), endpoint: 0, delay: .zero)])
+        #expect(pool.connectionActive(c(0)) == [])
+        #expect(pool.shutdown() == [.fail(r(1), .shutdown), .close(c(0))])
+        #expect(pool.connections[c(0)]?.state == .closed)
+        #expect(pool.connectionActive(c(0)) == [.close(c(0))])
+        #expect(pool.connectionActive(c(9)) == [.close(c(9))], "unknown to the pool")
+    }
+
     @Test func fullConnectionsQueueAndOpenAnotherUpToTheMaximum() {
         var pool = Pool(endpointCount: 1, configuration: PoolConfiguration(maxConnectionsPerEndpoint: 2))
         _ = pool.requestArrived(r(1), idempotent: true, replayable: true, now: t0)
