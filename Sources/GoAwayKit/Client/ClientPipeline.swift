@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 import NIOHTTP2
 import NIOSSL
 
@@ -9,6 +10,27 @@ package enum ClientPipeline {
     /// Empty inbound DATA frames in a row (no END_STREAM or HEADERS between) before the client
     /// calls the server abusive: one for each stream of a connection at the usual 100-stream limit.
     static let maximumSequentialEmptyDataFrames = 100
+
+    /// A bootstrap for one of our client connections: the connect timeout, TCP_NODELAY, our
+    /// handlers (`addHTTP2Handlers`), then the caller's own (`rest`), for `HTTP2Client` and `goaway probe`.
+    package static func bootstrap(
+        group: any EventLoopGroup, connectTimeout: TimeAmount, tls: NIOSSLContext?, endpoint: HTTP2Endpoint?,
+        trace: FrameTrace?, traceConnection: Int, settings: HTTP2Settings, validatesHeaders: Bool = true,
+        rest: @escaping @Sendable (ChannelPipeline.SynchronousOperations) throws -> Void
+    ) -> ClientBootstrap {
+        ClientBootstrap(group: group)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try addHTTP2Handlers(
+                        to: sync, tls: tls, endpoint: endpoint, trace: trace, traceConnection: traceConnection,
+                        settings: settings, validatesHeaders: validatesHeaders)
+                    try rest(sync)
+                }
+            }
+    }
 
     /// `traceConnection`: the number the trace shows (from 1, for people). `validatesHeaders: false`
     /// only under a `ClientConnectionHandler`, which checks header blocks itself.

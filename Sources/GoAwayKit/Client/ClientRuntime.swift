@@ -538,23 +538,16 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
             ClientConnectionHandler(id: id, delegate: self, logger: logger, configuration: configuration, keepaliveInterval: keepalive)
         }
         let connectTimeout = TimeAmount.nanoseconds(configuration.connectTimeout.nanosecondsClamped)
-        let bootstrap = ClientBootstrap(group: loop)
-            .connectTimeout(connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try ClientPipeline.addHTTP2Handlers(
-                        to: sync, tls: ssl, endpoint: endpoint, trace: self.configuration.frameTrace,
-                        traceConnection: id.rawValue + 1, settings: ClientConnectionHandler.initialSettings(self.configuration),
-                        validatesHeaders: false)
-                    let sniffer = ConnectSniffer(target: endpoint.target, host: endpoint.host) { [self] failure in
-                        state.withLock { s in if s.closeCauses[id] == nil { s.closeCauses[id] = failure } }
-                    }
-                    try sync.addHandler(sniffer, position: .before(try sync.handler(type: NIOHTTP2Handler.self)))
-                    try sync.addHandler(handler())
-                }
+        let bootstrap = ClientPipeline.bootstrap(
+            group: loop, connectTimeout: connectTimeout, tls: ssl, endpoint: endpoint, trace: configuration.frameTrace,
+            traceConnection: id.rawValue + 1, settings: ClientConnectionHandler.initialSettings(configuration), validatesHeaders: false
+        ) { [self] sync in
+            let sniffer = ConnectSniffer(target: endpoint.target, host: endpoint.host) { [self] failure in
+                state.withLock { s in if s.closeCauses[id] == nil { s.closeCauses[id] = failure } }
             }
+            try sync.addHandler(sniffer, position: .before(try sync.handler(type: NIOHTTP2Handler.self)))
+            try sync.addHandler(handler())
+        }
         let future: EventLoopFuture<any Channel>
         do {
             // Always an address: the resolver's answer, or the URL's literal.

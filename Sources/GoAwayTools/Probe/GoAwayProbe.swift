@@ -119,18 +119,10 @@ final class ProbeDriver: @unchecked Sendable {
         handlers[c] = handler
         let (ssl, endpoint, trace) = (self.ssl, self.endpoint, self.frameTrace)
         let timeout = TimeAmount.seconds(10)
-        ClientBootstrap(group: loop)
-            .connectTimeout(timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try ClientPipeline.addHTTP2Handlers(
-                        to: sync, tls: ssl, endpoint: endpoint, trace: trace, traceConnection: c + 1,
-                        settings: [HTTP2Setting(parameter: .enablePush, value: 0), HTTP2Setting(parameter: .maxConcurrentStreams, value: 0)])
-                    try sync.addHandler(handler)
-                }
-            }
+        ClientPipeline.bootstrap(
+            group: loop, connectTimeout: timeout, tls: ssl, endpoint: endpoint, trace: trace, traceConnection: c + 1,
+            settings: [HTTP2Setting(parameter: .enablePush, value: 0), HTTP2Setting(parameter: .maxConcurrentStreams, value: 0)]
+        ) { sync in try sync.addHandler(handler) }
             .connect(host: endpoint.address ?? endpoint.host, port: endpoint.port)
             .whenFailure { [self] error in
                 planner.connectFailed(c, error: "\(error)", now: Self.now())
