@@ -177,8 +177,7 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
                 deadline: configuration.requestTimeout.map { now + $0 }, now: now)
             // The usual answer, sent on a connection that is up: what `resolve` does for it, without
             // an array of effects.
-            if actions.count == 1, case .execute(let rid, let cid) = actions[0], rid == request.id, let box = s.handlers[cid] {
-                s.requests.modify(rid) { $0.connection = cid }
+            if actions.count == 1, case .execute(let rid, let cid) = actions[0], rid == request.id, let (box, _) = placed(rid, on: cid, &s) {
                 armDeadlineTimer(&s, now: now)
                 return .start(box)
             }
@@ -190,6 +189,16 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
         case .start(let box): start(request, on: box)
         case .effects(let effects): run(effects)
         }
+    }
+
+    /// `.execute(rid, on: cid)` under the lock: the request's entry names its connection, and the
+    /// handler to start it on; `nil` (nothing changed) when the request or the channel is gone.
+    private func placed(_ rid: RequestID, on cid: ConnectionID, _ s: inout State) -> (HandlerBox, PendingRequest)? {
+        guard let box = s.handlers[cid], let request = s.requests.modify(rid, { e -> PendingRequest in
+            e.connection = cid
+            return e.request
+        }) else { return nil }
+        return (box, request)
     }
 
     private func start(_ request: PendingRequest, on box: HandlerBox) {
@@ -376,15 +385,11 @@ package final class ClientRuntime: ClientConnectionDelegate, Sendable {
             switch action {
             case .execute(let rid, let cid):
                 guard s.requests.contains(rid) else { continue }
-                guard let box = s.handlers[cid] else {
+                guard let (box, request) = placed(rid, on: cid, &s) else {
                     // The pool thinks it is active but the channel is gone: never sent.
                     effects += resolve(s.pool.requestFailed(rid, streamID: nil, lastStreamID: nil, resetCode: nil, now: now()), &s)
                     continue
                 }
-                let request = s.requests.modify(rid) { e -> PendingRequest in
-                    e.connection = cid
-                    return e.request
-                }!
                 effects.append(.start(cid, box, request))
             case .connect(let cid, let index, let delay):
                 effects.append(.connect(cid, endpoint: index, endpoint(index, s), delay: delay, keepalive: s.pool.keepaliveInterval))
